@@ -1,0 +1,114 @@
+package registrysim
+
+import (
+	"testing"
+	"time"
+)
+
+func connected(srv *Server, sid string) (found, conn bool) {
+	for _, s := range srv.Sessions() {
+		if s.ID == sid {
+			return true, s.Connected
+		}
+	}
+	return false, false
+}
+
+func TestRegisterReplacesLiveSession(t *testing.T) {
+	srv := newServer(t, Options{})
+	old, other := dial(t, srv), dial(t, srv)
+	oldSID := old.register("svc", "inst1")
+	other.register("svc", "inst2") // another instance coexists
+	old.addApply("a.com|/x|http://one:1|0")
+	other.addApply("b.com|/y|http://two:1|0")
+
+	c := dial(t, srv)
+	c.register("svc", "inst1")
+	backend(t, srv, "a.com", "/x", "") // §2: removed at once
+	backend(t, srv, "b.com", "/y", "http://two:1")
+	old.expect("PING|"+oldSID, "PONG")
+	for _, cmd := range []string{"ROUTE_LIST", "RECONNECT", "SESSION_INFO", "CONFIG_APPLY", "MAINT_STATUS"} {
+		old.expect(cmd+"|"+oldSID, "ERROR|session not found")
+	}
+	c.expect("ROUTE_LIST|{sid}", "ROUTE_LIST_OK|[]")
+	if found, _ := connected(srv, oldSID); found {
+		t.Fatal("replaced session still listed")
+	}
+	// The old connection dropping afterwards changes nothing.
+	old.nc.Close()
+	c.addApply("a.com|/x|http://new:1|0")
+	backend(t, srv, "a.com", "/x", "http://new:1")
+}
+
+func TestDisconnectDisablesRoutesKeepsServing(t *testing.T) {
+	srv := newServer(t, Options{})
+	c := dial(t, srv)
+	sid := c.register("svc", "inst1")
+	c.send("HEADERS_SET|{sid}|ALL|X-Env|prod")
+	c.read()
+	c.addApply("a.com|/x|http://one:1|0")
+	if got := srv.Resolve("a.com", "/x"); got.Headers["X-Env"] != "prod" {
+		t.Fatalf("headers = %v before the drop", got.Headers)
+	}
+	c.nc.Close() // EOF, no CLIENT_SHUTDOWN
+	eventually(t, "session disconnected", func() bool { _, conn := connected(srv, sid); return !conn })
+	got := srv.Resolve("a.com", "/x")
+	if got.Kind != TargetBackend || got.Backend != "http://one:1" || got.Headers != nil {
+		t.Fatalf("after drop: %+v, want served without headers", got)
+	}
+	if !srv.ProxyRoutes()[0].Disabled {
+		t.Fatal("route not marked disabled")
+	}
+}
+
+func TestGraceExpiryRemovesRoutes(t *testing.T) {
+	srv := newServer(t, Options{Grace: 20 * time.Millisecond})
+	c := dial(t, srv)
+	sid := c.register("svc", "inst1")
+	c.addApply("a.com|/x|http://one:1|0")
+	srv.DropConnections()
+	eventually(t, "grace expiry", func() bool { found, _ := connected(srv, sid); return !found })
+	backend(t, srv, "a.com", "/x", "")
+}
+
+func TestReregisterWithinGraceLeavesOrphans(t *testing.T) {
+	srv := newServer(t, Options{Grace: time.Hour})
+	c := dial(t, srv)
+	oldSID := c.register("svc", "inst1")
+	c.addApply("a.com|/x|http://old:1|0")
+	srv.DropConnections()
+	c.expectEOF()
+
+	n := dial(t, srv)
+	n.expect("RECONNECT|"+oldSID, "ERROR|no session") // §2: cannot restore
+	n.register("svc", "inst1")
+	n.expect("ROUTE_LIST|{sid}", "ROUTE_LIST_OK|[]")
+	backend(t, srv, "a.com", "/x", "http://old:1") // orphan, served
+	if ss := srv.Sessions(); len(ss) != 1 || ss[0].ID != n.sid {
+		t.Fatalf("sessions = %+v, want only the new one", ss)
+	}
+
+	// Replaying with a different backend leaves sub-paths on the orphan.
+	n.addApply("a.com|/x|http://new:1|0")
+	backend(t, srv, "a.com", "/x", "http://new:1")
+	backend(t, srv, "a.com", "/x/y", "http://old:1")
+
+	// §7 purge: (added,) applied, removed, applied, added, applied.
+	n.expect("ROUTE_REMOVE|{sid}|r2\nCONFIG_APPLY|{sid}", "ROUTE_OK", "OK")
+	backend(t, srv, "a.com", "/x/y", "")
+	n.addApply("a.com|/x|http://new:1|0")
+	backend(t, srv, "a.com", "/x/y", "http://new:1")
+}
+
+func TestSecondRegisterOnSameConnection(t *testing.T) {
+	srv := newServer(t, Options{Grace: time.Hour})
+	c := dial(t, srv)
+	first := c.register("svc", "inst1")
+	c.addApply("a.com|/x|http://one:1|0")
+	c.register("svc", "inst2")
+	c.expect("ROUTE_LIST|{sid}", "ROUTE_LIST_OK|[]")
+	if found, conn := connected(srv, first); !found || conn {
+		t.Fatalf("first session found=%v connected=%v, want in grace", found, conn)
+	}
+	backend(t, srv, "a.com", "/x", "http://one:1")
+}

@@ -1,0 +1,246 @@
+package registrysim
+
+import (
+	"encoding/json"
+	"slices"
+	"strconv"
+	"strings"
+	"time"
+)
+
+// routeDef is a route as a session stages and lists it.
+type routeDef struct {
+	id       string
+	domains  []string
+	path     string
+	backend  string
+	priority int
+}
+
+func (d routeDef) clone() routeDef {
+	d.domains = slices.Clone(d.domains)
+	return d
+}
+
+// staging is what a session has staged for the next CONFIG_APPLY (§3).
+type staging struct {
+	routes   []routeDef         // adds and updated copies, in staging order, one per id
+	removals []string           // route ids, in staging order, each once
+	headers  map[string]*string // name → value; nil value = removal
+	options  map[string]*string // key → typed value; nil value = removal
+	health   map[string]string  // route id → health path
+}
+
+func (st *staging) reset() {
+	*st = staging{
+		headers: make(map[string]*string),
+		options: make(map[string]*string),
+		health:  make(map[string]string),
+	}
+}
+
+func (st *staging) index(id string) int {
+	return slices.IndexFunc(st.routes, func(d routeDef) bool { return d.id == id })
+}
+
+func splitDomains(s string) []string {
+	out := []string{}
+	for _, d := range strings.Split(s, ",") {
+		if d = strings.TrimSpace(d); d != "" {
+			out = append(out, d)
+		}
+	}
+	return out
+}
+
+// checkRoute is the ROUTE_ADD check (§3): an empty path, or a backend
+// without "://", is refused; anything else goes (empty domains, "api"
+// without a slash, "foo://bar").
+func checkRoute(path, backend string) string {
+	if path == "" {
+		return "path cannot be empty"
+	}
+	if !strings.Contains(backend, "://") {
+		return "invalid backend url format"
+	}
+	return ""
+}
+
+func (s *Server) cmdRouteAdd(c *conn, sess *session, f []string) reply {
+	if msg := checkRoute(f[3], f[4]); msg != "" {
+		return errorf(msg)
+	}
+	prio, _ := strconv.Atoi(f[5]) // §3: non-numeric priority → 0
+	d := routeDef{id: c.in.nextRouteID(), domains: splitDomains(f[2]), path: f[3], backend: f[4], priority: prio}
+	sess.stage.routes = append(sess.stage.routes, d)
+	return line("ROUTE_OK|" + d.id)
+}
+
+type bulkEntry struct {
+	Domains    []string `json:"domains"`
+	Path       string   `json:"path"`
+	BackendURL string   `json:"backend_url"`
+	Priority   int      `json:"priority"`
+}
+
+type bulkResult struct {
+	RouteID string `json:"route_id"`
+	Status  string `json:"status"`
+}
+
+func (s *Server) cmdRouteAddBulk(c *conn, sess *session, f []string) reply {
+	var entries []bulkEntry
+	if err := json.Unmarshal([]byte(f[2]), &entries); err != nil {
+		return errorf("invalid json") // §1: a "|" in the payload cut it short
+	}
+	results := []bulkResult{}
+	for _, e := range entries {
+		// §3 quirk: entries are staged one by one; an invalid one answers an
+		// error but the entries before it stay staged. (The error text is
+		// the ROUTE_ADD one; the bulk text was not observed.)
+		if msg := checkRoute(e.Path, e.BackendURL); msg != "" {
+			return errorf(msg)
+		}
+		domains := []string{}
+		for _, d := range e.Domains {
+			if d = strings.TrimSpace(d); d != "" {
+				domains = append(domains, d)
+			}
+		}
+		d := routeDef{id: c.in.nextRouteID(), domains: domains, path: e.Path, backend: e.BackendURL, priority: e.Priority}
+		sess.stage.routes = append(sess.stage.routes, d)
+		results = append(results, bulkResult{RouteID: d.id, Status: "ok"})
+	}
+	b, _ := json.Marshal(results)
+	return line("ROUTE_BULK_OK|" + string(b))
+}
+
+// cmdRouteUpdate stages an updated copy (§3, §4): applied, the copy is
+// appended to the proxy and the old entry stays there.
+func (s *Server) cmdRouteUpdate(_ *conn, sess *session, f []string) reply {
+	id, field, value := f[2], f[3], f[4]
+	i := sess.stage.index(id)
+	var d routeDef
+	switch a, ok := sess.active[id]; {
+	case i >= 0:
+		d = sess.stage.routes[i].clone()
+	case ok:
+		d = a.clone()
+	default:
+		return errorf("route not found")
+	}
+	switch field {
+	case "backend_url":
+		if !strings.Contains(value, "://") {
+			return errorf("invalid backend url")
+		}
+		d.backend = value
+	case "priority":
+		d.priority, _ = strconv.Atoi(value)
+	case "domains":
+		d.domains = splitDomains(value)
+	case "path":
+		d.path = value // an empty path is caught by CONFIG_VALIDATE/APPLY
+	default:
+		return errorf("unknown field")
+	}
+	if i >= 0 {
+		sess.stage.routes[i] = d
+	} else {
+		sess.stage.routes = append(sess.stage.routes, d)
+	}
+	return line("ROUTE_OK")
+}
+
+func (s *Server) cmdRouteRemove(_ *conn, sess *session, f []string) reply {
+	id := f[2]
+	if _, ok := sess.active[id]; !ok && sess.stage.index(id) < 0 {
+		return errorf("route not found")
+	}
+	if !slices.Contains(sess.stage.removals, id) { // §3: removing twice is OK
+		sess.stage.removals = append(sess.stage.removals, id)
+	}
+	return line("ROUTE_OK")
+}
+
+type listEntry struct {
+	RouteID  string   `json:"route_id"`
+	Domains  []string `json:"domains"`
+	Path     string   `json:"path"`
+	Backend  string   `json:"backend"`
+	Priority int      `json:"priority"`
+	Status   string   `json:"status"`
+}
+
+// cmdRouteList answers in a deterministic order (the real server's is
+// random, §3): applied routes by id, then staged ones in staging order. An
+// updated applied route appears twice; staged removals still read active.
+func (s *Server) cmdRouteList(_ *conn, sess *session, _ []string) reply {
+	out := []listEntry{}
+	add := func(d routeDef, status string) {
+		out = append(out, listEntry{d.id, slices.Clone(d.domains), d.path, d.backend, d.priority, status})
+	}
+	for _, id := range sess.activeIDs() {
+		add(sess.active[id], "active")
+	}
+	for _, d := range sess.stage.routes {
+		add(d, "staged")
+	}
+	b, _ := json.Marshal(out)
+	return line("ROUTE_LIST_OK|" + string(b))
+}
+
+// cmdHealthSet accepts unknown ids and bad durations (§3); the check only
+// registers for a route added by the same apply (§4).
+func (s *Server) cmdHealthSet(_ *conn, sess *session, f []string) reply {
+	sess.stage.health[f[2]] = f[3]
+	return line("HEALTH_OK")
+}
+
+func (s *Server) cmdOptionsSet(_ *conn, sess *session, f []string) reply {
+	if f[2] != "ALL" {
+		return errorf("route-specific options not yet supported")
+	}
+	v := typedOption(f[3], f[4])
+	sess.stage.options[f[3]] = &v
+	return line("OPTIONS_OK")
+}
+
+func (s *Server) cmdOptionsRemove(_ *conn, sess *session, f []string) reply {
+	if f[2] != "ALL" {
+		return errorf("route-specific options not yet supported")
+	}
+	sess.stage.options[f[3]] = nil
+	return line("OPTIONS_OK")
+}
+
+func (s *Server) cmdHeadersSet(_ *conn, sess *session, f []string) reply {
+	if f[2] != "ALL" { // §3: a route id, or lower-case "all"
+		return errorf("route-specific headers not yet supported")
+	}
+	v := f[4]
+	sess.stage.headers[f[3]] = &v
+	return line("HEADERS_OK")
+}
+
+func (s *Server) cmdHeadersRemove(_ *conn, sess *session, f []string) reply {
+	if f[2] != "ALL" {
+		return errorf("route-specific headers not yet supported")
+	}
+	sess.stage.headers[f[3]] = nil
+	return line("HEADERS_OK")
+}
+
+// typedOption stores an option value the way the server types it (§3):
+// durations and booleans are parsed, the rest stays a string. Parse errors
+// are not reported; the value becomes the zero value ("0s", "false").
+func typedOption(key, value string) string {
+	switch key {
+	case "timeout", "health_check_interval", "health_check_timeout":
+		d, _ := time.ParseDuration(value)
+		return d.String()
+	case "websocket", "compression", "http2", "http3":
+		return strconv.FormatBool(value == "true")
+	}
+	return value
+}
