@@ -6,11 +6,12 @@ import (
 
 // Config is one service's declaration: how the proxy should route to it.
 // Values are already interpolated, defaulted and validated when a Config
-// leaves Parse.
+// leaves Parse. The `validate` tags are checked by go-playground/validator
+// with the custom rules of validate.go; semantics.go checks the rest.
 type Config struct {
 	Proxy       Proxy             `yaml:"proxy" json:"proxy"`
 	Service     Service           `yaml:"service" json:"service"`
-	Routes      []Route           `yaml:"routes" json:"routes"`
+	Routes      []Route           `yaml:"routes" json:"routes" validate:"dive"`
 	Options     map[string]string `yaml:"options,omitempty" json:"options,omitempty"`
 	Headers     map[string]string `yaml:"headers,omitempty" json:"headers,omitempty"`
 	Maintenance Maintenance       `yaml:"maintenance,omitempty" json:"maintenance,omitempty"`
@@ -27,67 +28,78 @@ type Config struct {
 	// intended removal of every route, as opposed to a truncated file.
 	RoutesExplicitlyEmpty bool `yaml:"-" json:"-"`
 
-	// Hash is the SHA-256 (hex) of the raw file content the Config came from.
+	// Hash is the SHA-256 (hex) of the raw file content the Config came from,
+	// before interpolation: the same file re-rendered with another SELF_IP
+	// has the same Hash, so compare Configs, not hashes, to plan changes.
 	Hash string `yaml:"-" json:"-"`
 }
 
 // Proxy says where the registry is and how to talk to it.
 type Proxy struct {
-	Address            string   `yaml:"address" json:"address"`
-	DialTimeout        Duration `yaml:"dial_timeout,omitempty" json:"dial_timeout,omitempty"`
-	KeepaliveInterval  Duration `yaml:"keepalive_interval,omitempty" json:"keepalive_interval,omitempty"`
-	KeepaliveTimeout   Duration `yaml:"keepalive_timeout,omitempty" json:"keepalive_timeout,omitempty"`
-	MaintenanceTimeout Duration `yaml:"maintenance_timeout,omitempty" json:"maintenance_timeout,omitempty"`
+	Address            string   `yaml:"address" json:"address" validate:"required,wire,hostport"`
+	DialTimeout        Duration `yaml:"dial_timeout,omitempty" json:"dial_timeout,omitempty" validate:"gt=0"`
+	KeepaliveInterval  Duration `yaml:"keepalive_interval,omitempty" json:"keepalive_interval,omitempty" validate:"gt=0"`
+	KeepaliveTimeout   Duration `yaml:"keepalive_timeout,omitempty" json:"keepalive_timeout,omitempty" validate:"gt=0"`
+	MaintenanceTimeout Duration `yaml:"maintenance_timeout,omitempty" json:"maintenance_timeout,omitempty" validate:"gt=0"`
 	Backoff            Backoff  `yaml:"backoff,omitempty" json:"backoff,omitempty"`
 }
 
 // Backoff is the reconnection schedule: Initial, then ×Multiplier up to Max,
 // with jitter.
 type Backoff struct {
-	Initial    Duration `yaml:"initial,omitempty" json:"initial,omitempty"`
-	Max        Duration `yaml:"max,omitempty" json:"max,omitempty"`
-	Multiplier float64  `yaml:"multiplier,omitempty" json:"multiplier,omitempty"`
+	Initial    Duration `yaml:"initial,omitempty" json:"initial,omitempty" validate:"gt=0"`
+	Max        Duration `yaml:"max,omitempty" json:"max,omitempty" validate:"gt=0"`
+	Multiplier float64  `yaml:"multiplier,omitempty" json:"multiplier,omitempty" validate:"gte=1,lte=10"`
 }
 
-// Service identifies the registering service instance.
+// Service identifies the registering service instance. Instance defaults
+// to ParseOptions.Hostname; IPCIDR restricts the detection of ${SELF_IP}.
 type Service struct {
-	Name            string            `yaml:"name" json:"name"`
-	Instance        string            `yaml:"instance,omitempty" json:"instance,omitempty"`
-	MaintenancePort int               `yaml:"maintenance_port,omitempty" json:"maintenance_port,omitempty"`
-	IPCIDR          string            `yaml:"ip_cidr,omitempty" json:"ip_cidr,omitempty"`
+	Name            string            `yaml:"name" json:"name" validate:"required,wire,servicename"`
+	Instance        string            `yaml:"instance,omitempty" json:"instance,omitempty" validate:"required,wire,servicename"`
+	MaintenancePort int               `yaml:"maintenance_port,omitempty" json:"maintenance_port,omitempty" validate:"omitempty,min=1,max=65535"`
+	IPCIDR          string            `yaml:"ip_cidr,omitempty" json:"ip_cidr,omitempty" validate:"omitempty,cidr"`
 	Metadata        map[string]string `yaml:"metadata,omitempty" json:"metadata,omitempty"`
 }
 
 // Route is one routing rule, keyed by its stable Name.
+//
+// Domains are exact host names: the proxy has no wildcards. Path is a plain
+// prefix ("/api" also matches "/apix"; the longest prefix wins). Priority is
+// sent to the proxy, which currently ignores it (PROTOCOL.md §4).
 type Route struct {
-	Name        string       `yaml:"name" json:"name"`
-	Domains     []string     `yaml:"domains" json:"domains"`
-	Path        string       `yaml:"path" json:"path"`
-	Backend     string       `yaml:"backend" json:"backend"`
+	Name        string       `yaml:"name" json:"name" validate:"required,wire,routename"`
+	Domains     []string     `yaml:"domains" json:"domains" validate:"required,min=1,max=100,dive,required,wire,domain"`
+	Path        string       `yaml:"path" json:"path" validate:"required,wire,urlpath"`
+	Backend     string       `yaml:"backend" json:"backend" validate:"required,wire,backend"`
 	Priority    int          `yaml:"priority,omitempty" json:"priority,omitempty"`
 	HealthCheck *HealthCheck `yaml:"health_check,omitempty" json:"health_check,omitempty"`
 }
 
 // HealthCheck is the proxy's active check of a route's backend.
 type HealthCheck struct {
-	Path     string   `yaml:"path" json:"path"`
-	Interval Duration `yaml:"interval" json:"interval"`
-	Timeout  Duration `yaml:"timeout" json:"timeout"`
+	Path     string   `yaml:"path" json:"path" validate:"required,wire,urlpath"`
+	Interval Duration `yaml:"interval" json:"interval" validate:"required,gt=0"`
+	Timeout  Duration `yaml:"timeout" json:"timeout" validate:"required,gt=0"`
 }
 
-// Maintenance is the desired maintenance state, edited by people.
+// Maintenance is the desired maintenance state, edited by people. Enabled
+// switches it on; Targets (route names, paths or domains, each matching at
+// least one route) restrict it to some routes, all of them when empty. Page
+// defaults as Config.MaintenancePage says. After Until, maintenance is over
+// by itself (see Active).
 type Maintenance struct {
 	Enabled bool       `yaml:"enabled,omitempty" json:"enabled,omitempty"`
-	Targets []string   `yaml:"targets,omitempty" json:"targets,omitempty"`
-	Page    string     `yaml:"page,omitempty" json:"page,omitempty"`
-	Reason  string     `yaml:"reason,omitempty" json:"reason,omitempty"`
+	Targets []string   `yaml:"targets,omitempty" json:"targets,omitempty" validate:"dive,required,maxbytes=1024"`
+	Page    string     `yaml:"page,omitempty" json:"page,omitempty" validate:"omitempty,wire,page"`
+	Reason  string     `yaml:"reason,omitempty" json:"reason,omitempty" validate:"maxbytes=1024"`
 	Until   *time.Time `yaml:"until,omitempty" json:"until,omitempty"`
 }
 
 // Shutdown says what the agent does to its routes when it stops.
 type Shutdown struct {
-	Mode         ShutdownMode `yaml:"mode,omitempty" json:"mode,omitempty"`
-	DrainTimeout Duration     `yaml:"drain_timeout,omitempty" json:"drain_timeout,omitempty"`
+	Mode         ShutdownMode `yaml:"mode,omitempty" json:"mode,omitempty" validate:"oneof=deregister drain keep"`
+	DrainTimeout Duration     `yaml:"drain_timeout,omitempty" json:"drain_timeout,omitempty" validate:"gt=0"`
 }
 
 // ShutdownMode is one of deregister, drain or keep.
@@ -101,23 +113,23 @@ const (
 
 // Status configures the agent's local status and metrics endpoint.
 type Status struct {
-	Address string `yaml:"address,omitempty" json:"address,omitempty"`
+	Address string `yaml:"address,omitempty" json:"address,omitempty" validate:"omitempty,wire,listenaddr"`
 }
 
 // Reload configures how file changes are picked up.
 type Reload struct {
-	Debounce     Duration `yaml:"debounce,omitempty" json:"debounce,omitempty"`
-	PollInterval Duration `yaml:"poll_interval,omitempty" json:"poll_interval,omitempty"`
+	Debounce     Duration `yaml:"debounce,omitempty" json:"debounce,omitempty" validate:"gt=0,durmax=1m"`
+	PollInterval Duration `yaml:"poll_interval,omitempty" json:"poll_interval,omitempty" validate:"offormin=1s"`
 }
 
 // Reconcile tunes the reconciler.
 type Reconcile struct {
 	// DriftInterval is how often the proxy's route list is compared with
 	// what the agent applied; 0 disables the check.
-	DriftInterval Duration `yaml:"drift_interval,omitempty" json:"drift_interval,omitempty"`
+	DriftInterval Duration `yaml:"drift_interval,omitempty" json:"drift_interval,omitempty" validate:"offormin=1s"`
 	// MassRemovalThreshold is the fraction of live routes (0..1) above which
 	// a removal needs allow_mass_removal or an explicit `routes: []`.
-	MassRemovalThreshold float64 `yaml:"mass_removal_threshold,omitempty" json:"mass_removal_threshold,omitempty"`
+	MassRemovalThreshold float64 `yaml:"mass_removal_threshold,omitempty" json:"mass_removal_threshold,omitempty" validate:"gt=0,lte=1"`
 }
 
 // Duration is a time.Duration written in the file as a Go duration string

@@ -1,0 +1,25 @@
+// Package config reads regagent's configuration file: one service and the
+// routes a go-proxy registry should send to it.
+//
+// Parse is a pure function of its input: defaults (defaults.go), then a
+// strict decode of the YAML nodes (unknown keys are errors; ${VAR} and
+// ${VAR:-default} are expanded in values), then validation (tags in
+// types.go checked by go-playground/validator, plus the rules that span
+// fields in semantics.go). Every problem is reported at once, in file order,
+// as an *Error placed like a compiler message:
+//
+//	registry.yaml:14:7: routes[1].backend: "backend:3000" has no scheme (want http://, https://, ws:// or wss://)
+//
+// Validation makes the wire safe by construction: no string that travels to
+// the registry may hold "|", CR or LF (PROTOCOL.md §1), and lengths are
+// bounded so that no single command can reach the server's 64 KiB line limit
+// (the bounds and their arithmetic are in rules.go). It also rejects what the
+// real server accepts but then mishandles: wildcard domains (§4: hosts match
+// exactly), backends net/url cannot parse (§3: partial apply), per-route
+// options and headers (§3: not supported; the file only has service-wide
+// ones), duplicate domain+path pairs (§4: the proxy keys routes by them).
+//
+// Watch follows the file through every way it gets replaced and delivers
+// each new content as an Update; an invalid content is delivered as an error
+// and never replaces the last good Config.
+package config

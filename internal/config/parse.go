@@ -1,0 +1,175 @@
+package config
+
+import (
+	"bytes"
+	"crypto/sha256"
+	"encoding/hex"
+	"errors"
+	"fmt"
+	"io"
+	"os"
+	"reflect"
+	"slices"
+	"strconv"
+	"strings"
+
+	"gopkg.in/yaml.v3"
+)
+
+// ParseOptions are the inputs of Parse besides the file content.
+type ParseOptions struct {
+	// Filename prefixes error messages ("registry.yaml:14:7: ...").
+	Filename string
+	// Lookup resolves ${NAME} references: the environment plus SELF_IP, the
+	// host's own address. nil means no variable is set.
+	Lookup func(name string) (string, bool)
+	// Hostname is the default of service.instance.
+	Hostname string
+}
+
+// Load reads and parses the file at path. opts.Filename defaults to path.
+func Load(path string, opts ParseOptions) (*Config, error) {
+	f, err := os.Open(path)
+	if err != nil {
+		return nil, fmt.Errorf("cannot read config: %w", err)
+	}
+	defer f.Close()
+	if opts.Filename == "" {
+		opts.Filename = path
+	}
+	return Parse(f, opts)
+}
+
+// Parse reads a config file and returns it defaulted and validated. It is a
+// pure function of r and opts: defaults, then strict decoding (unknown keys
+// are errors), then validation. Problems in the file come back as Errors,
+// every one of them, in file order.
+func Parse(r io.Reader, opts ParseOptions) (*Config, error) {
+	data, err := io.ReadAll(io.LimitReader(r, maxFileSize+1))
+	if err != nil {
+		return nil, fmt.Errorf("cannot read config: %w", err)
+	}
+	if len(data) > maxFileSize {
+		return nil, Errors{{File: opts.Filename, Msg: fmt.Sprintf("the file is larger than %d MiB", maxFileSize>>20), Cause: ErrTooLong}}
+	}
+	return parse(data, opts)
+}
+
+// maxErrors is how many problems Parse reports before it says "too many".
+const maxErrors = 100
+
+// parser holds one Parse run: the decoder's errors and the document whose
+// nodes give validation errors their positions.
+type parser struct {
+	*decoder
+	doc *yaml.Node
+}
+
+func parse(data []byte, opts ParseOptions) (*Config, error) {
+	doc, err := parseYAML(data, opts.Filename)
+	if err != nil {
+		return nil, err
+	}
+	p := &parser{decoder: newDecoder(opts.Filename, opts.Lookup, nodeBudget(len(data))), doc: doc}
+	cfg := defaultConfig(opts.Hostname)
+	if doc.Kind != yaml.MappingNode {
+		p.add(doc, "", ErrType, "the file must be a mapping of keys (proxy, service, routes, ...), not %s", describe(doc))
+		return nil, p.errs
+	}
+	p.decoder.decode(doc, reflect.ValueOf(cfg).Elem(), nil)
+	if p.budget <= 0 {
+		return nil, p.errs // the document is only partly decoded: say only why
+	}
+	p.checkRoutesPresent(cfg)
+	p.validateStruct(cfg)
+	p.validateSemantics(cfg)
+	if len(p.errs) > 0 {
+		slices.SortStableFunc(p.errs, func(a, b *Error) int {
+			if a.Line != b.Line {
+				return a.Line - b.Line
+			}
+			return a.Col - b.Col
+		})
+		if n := len(p.errs); n > maxErrors {
+			last := p.errs[maxErrors-1]
+			p.errs = append(p.errs[:maxErrors], &Error{File: last.File, Line: last.Line, Col: last.Col,
+				Msg: fmt.Sprintf("too many errors (%d more not shown)", n-maxErrors), Cause: ErrInvalid})
+		}
+		return nil, p.errs
+	}
+	sum := sha256.Sum256(data)
+	cfg.Hash = hex.EncodeToString(sum[:])
+	return cfg, nil
+}
+
+// checkRoutesPresent makes a missing or empty `routes:` an error while
+// `routes: []` is legal: a truncated file must not deregister everything.
+func (p *parser) checkRoutesPresent(cfg *Config) {
+	n := mapValue(p.doc, "routes")
+	switch {
+	case n == nil:
+		p.add(p.doc, "routes", ErrMissing, "is required (write \"routes: []\" to remove every route on purpose)")
+	case deref(n).ShortTag() == "!!null":
+		p.add(mapKey(p.doc, "routes"), "routes", ErrMissing, "is empty (list the routes, or write \"routes: []\" to remove every route on purpose)")
+	case deref(n).Kind == yaml.SequenceNode && len(deref(n).Content) == 0:
+		cfg.RoutesExplicitlyEmpty = true
+	}
+}
+
+// add records a problem at node n.
+func (p *parser) add(n *yaml.Node, path string, cause error, format string, args ...any) {
+	p.errorAt(n.Line, n.Column, path, cause, format, args...)
+}
+
+// suppressed reports whether path is, or is inside, a value the decoder
+// already rejected.
+func (p *parser) suppressed(path string) bool {
+	for _, f := range p.failed {
+		if path == f || strings.HasPrefix(path, f) && (f == "" || path[len(f)] == '.' || path[len(f)] == '[') {
+			return true
+		}
+	}
+	return false
+}
+
+// parseYAML returns the single document's root node, or syntax errors.
+func parseYAML(data []byte, file string) (doc *yaml.Node, err error) {
+	defer func() {
+		// yaml.v3 has panicked on hostile input before; a config file must
+		// never take the agent down.
+		if r := recover(); r != nil {
+			doc, err = nil, Errors{{File: file, Msg: fmt.Sprintf("yaml: internal error: %v", r), Cause: ErrSyntax}}
+		}
+	}()
+	dec := yaml.NewDecoder(bytes.NewReader(data))
+	var root yaml.Node
+	if err := dec.Decode(&root); err != nil && !errors.Is(err, io.EOF) {
+		return nil, Errors{syntaxError(file, err)}
+	}
+	if len(root.Content) == 0 {
+		return nil, Errors{{File: file, Line: 1, Col: 1, Msg: "the file is empty (it must declare at least proxy, service and routes)", Cause: ErrMissing}}
+	}
+	var next yaml.Node
+	switch err := dec.Decode(&next); {
+	case errors.Is(err, io.EOF):
+	case err != nil:
+		return nil, Errors{syntaxError(file, err)}
+	default:
+		return nil, Errors{{File: file, Line: next.Line, Col: next.Column, Msg: "the file holds more than one YAML document", Cause: ErrSyntax}}
+	}
+	return root.Content[0], nil
+}
+
+// syntaxError turns "yaml: line 3: did not find expected key" into an Error
+// at line 3 (yaml.v3 gives no column).
+func syntaxError(file string, err error) *Error {
+	msg := strings.TrimPrefix(err.Error(), "yaml: ")
+	line := 0
+	if rest, ok := strings.CutPrefix(msg, "line "); ok {
+		num, text, found := strings.Cut(rest, ": ")
+		if n, convErr := strconv.Atoi(num); convErr == nil && found {
+			line, msg = n, text
+		}
+	}
+	return &Error{File: file, Line: line, Msg: "yaml: " + msg, Cause: ErrSyntax}
+}

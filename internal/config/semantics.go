@@ -1,0 +1,242 @@
+package config
+
+import (
+	"encoding/json"
+	"fmt"
+	"slices"
+	"strconv"
+	"strings"
+	"time"
+
+	"gopkg.in/yaml.v3"
+)
+
+// optionKind is the value type of a known proxy option (PROTOCOL.md §3).
+type optionKind int
+
+const (
+	optionDuration optionKind = iota
+	optionBool
+)
+
+// optionKinds lists the options the proxy knows, with their value types.
+func optionKinds() map[string]optionKind {
+	return map[string]optionKind{
+		"timeout":               optionDuration,
+		"health_check_interval": optionDuration,
+		"health_check_timeout":  optionDuration,
+		"websocket":             optionBool,
+		"compression":           optionBool,
+		"http2":                 optionBool,
+		"http3":                 optionBool,
+	}
+}
+
+// OptionKeys returns the option keys the proxy knows, sorted.
+func OptionKeys() []string {
+	keys := make([]string, 0, 8)
+	for k := range optionKinds() {
+		keys = append(keys, k)
+	}
+	slices.Sort(keys)
+	return keys
+}
+
+// validateSemantics checks the rules that span fields or entries: unique
+// route names and domain+path pairs, typed options, header and metadata
+// entries, and maintenance targets.
+func (p *parser) validateSemantics(cfg *Config) {
+	p.checkRoutes(cfg)
+	p.checkOptions(cfg)
+	p.checkHeaders(cfg)
+	p.checkMetadata(cfg)
+	p.checkTargets(cfg)
+}
+
+func (p *parser) lineOf(path string) int {
+	n, _ := lookupNode(p.doc, path)
+	return n.Line
+}
+
+func (p *parser) checkRoutes(cfg *Config) {
+	type hostPath struct{ domain, path string }
+	names := make(map[string]int, len(cfg.Routes))
+	pairs := make(map[hostPath]int, len(cfg.Routes))
+	for i, r := range cfg.Routes {
+		if r.Name != "" {
+			if j, ok := names[r.Name]; ok {
+				path := "routes[" + strconv.Itoa(i) + "].name"
+				n, _ := lookupNode(p.doc, path)
+				p.add(n, path, ErrDuplicate, "route name %s is already used by routes[%d] (line %d)", quote(r.Name), j, p.lineOf("routes["+strconv.Itoa(j)+"]"))
+			} else {
+				names[r.Name] = i
+			}
+		}
+		if r.Path == "" {
+			continue
+		}
+		for k, d := range r.Domains {
+			if d == "" {
+				continue
+			}
+			key := hostPath{d, r.Path}
+			j, ok := pairs[key]
+			if !ok {
+				pairs[key] = i
+				continue
+			}
+			path := fmt.Sprintf("routes[%d].domains[%d]", i, k)
+			if p.suppressed(path) {
+				continue
+			}
+			n, _ := lookupNode(p.doc, path)
+			if j == i {
+				p.add(n, path, ErrDuplicate, "%s is listed twice", quote(d))
+				continue
+			}
+			p.add(n, path, ErrDuplicate, "%s with path %s is already routed by route %s (line %d); the proxy keys routes by host and path",
+				quote(d), quote(r.Path), quote(cfg.Routes[j].Name), p.lineOf("routes["+strconv.Itoa(j)+"]"))
+		}
+	}
+}
+
+// entries calls fn for each key/value node pair of the mapping at key
+// (top level or under service), skipping entries the decoder rejected.
+func (p *parser) entries(path string, fn func(k, v *yaml.Node, path string)) {
+	n, exact := lookupNode(p.doc, path)
+	if !exact || n.Kind != yaml.MappingNode {
+		return
+	}
+	for i := 0; i+1 < len(n.Content); i += 2 {
+		k := n.Content[i]
+		if k.Kind != yaml.ScalarNode {
+			continue
+		}
+		kp := joinKey(path, k.Value)
+		if p.suppressed(kp) {
+			continue
+		}
+		fn(k, deref(n.Content[i+1]), kp)
+	}
+}
+
+func (p *parser) checkOptions(cfg *Config) {
+	kinds := optionKinds()
+	p.entries("options", func(k, v *yaml.Node, path string) {
+		val, ok := cfg.Options[k.Value]
+		kind, known := kinds[k.Value]
+		switch {
+		case !ok:
+		case !known:
+			msg := "unknown option " + quote(k.Value)
+			if s := suggest(k.Value, OptionKeys()); strings.HasPrefix(s, " (did") {
+				msg += s
+			}
+			p.add(k, path, ErrUnknownKey, "%s; known options: %s", msg, strings.Join(OptionKeys(), ", "))
+		case kind == optionDuration:
+			if d, err := time.ParseDuration(val); err != nil || d <= 0 {
+				p.add(v, path, ErrInvalid, "%s is not a positive duration (e.g. \"30s\")", quote(val))
+			}
+		case kind == optionBool:
+			if val != "true" && val != "false" {
+				p.add(v, path, ErrInvalid, "%s is not true or false", quote(val))
+			}
+		}
+	})
+}
+
+func (p *parser) checkHeaders(cfg *Config) {
+	seen := make(map[string]*yaml.Node, len(cfg.Headers))
+	p.entries("headers", func(k, v *yaml.Node, path string) {
+		val, ok := cfg.Headers[k.Value]
+		if !ok {
+			return
+		}
+		if err := firstErr(k.Value, checkNotEmpty, checkWire, checkHeaderName); err != nil {
+			p.add(k, path, causeOf(err), "%s", err)
+			return
+		}
+		lower := strings.ToLower(k.Value)
+		if first, dup := seen[lower]; dup {
+			p.add(k, path, ErrDuplicate, "header %s is also set as %s (line %d); header names are case-insensitive", quote(k.Value), quote(first.Value), first.Line)
+			return
+		}
+		seen[lower] = k
+		if err := checkHeaderValue(val); err != nil {
+			p.add(v, path, causeOf(err), "%s", err)
+		}
+	})
+}
+
+func (p *parser) checkMetadata(cfg *Config) {
+	bad := false
+	p.entries("service.metadata", func(k, v *yaml.Node, path string) {
+		val, ok := cfg.Service.Metadata[k.Value]
+		if !ok {
+			return
+		}
+		if err := firstErr(k.Value, checkNotEmpty, checkWire, func(s string) error { return checkLen(s, maxMetaKey) }); err != nil {
+			bad = true
+			p.add(k, path, causeOf(err), "key %s", err)
+			return
+		}
+		if err := firstErr(val, checkWire, func(s string) error { return checkLen(s, maxMetaValue) }); err != nil {
+			bad = true
+			p.add(v, path, causeOf(err), "%s", err)
+		}
+	})
+	if bad || len(cfg.Service.Metadata) == 0 {
+		return
+	}
+	// REGISTER carries the metadata as one JSON field (PROTOCOL.md §2).
+	if b, err := json.Marshal(cfg.Service.Metadata); err == nil && len(b) > maxMetadataJSON {
+		n, _ := lookupNode(p.doc, "service.metadata")
+		p.add(n, "service.metadata", ErrTooLong, "is %d bytes as JSON; the limit is %d", len(b), maxMetadataJSON)
+	}
+}
+
+func (p *parser) checkTargets(cfg *Config) {
+	if len(cfg.Maintenance.Targets) == 0 {
+		return
+	}
+	for i, t := range cfg.Maintenance.Targets {
+		path := "maintenance.targets[" + strconv.Itoa(i) + "]"
+		if t == "" || p.suppressed(path) || len(cfg.RoutesMatching(t)) > 0 {
+			continue
+		}
+		n, _ := lookupNode(p.doc, path)
+		p.add(n, path, ErrInvalid, "%s matches no route name, path or domain", quote(t))
+	}
+}
+
+func checkNotEmpty(s string) error {
+	if s == "" {
+		return problem(ErrMissing, "must not be empty")
+	}
+	return nil
+}
+
+func firstErr(s string, checks ...func(string) error) error {
+	for _, c := range checks {
+		if err := c(s); err != nil {
+			return err
+		}
+	}
+	return nil
+}
+
+// joinKey appends a mapping key to a YAML path: "headers.X-Id", or
+// `headers["odd key"]` when the key is not a plain word.
+func joinKey(path, key string) string {
+	plain := key != ""
+	for i := 0; plain && i < len(key); i++ {
+		plain = isAlnum(key[i]) || key[i] == '_' || key[i] == '-'
+	}
+	switch {
+	case !plain:
+		return path + "[" + strconv.Quote(key) + "]"
+	case path == "":
+		return key
+	}
+	return path + "." + key
+}

@@ -1,0 +1,230 @@
+package config
+
+import (
+	"context"
+	"crypto/sha256"
+	"encoding/hex"
+	"errors"
+	"fmt"
+	"os"
+	"path/filepath"
+	"strings"
+	"time"
+
+	"github.com/fsnotify/fsnotify"
+)
+
+// Event names for the agent's log: an Update is one or the other.
+const (
+	EventValidated = "CONFIG_VALIDATED"
+	EventInvalid   = "CONFIG_INVALID"
+)
+
+// Update is one new content of the watched file, valid or not.
+type Update struct {
+	// Config is the parsed file; nil when Err is set. An invalid file never
+	// replaces the last good Config: the consumer keeps it.
+	Config *Config
+	// Err is Errors for an invalid file, or a read error (the file is
+	// missing or unreadable).
+	Err error
+	// Hash is the SHA-256 (hex) of the content; "" when it could not be read.
+	Hash string
+	// Routes is the number of routes of Config.
+	Routes int
+}
+
+// Event returns EventValidated or EventInvalid.
+func (u Update) Event() string {
+	if u.Err != nil {
+		return EventInvalid
+	}
+	return EventValidated
+}
+
+// WatchOptions configure Watch.
+type WatchOptions struct {
+	// Parse is passed to Parse for every content; Filename defaults to the
+	// watched path. Lookup is called on every parse.
+	Parse ParseOptions
+	// Debounce is how long events must be quiet before the file is read
+	// again; 0 means DefaultDebounce. A stream of events that never pauses
+	// is still read every 10 debounce periods.
+	Debounce time.Duration
+	// PollInterval is the period of a content check that needs no file
+	// event (network file systems, some bind mounts); 0 disables it.
+	PollInterval time.Duration
+	// Hash is the hash of the content the caller already holds (from Load):
+	// the first delivery is skipped when the file still has that content.
+	Hash string
+
+	noNotify bool // tests: rely on polling alone
+}
+
+// Watch delivers the file at path to fn now and then every time its content
+// changes, until ctx ends; then it returns nil. fn runs on Watch's goroutine
+// (one at a time, in order) and should not block for long.
+//
+// Watch watches the parent directory, not the file, and resolves symlinks
+// again on every change, so editors that save by rename, delete and
+// recreate, and the Kubernetes ConfigMap "..data" symlink swap all work. Bursts
+// are debounced; a content whose hash equals the last delivered one is not
+// delivered again. After a burst settles, the last delivery matches the file.
+func Watch(ctx context.Context, path string, opts WatchOptions, fn func(Update)) error {
+	abs, err := filepath.Abs(path)
+	if err != nil {
+		return fmt.Errorf("cannot watch config: %w", err)
+	}
+	if opts.Debounce <= 0 {
+		opts.Debounce = DefaultDebounce
+	}
+	if opts.Parse.Filename == "" {
+		opts.Parse.Filename = path
+	}
+	w := &watcher{path: abs, opts: opts, fn: fn, last: opts.Hash, dirs: make(map[string]bool)}
+	var events chan fsnotify.Event
+	var errs chan error
+	if !opts.noNotify {
+		fw, err := fsnotify.NewWatcher()
+		if err != nil {
+			return fmt.Errorf("cannot watch config: %w", err)
+		}
+		defer fw.Close()
+		if err := fw.Add(filepath.Dir(abs)); err != nil {
+			return fmt.Errorf("cannot watch config: %w", err)
+		}
+		w.fs = fw
+		events, errs = fw.Events, fw.Errors
+	}
+	return w.run(ctx, events, errs)
+}
+
+// watcher is the state of one Watch call, owned by its goroutine.
+type watcher struct {
+	path string
+	opts WatchOptions
+	fn   func(Update)
+	fs   *fsnotify.Watcher
+	real string          // path with every symlink resolved
+	dirs map[string]bool // extra directories watched (symlink targets)
+	last string          // hash, or error text, of the last delivery
+}
+
+func (w *watcher) run(ctx context.Context, events chan fsnotify.Event, errs chan error) error {
+	var poll <-chan time.Time
+	if w.opts.PollInterval > 0 {
+		t := time.NewTicker(w.opts.PollInterval)
+		defer t.Stop()
+		poll = t.C
+	}
+	timer := time.NewTimer(time.Hour)
+	timer.Stop()
+	defer timer.Stop()
+	var pendingSince time.Time // zero: no change pending
+
+	w.rewatch()
+	w.check()
+	for {
+		select {
+		case <-ctx.Done():
+			return nil
+		case ev, ok := <-events:
+			if !ok {
+				events = nil
+				continue
+			}
+			if !w.relevant(ev.Name) {
+				continue
+			}
+		case _, ok := <-errs:
+			// An overflow (or any watcher error) may hide a change: check.
+			if !ok {
+				errs = nil
+				continue
+			}
+		case <-poll:
+			w.rewatch()
+			w.check()
+			continue
+		case <-timer.C:
+			pendingSince = time.Time{}
+			w.rewatch()
+			w.check()
+			continue
+		}
+		// A relevant event: (re)arm the debounce timer.
+		now := time.Now()
+		if pendingSince.IsZero() {
+			pendingSince = now
+		}
+		wait := w.opts.Debounce
+		if maxWait := 10 * w.opts.Debounce; now.Sub(pendingSince)+wait > maxWait {
+			wait = max(0, maxWait-now.Sub(pendingSince))
+		}
+		timer.Reset(wait)
+	}
+}
+
+// relevant tells whether an event may change what path reads: the file
+// itself, a Kubernetes "..data" style entry, or the resolved target.
+func (w *watcher) relevant(name string) bool {
+	base := filepath.Base(name)
+	return base == filepath.Base(w.path) || strings.HasPrefix(base, "..") || name == w.real
+}
+
+// rewatch resolves the symlinks of path again and watches the directory of
+// the real file when it lies outside the parent directory.
+func (w *watcher) rewatch() {
+	real, err := filepath.EvalSymlinks(w.path)
+	if err != nil {
+		real = w.path
+	}
+	w.real = real
+	if w.fs == nil {
+		return
+	}
+	want := filepath.Dir(real)
+	if want == filepath.Dir(w.path) {
+		want = ""
+	}
+	for d := range w.dirs {
+		if d != want {
+			_ = w.fs.Remove(d) // the directory may be gone already
+			delete(w.dirs, d)
+		}
+	}
+	if want != "" && !w.dirs[want] && w.fs.Add(want) == nil {
+		w.dirs[want] = true
+	}
+}
+
+// check reads the file and delivers it if it differs from the last delivery.
+func (w *watcher) check() {
+	data, err := os.ReadFile(w.path)
+	if err != nil {
+		key := "error: " + err.Error()
+		if errors.Is(err, os.ErrNotExist) {
+			key = "error: missing"
+		}
+		if key != w.last {
+			w.last = key
+			w.fn(Update{Err: fmt.Errorf("cannot read config: %w", err)})
+		}
+		return
+	}
+	sum := sha256.Sum256(data)
+	hash := hex.EncodeToString(sum[:])
+	if hash == w.last {
+		return
+	}
+	w.last = hash
+	u := Update{Hash: hash}
+	if len(data) > maxFileSize {
+		u.Err = Errors{{File: w.opts.Parse.Filename, Msg: fmt.Sprintf("the file is larger than %d MiB", maxFileSize>>20), Cause: ErrTooLong}}
+	} else if cfg, err := parse(data, w.opts.Parse); err != nil {
+		u.Err = err
+	} else {
+		u.Config, u.Routes = cfg, len(cfg.Routes)
+	}
+	w.fn(u)
+}
