@@ -1,0 +1,348 @@
+package client
+
+import (
+	"context"
+	"encoding/json"
+	"errors"
+	"fmt"
+	"log/slog"
+	"net"
+	"strings"
+	"sync"
+	"time"
+)
+
+// Config configures a Client. Zero durations get their defaults; a negative
+// KeepaliveInterval or IPCheckInterval disables that check.
+type Config struct {
+	Addr               string // host:port of the registry
+	Service, Instance  string
+	MaintenancePort    int
+	Metadata           map[string]string
+	DialTimeout        time.Duration // dial, and the whole handshake; default 5s
+	WriteTimeout       time.Duration // one write; default 10s
+	KeepaliveInterval  time.Duration // PING period; default 15s
+	KeepaliveTimeout   time.Duration // PONG deadline; default 5s
+	MaintenanceTimeout time.Duration // wait for MAINT_OK before local fallback; default 30s
+	Backoff            Backoff       // zero: DefaultBackoff
+	// Dial opens the connection; default a net.Dialer with TCP keepalive on.
+	Dial func(ctx context.Context, network, addr string) (net.Conn, error)
+	// IPSource reports the host's address; default the first non-loopback
+	// IPv4 address (within IPCIDR when set).
+	IPSource        func() (net.IP, error)
+	IPCIDR          string
+	IPCheckInterval time.Duration // default 30s
+	// Sleep waits between reconnect tries; default a timer. It must return
+	// early with ctx's error when ctx ends.
+	Sleep  func(ctx context.Context, d time.Duration) error
+	Rand   func() float64 // jitter source in [0,1); default math/rand/v2
+	Logger *slog.Logger   // optional
+}
+
+// State is the connection state of a Client.
+type State int
+
+const (
+	StateDisconnected State = iota
+	StateConnecting
+	StateConnected
+	StateClosed
+)
+
+func (s State) String() string {
+	switch s {
+	case StateDisconnected:
+		return "DISCONNECTED"
+	case StateConnecting:
+		return "CONNECTING"
+	case StateConnected:
+		return "CONNECTED"
+	case StateClosed:
+		return "CLOSED"
+	}
+	return fmt.Sprintf("State(%d)", int(s))
+}
+
+// Client is a registry client. Create it with New, register handlers with On,
+// then call Run. All methods are safe for concurrent use.
+type Client struct {
+	cfg      Config
+	metadata string // REGISTER's metadata JSON
+	ipNet    *net.IPNet
+	events   *dispatcher
+	maint    *maintenance
+
+	mu        sync.Mutex
+	state     State
+	cn        *conn // the live connection, nil when not connected
+	sid       string
+	gen       uint64
+	connected chan struct{} // closed while connected
+	closed    bool
+	closedCh  chan struct{}
+	running   bool
+	runCancel context.CancelFunc
+	runDone   chan struct{}
+	ip        net.IP
+}
+
+// New checks cfg, fills defaults and returns a Client. It starts nothing.
+func New(cfg Config) (*Client, error) {
+	if cfg.Addr == "" {
+		return nil, errors.New("cannot create client: empty Addr")
+	}
+	if cfg.Service == "" || cfg.Instance == "" {
+		return nil, errors.New("cannot create client: Service and Instance are required")
+	}
+	for i, v := range []string{cfg.Service, cfg.Instance} {
+		if err := checkField("REGISTER", i+1, v); err != nil {
+			return nil, fmt.Errorf("cannot create client: %w", err)
+		}
+	}
+	md := cfg.Metadata
+	if md == nil {
+		md = map[string]string{}
+	}
+	b, err := json.Marshal(md)
+	if err != nil {
+		return nil, fmt.Errorf("cannot create client: metadata: %w", err)
+	}
+	if strings.ContainsRune(string(b), '|') {
+		return nil, fmt.Errorf("cannot create client: %w: metadata contains '|'", ErrUnsafeField)
+	}
+	c := &Client{metadata: string(b), connected: make(chan struct{}), closedCh: make(chan struct{})}
+	if cfg.IPCIDR != "" {
+		_, n, err := net.ParseCIDR(cfg.IPCIDR)
+		if err != nil {
+			return nil, fmt.Errorf("cannot create client: IPCIDR: %w", err)
+		}
+		c.ipNet = n
+	}
+	setDefaults(&cfg, c.ipNet)
+	c.cfg = cfg
+	c.events = newDispatcher(time.Now)
+	c.maint = newMaintenance(c)
+	return c, nil
+}
+
+func setDefaults(cfg *Config, ipNet *net.IPNet) {
+	def := func(d *time.Duration, v time.Duration) {
+		if *d == 0 {
+			*d = v
+		}
+	}
+	def(&cfg.DialTimeout, 5*time.Second)
+	def(&cfg.WriteTimeout, 10*time.Second)
+	def(&cfg.KeepaliveInterval, 15*time.Second)
+	def(&cfg.KeepaliveTimeout, 5*time.Second)
+	def(&cfg.MaintenanceTimeout, 30*time.Second)
+	def(&cfg.IPCheckInterval, 30*time.Second)
+	cfg.Backoff = cfg.Backoff.withDefaults()
+	if cfg.Dial == nil {
+		d := &net.Dialer{KeepAlive: 15 * time.Second}
+		cfg.Dial = d.DialContext
+	}
+	if cfg.IPSource == nil {
+		cfg.IPSource = func() (net.IP, error) { return firstIPv4(ipNet) }
+	}
+	if cfg.Sleep == nil {
+		cfg.Sleep = sleepCtx
+	}
+	if cfg.Rand == nil {
+		cfg.Rand = randFloat
+	}
+	if cfg.Logger == nil {
+		cfg.Logger = slog.New(slog.DiscardHandler)
+	}
+}
+
+// On registers h for events of type t ("" = every event). Register handlers
+// before Run; events are delivered while Run runs.
+func (c *Client) On(t EventType, h Handler) { c.events.on(t, h) }
+
+func (c *Client) emit(t EventType, msg string, err error, data map[string]any) {
+	c.events.emit(Event{Type: t, Message: msg, Err: err, Data: data})
+}
+
+// State is the current connection state.
+func (c *Client) State() State {
+	c.mu.Lock()
+	defer c.mu.Unlock()
+	return c.state
+}
+
+// SessionID is the session id of the current (or last) registration.
+func (c *Client) SessionID() string {
+	c.mu.Lock()
+	defer c.mu.Unlock()
+	return c.sid
+}
+
+// Generation increments on every REGISTER: each value is a new, empty server
+// session into which configuration must be replayed (§2, §7).
+func (c *Client) Generation() uint64 {
+	c.mu.Lock()
+	defer c.mu.Unlock()
+	return c.gen
+}
+
+// Connected returns a channel that is closed while a connection is up (and
+// will be closed by the next connect when it is not).
+func (c *Client) Connected() <-chan struct{} {
+	c.mu.Lock()
+	defer c.mu.Unlock()
+	return c.connected
+}
+
+// WaitConnected blocks until a connection is up, ctx ends or c is closed.
+func (c *Client) WaitConnected(ctx context.Context) error {
+	for {
+		ch := c.Connected()
+		select {
+		case <-ch:
+			if c.State() == StateConnected {
+				return nil
+			}
+		case <-c.closedCh:
+			return ErrClosed
+		case <-ctx.Done():
+			return ctx.Err()
+		}
+	}
+}
+
+// live returns the current connection and session id.
+func (c *Client) live() (*conn, string, error) {
+	c.mu.Lock()
+	defer c.mu.Unlock()
+	if c.cn == nil {
+		if c.closed {
+			return nil, "", ErrClosed
+		}
+		return nil, "", ErrDisconnected
+	}
+	return c.cn, c.sid, nil
+}
+
+// Do sends one command and waits for its reply. An ERROR reply is returned as
+// a *ServerError; a transport failure wraps ErrDisconnected.
+func (c *Client) Do(ctx context.Context, cmd Command) (Reply, error) {
+	res, err := c.send(ctx, []Command{cmd}, nil)
+	if err != nil {
+		return Reply{}, err
+	}
+	return res[0].Reply, res[0].Err
+}
+
+// Send writes every command of b in one write and returns one Result per
+// command, in order. The error is non-nil only if b holds an unsafe or
+// over-long command (then nothing was written), if no connection is up, or if
+// ctx ended or the connection broke before every reply arrived (then the
+// Results received so far are returned, the rest carry ErrDisconnected).
+func (c *Client) Send(ctx context.Context, b *Batch) ([]Result, error) {
+	if b.err != nil {
+		return nil, b.err
+	}
+	if len(b.cmds) == 0 {
+		return nil, nil
+	}
+	return c.send(ctx, b.cmds, nil)
+}
+
+func (c *Client) send(ctx context.Context, cmds []Command, onReply func(int, Result)) ([]Result, error) {
+	if err := ctx.Err(); err != nil {
+		return nil, err
+	}
+	cn, sid, err := c.live()
+	if err != nil {
+		// Encode anyway so unsafe input is reported as such, not as a
+		// connection problem.
+		if _, eerr := encode(sid, cmds); eerr != nil {
+			return nil, eerr
+		}
+		return nil, err
+	}
+	buf, err := encode(sid, cmds)
+	if err != nil {
+		return nil, err
+	}
+	w := &waiter{cmds: cmds, results: make([]Result, len(cmds)), done: make(chan struct{}), onReply: onReply}
+	if err := cn.send(buf, w); err != nil {
+		return nil, err
+	}
+	select {
+	case <-w.done:
+	case <-ctx.Done():
+		// The waiter stays queued: its replies will still arrive and must be
+		// consumed in order (FIFO), they are just dropped.
+		return nil, ctx.Err()
+	}
+	for _, r := range w.results {
+		if r.Err != nil && errors.Is(r.Err, ErrDisconnected) {
+			return w.results, r.Err
+		}
+	}
+	return w.results, nil
+}
+
+// encode checks and encodes every command before anything is written.
+func encode(sid string, cmds []Command) ([]byte, error) {
+	var buf []byte
+	for _, cmd := range cmds {
+		var err error
+		if buf, err = appendLine(buf, sid, cmd); err != nil {
+			return nil, err
+		}
+	}
+	return buf, nil
+}
+
+// Close ends the client: with deregister it first sends CLIENT_SHUTDOWN (the
+// server then removes the session's routes, §2) and waits for SHUTDOWN_OK
+// within ctx; then it stops Run and waits, within ctx, for its goroutines.
+func (c *Client) Close(ctx context.Context, deregister bool) error {
+	c.mu.Lock()
+	if c.closed {
+		c.mu.Unlock()
+		return nil
+	}
+	c.closed = true // from now on Run does not reconnect
+	close(c.closedCh)
+	cn, sid, cancel, done := c.cn, c.sid, c.runCancel, c.runDone
+	c.mu.Unlock()
+
+	var first error
+	if deregister && cn != nil {
+		cmd := Command{Name: "CLIENT_SHUTDOWN"}
+		buf, _ := appendLine(nil, sid, cmd)
+		w := &waiter{cmds: []Command{cmd}, results: make([]Result, 1), done: make(chan struct{})}
+		err := cn.send(buf, w)
+		if err == nil {
+			select {
+			case <-w.done:
+				err = w.results[0].Err
+			case <-ctx.Done():
+				err = ctx.Err()
+			}
+		}
+		if err != nil {
+			first = fmt.Errorf("cannot deregister: %w", err)
+		}
+	}
+	if cancel != nil {
+		cancel()
+	}
+	if done != nil {
+		select {
+		case <-done:
+		case <-ctx.Done():
+			if first == nil {
+				first = fmt.Errorf("cannot close: %w", ctx.Err())
+			}
+		}
+	}
+	c.mu.Lock()
+	c.state = StateClosed
+	c.mu.Unlock()
+	return first
+}

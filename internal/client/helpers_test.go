@@ -1,0 +1,184 @@
+package client
+
+import (
+	"context"
+	"net"
+	"sync"
+	"testing"
+	"time"
+
+	"go.uber.org/goleak"
+
+	"regagent/internal/registrysim"
+)
+
+func TestMain(m *testing.M) { goleak.VerifyTestMain(m) }
+
+// waitFor bounds every wait for an event; it is a failure deadline, not a
+// synchronisation sleep.
+const waitFor = 10 * time.Second
+
+func startSim(tb testing.TB, opts registrysim.Options) *registrysim.Server {
+	tb.Helper()
+	s := registrysim.New(opts)
+	if err := s.Start(); err != nil {
+		tb.Fatalf("start registrysim: %v", err)
+	}
+	tb.Cleanup(func() { _ = s.Close() })
+	return s
+}
+
+// recorder keeps every event; wait* scan forward from a cursor.
+type recorder struct {
+	mu     sync.Mutex
+	events []Event
+	signal chan struct{} // closed and replaced on every append
+	next   int
+}
+
+func newRecorder() *recorder { return &recorder{signal: make(chan struct{})} }
+
+func (r *recorder) add(e Event) {
+	r.mu.Lock()
+	r.events = append(r.events, e)
+	close(r.signal)
+	r.signal = make(chan struct{})
+	r.mu.Unlock()
+}
+
+// wait returns the first event from the cursor on that has type t and
+// satisfies ok (nil = any), and moves the cursor past it.
+func (r *recorder) wait(tb testing.TB, t EventType, ok func(Event) bool) Event {
+	tb.Helper()
+	deadline := time.NewTimer(waitFor)
+	defer deadline.Stop()
+	for {
+		r.mu.Lock()
+		for i := r.next; i < len(r.events); i++ {
+			e := r.events[i]
+			if e.Type == t && (ok == nil || ok(e)) {
+				r.next = i + 1
+				r.mu.Unlock()
+				return e
+			}
+		}
+		sig := r.signal
+		r.mu.Unlock()
+		select {
+		case <-sig:
+		case <-deadline.C:
+			tb.Fatalf("no %s event within %v; seen: %v", t, waitFor, r.types())
+		}
+	}
+}
+
+// count is the number of events of type t seen so far.
+func (r *recorder) count(t EventType) int {
+	r.mu.Lock()
+	defer r.mu.Unlock()
+	n := 0
+	for _, e := range r.events {
+		if e.Type == t {
+			n++
+		}
+	}
+	return n
+}
+
+func (r *recorder) types() []EventType {
+	r.mu.Lock()
+	defer r.mu.Unlock()
+	var ts []EventType
+	for _, e := range r.events {
+		ts = append(ts, e.Type)
+	}
+	return ts
+}
+
+type harness struct {
+	c   *Client
+	rec *recorder
+}
+
+func testConfig(addr string) Config {
+	return Config{
+		Addr:              addr,
+		Service:           "svc",
+		Instance:          "i1",
+		MaintenancePort:   3001,
+		Metadata:          map[string]string{"version": "1"},
+		DialTimeout:       2 * time.Second,
+		KeepaliveInterval: -1, // tests that need it turn it on
+		IPCheckInterval:   -1,
+		IPSource:          func() (net.IP, error) { return net.IPv4(10, 0, 0, 1), nil },
+		Backoff:           Backoff{Initial: time.Millisecond, Max: 10 * time.Millisecond, Multiplier: 2},
+	}
+}
+
+// newClient creates a client for the registry at addr; it is not running.
+func newClient(tb testing.TB, addr string, mutate func(*Config)) *harness {
+	tb.Helper()
+	cfg := testConfig(addr)
+	if mutate != nil {
+		mutate(&cfg)
+	}
+	c, err := New(cfg)
+	if err != nil {
+		tb.Fatalf("New: %v", err)
+	}
+	h := &harness{c: c, rec: newRecorder()}
+	c.On("", h.rec.add)
+	return h
+}
+
+// run starts Run and stops it at cleanup, checking it returned.
+func (h *harness) run(tb testing.TB) {
+	tb.Helper()
+	ctx, cancel := context.WithCancel(context.Background())
+	done := make(chan error, 1)
+	go func() { done <- h.c.Run(ctx) }()
+	tb.Cleanup(func() {
+		cctx, ccancel := context.WithTimeout(context.Background(), waitFor)
+		defer ccancel()
+		if err := h.c.Close(cctx, false); err != nil {
+			tb.Errorf("Close: %v", err)
+		}
+		cancel()
+		select {
+		case err := <-done:
+			if err != nil {
+				tb.Errorf("Run: %v", err)
+			}
+		case <-time.After(waitFor):
+			tb.Errorf("Run did not return")
+		}
+	})
+}
+
+// connected starts a client on addr and waits for its CONNECTED event.
+func connected(tb testing.TB, addr string, mutate func(*Config)) *harness {
+	tb.Helper()
+	h := newClient(tb, addr, mutate)
+	h.run(tb)
+	h.rec.wait(tb, EventConnected, nil)
+	return h
+}
+
+func ctxT(tb testing.TB) context.Context {
+	ctx, cancel := context.WithTimeout(context.Background(), waitFor)
+	tb.Cleanup(cancel)
+	return ctx
+}
+
+// eventually waits for cond, a state of the server that offers no event to
+// wait on, by polling it. The deadline is a failure bound only.
+func eventually(tb testing.TB, what string, cond func() bool) {
+	tb.Helper()
+	deadline := time.Now().Add(waitFor)
+	for !cond() {
+		if time.Now().After(deadline) {
+			tb.Fatalf("never: %s", what)
+		}
+		time.Sleep(time.Millisecond)
+	}
+}

@@ -1,0 +1,312 @@
+package client
+
+import (
+	"context"
+	"fmt"
+	"slices"
+	"strings"
+	"sync"
+	"time"
+)
+
+// MaintMode says who holds a maintenance state.
+type MaintMode int
+
+const (
+	MaintPending MaintMode = iota // sent, not confirmed yet
+	MaintProxy                    // confirmed by the proxy (MAINT_OK)
+	MaintLocal                    // not confirmed: the service must handle it itself
+)
+
+func (m MaintMode) String() string {
+	switch m {
+	case MaintPending:
+		return "pending"
+	case MaintProxy:
+		return "proxy"
+	case MaintLocal:
+		return "local"
+	}
+	return fmt.Sprintf("MaintMode(%d)", int(m))
+}
+
+// MaintState is the last maintenance request for one target.
+type MaintState struct {
+	Target  string
+	Entered bool // true: maintenance wanted on; false: wanted off
+	Mode    MaintMode
+	Since   time.Time
+}
+
+type maintOp struct {
+	target, page string
+	enter        bool
+	acked        bool // its ACK was read (reader goroutine, stream order)
+	timer        *time.Timer
+}
+
+func (op *maintOp) command() string {
+	if op.enter {
+		return "MAINT_ENTER"
+	}
+	return "MAINT_EXIT"
+}
+
+type maintEntry struct {
+	MaintState
+	op *maintOp
+}
+
+// maintenance serializes maintenance operations and tracks their outcome.
+// §5: the server keeps one pending check per session and a second
+// MAINT_ENTER/EXIT silently cancels the first (no MAINT_OK, no ERROR ever
+// comes for it). So an operation holds slot from the moment it is requested
+// until it is confirmed or has fallen back to local; the next one waits.
+type maintenance struct {
+	c    *Client
+	slot chan struct{}
+
+	mu      sync.Mutex
+	pending *maintOp // awaiting MAINT_OK
+	late    *maintOp // fell back to local; its MAINT_OK/ERROR may still come
+	states  map[string]*maintEntry
+}
+
+func newMaintenance(c *Client) *maintenance {
+	return &maintenance{c: c, slot: make(chan struct{}, 1), states: map[string]*maintEntry{}}
+}
+
+// MaintenanceEnter puts target ("ALL" or a comma list of route ids: the
+// server accepts anything but only acts on route ids of this session, §5) in
+// maintenance, serving pageURL ("" = built-in page). It waits for the previous
+// maintenance operation to resolve, emits MAINT_REQUESTED and returns once the
+// proxy has ACKed; MAINT_PROXY_ENTERED or MAINT_LOCAL_ENTERED follows. When
+// not connected it falls back to local at once and returns nil. A refusal
+// returns the *ServerError (and falls back to local).
+func (c *Client) MaintenanceEnter(ctx context.Context, target, pageURL string) error {
+	if err := c.maint.do(ctx, &maintOp{target: target, page: pageURL, enter: true}); err != nil {
+		return fmt.Errorf("cannot enter maintenance: %w", err)
+	}
+	return nil
+}
+
+// MaintenanceExit ends maintenance for target, like MaintenanceEnter.
+func (c *Client) MaintenanceExit(ctx context.Context, target string) error {
+	if err := c.maint.do(ctx, &maintOp{target: target}); err != nil {
+		return fmt.Errorf("cannot exit maintenance: %w", err)
+	}
+	return nil
+}
+
+// MaintenanceStatus lists the targets the server reports in maintenance for
+// this session (sorted; the server's order is random, §5).
+func (c *Client) MaintenanceStatus(ctx context.Context) ([]string, error) {
+	r, err := c.Do(ctx, Command{Name: "MAINT_STATUS"})
+	if err != nil {
+		return nil, fmt.Errorf("cannot read maintenance status: %w", err)
+	}
+	var v struct {
+		InMaintenance []string `json:"in_maintenance"`
+	}
+	if err := decodeReply(r, "MAINT_STATUS_OK", &v); err != nil {
+		return nil, fmt.Errorf("cannot read maintenance status: %w", err)
+	}
+	slices.Sort(v.InMaintenance)
+	return v.InMaintenance, nil
+}
+
+// MaintenanceState is a snapshot of the last request per target, by target.
+func (c *Client) MaintenanceState() []MaintState {
+	m := c.maint
+	m.mu.Lock()
+	defer m.mu.Unlock()
+	out := make([]MaintState, 0, len(m.states))
+	for _, e := range m.states {
+		out = append(out, e.MaintState)
+	}
+	slices.SortFunc(out, func(a, b MaintState) int { return strings.Compare(a.Target, b.Target) })
+	return out
+}
+
+func (m *maintenance) do(ctx context.Context, op *maintOp) error {
+	cmd := Command{Name: op.command(), Args: []string{op.target}}
+	if op.enter {
+		cmd.Args = append(cmd.Args, op.page)
+	}
+	if _, err := appendLine(nil, "", cmd); err != nil {
+		return err
+	}
+	select {
+	case m.slot <- struct{}{}:
+	case <-ctx.Done():
+		return ctx.Err()
+	}
+	m.mu.Lock()
+	m.states[op.target] = &maintEntry{MaintState{Target: op.target, Entered: op.enter, Mode: MaintPending, Since: time.Now()}, op}
+	m.pending = op
+	m.c.emit(op.event(requested), op.command()+" "+op.target, nil, op.data(nil))
+	if _, _, err := m.c.live(); err != nil {
+		m.resolveLocked(op, MaintLocal, "not connected", nil)
+		m.mu.Unlock()
+		return nil
+	}
+	op.timer = time.AfterFunc(m.c.cfg.MaintenanceTimeout, func() {
+		m.mu.Lock()
+		defer m.mu.Unlock()
+		m.resolveLocked(op, MaintLocal, "no confirmation in time", nil)
+	})
+	m.mu.Unlock()
+
+	res, err := m.c.send(ctx, []Command{cmd}, func(_ int, r Result) { m.acked(op, r) })
+	if err != nil {
+		if ctx.Err() != nil {
+			return err // sent or not, the op stays pending until it resolves
+		}
+		m.mu.Lock()
+		m.resolveLocked(op, MaintLocal, "send failed", err)
+		m.mu.Unlock()
+		return err
+	}
+	// A refusal (ERROR reply) was already resolved to local by acked.
+	return res[0].Err
+}
+
+// acked runs on the reader goroutine with the reply to op's command.
+func (m *maintenance) acked(op *maintOp, r Result) {
+	m.mu.Lock()
+	defer m.mu.Unlock()
+	if r.Err != nil {
+		m.resolveLocked(op, MaintLocal, "refused by proxy", r.Err)
+		return
+	}
+	op.acked = true
+}
+
+type maintPhase int
+
+const (
+	requested maintPhase = iota
+	proxied
+	local
+)
+
+func (op *maintOp) event(p maintPhase) EventType {
+	switch {
+	case p == requested && op.enter:
+		return EventMaintRequested
+	case p == requested:
+		return EventMaintExitRequested
+	case p == proxied && op.enter:
+		return EventMaintProxyEntered
+	case p == proxied:
+		return EventMaintProxyExited
+	case op.enter:
+		return EventMaintLocalEntered
+	}
+	return EventMaintLocalExited
+}
+
+func (op *maintOp) data(extra map[string]any) map[string]any {
+	d := map[string]any{"target": op.target}
+	if op.enter {
+		d["page_url"] = op.page
+	}
+	for k, v := range extra {
+		d[k] = v
+	}
+	return d
+}
+
+// resolveLocked ends op if it is still the pending one: records the outcome,
+// reports it and lets the next operation go.
+func (m *maintenance) resolveLocked(op *maintOp, mode MaintMode, reason string, err error) {
+	if m.pending != op {
+		return
+	}
+	m.pending = nil
+	if op.timer != nil {
+		op.timer.Stop()
+	}
+	if e, ok := m.states[op.target]; ok && e.op == op {
+		e.Mode, e.Since = mode, time.Now()
+	}
+	phase := proxied
+	if mode == MaintLocal {
+		phase = local
+		m.late = op
+	}
+	var extra map[string]any
+	if reason != "" {
+		extra = map[string]any{"reason": reason}
+	}
+	m.c.emit(op.event(phase), op.command()+" "+op.target+" "+mode.String(), err, op.data(extra))
+	<-m.slot
+}
+
+// onOK handles an async MAINT_OK|target. A MAINT_OK read before the pending
+// op's ACK cannot be for it if an earlier op with the same target fell back
+// to local: the stream is ordered, and the server answers ACK before checking.
+func (m *maintenance) onOK(target string) {
+	m.mu.Lock()
+	defer m.mu.Unlock()
+	p, l := m.pending, m.late
+	switch {
+	case p != nil && p.target == target && (p.acked || l == nil || l.target != target):
+		m.resolveLocked(p, MaintProxy, "", nil)
+	case l != nil && l.target == target:
+		m.late = nil
+		if e, ok := m.states[l.target]; ok && e.op == l {
+			e.Mode, e.Since = MaintProxy, time.Now()
+		}
+		m.c.emit(l.event(proxied), l.command()+" "+l.target+" confirmed late", nil, l.data(map[string]any{"late": true}))
+	default:
+		m.c.emit(EventLog, "unexpected MAINT_OK|"+target, nil, map[string]any{"level": "warn", "target": target})
+	}
+}
+
+// onTimeout handles the target-less "ERROR|timeout waiting for ..." (§5): it
+// belongs to the one check the server keeps, i.e. the pending op once ACKed,
+// or else the op that already fell back to local.
+func (m *maintenance) onTimeout(msg string) {
+	m.mu.Lock()
+	defer m.mu.Unlock()
+	p, l := m.pending, m.late
+	switch {
+	case p != nil && (p.acked || l == nil):
+		m.resolveLocked(p, MaintLocal, "proxy check timed out", &ServerError{Command: p.command(), Message: msg})
+	case l != nil:
+		m.late = nil
+		m.c.emit(EventError, l.command()+" "+l.target+": late "+msg, &ServerError{Command: l.command(), Message: msg},
+			l.data(map[string]any{"late": true}))
+	default:
+		m.c.emit(EventError, "unexpected async error: "+msg, &ServerError{Message: msg}, nil)
+	}
+}
+
+// disconnected falls back to local: the server forgets a lost session's
+// pending check (§7), so nothing more will come for it.
+func (m *maintenance) disconnected() {
+	m.mu.Lock()
+	defer m.mu.Unlock()
+	if m.pending != nil {
+		m.resolveLocked(m.pending, MaintLocal, "disconnected", nil)
+	}
+	m.late = nil
+}
+
+func (m *maintenance) stop() { m.disconnected() }
+
+// onAsync routes an async line (reader goroutine).
+func (c *Client) onAsync(kind lineKind, r Reply) {
+	switch kind {
+	case lineMaintOK:
+		c.maint.onOK(r.Payload)
+	case lineMaintTimeout:
+		c.maint.onTimeout(r.Payload)
+	case lineEvent:
+		typ, payload, _ := strings.Cut(r.Payload, "|")
+		c.emit(EventServer, "server event "+typ, nil, map[string]any{"type": typ, "payload": payload})
+	case lineShutdown:
+		c.emit(EventServerShutdown, "server is shutting down", nil, nil)
+	}
+}

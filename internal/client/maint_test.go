@@ -1,0 +1,195 @@
+package client
+
+import (
+	"context"
+	"errors"
+	"strings"
+	"sync/atomic"
+	"testing"
+	"time"
+
+	"regagent/internal/registrysim"
+)
+
+// gate is a registrysim checker whose URLs become reachable when opened.
+type gate struct{ open atomic.Bool }
+
+func (g *gate) Check(context.Context, string) error {
+	if g.open.Load() {
+		return nil
+	}
+	return errors.New("connection refused")
+}
+
+func TestMaintenanceConfirmed(t *testing.T) {
+	sim := startSim(t, registrysim.Options{})
+	h := connected(t, sim.Addr(), nil)
+	c, ctx := h.c, ctxT(t)
+	id, err := c.AddRoute(ctx, Route{Domains: []string{"a.com"}, Path: "/", Backend: "http://x:1"})
+	if err != nil {
+		t.Fatal(err)
+	}
+	if err := c.ApplyConfig(ctx); err != nil {
+		t.Fatal(err)
+	}
+	if err := c.MaintenanceEnter(ctx, id, ""); err != nil {
+		t.Fatalf("MaintenanceEnter: %v", err)
+	}
+	h.rec.wait(t, EventMaintRequested, func(e Event) bool { return e.Data["target"] == id })
+	e := h.rec.wait(t, EventMaintProxyEntered, nil)
+	if e.Data["target"] != id || e.Data["late"] != nil {
+		t.Fatalf("MAINT_PROXY_ENTERED %v", e.Data)
+	}
+	if st := c.MaintenanceState(); len(st) != 1 || st[0].Mode != MaintProxy || !st[0].Entered {
+		t.Fatalf("state %+v", st)
+	}
+	if got := sim.Resolve("a.com", "/"); got.Kind != registrysim.TargetMaintenance {
+		t.Fatalf("Resolve = %+v, want maintenance", got)
+	}
+	if st, err := c.MaintenanceStatus(ctx); err != nil || len(st) != 1 || st[0] != id {
+		t.Fatalf("MaintenanceStatus = %q, %v", st, err)
+	}
+	if err := c.MaintenanceExit(ctx, id); err != nil {
+		t.Fatalf("MaintenanceExit: %v", err)
+	}
+	h.rec.wait(t, EventMaintExitRequested, nil)
+	h.rec.wait(t, EventMaintProxyExited, func(e Event) bool { return e.Data["target"] == id })
+	if st := c.MaintenanceState(); st[0].Mode != MaintProxy || st[0].Entered {
+		t.Fatalf("state %+v", st)
+	}
+}
+
+func TestMaintenanceTimeoutToLocalThenLateConfirmation(t *testing.T) {
+	g := &gate{}
+	sim := startSim(t, registrysim.Options{Checker: g, MaintInterval: 2 * time.Millisecond, MaintTimeout: time.Minute})
+	h := connected(t, sim.Addr(), func(c *Config) { c.MaintenanceTimeout = 20 * time.Millisecond })
+	c, ctx := h.c, ctxT(t)
+	if err := c.MaintenanceEnter(ctx, "ALL", "http://page.local/maint"); err != nil {
+		t.Fatal(err)
+	}
+	e := h.rec.wait(t, EventMaintLocalEntered, nil)
+	if e.Data["target"] != "ALL" || e.Data["reason"] != "no confirmation in time" {
+		t.Fatalf("MAINT_LOCAL_ENTERED %v", e.Data)
+	}
+	if st := c.MaintenanceState(); st[0].Mode != MaintLocal {
+		t.Fatalf("state %+v", st)
+	}
+	g.open.Store(true) // the page comes up: the server's check now succeeds
+	e = h.rec.wait(t, EventMaintProxyEntered, nil)
+	if e.Data["late"] != true || e.Data["target"] != "ALL" {
+		t.Fatalf("late MAINT_PROXY_ENTERED %v", e.Data)
+	}
+	if st := c.MaintenanceState(); st[0].Mode != MaintProxy {
+		t.Fatalf("state %+v", st)
+	}
+}
+
+func TestMaintenanceServerTimeoutError(t *testing.T) {
+	sim := startSim(t, registrysim.Options{Checker: &gate{}, MaintInterval: 2 * time.Millisecond, MaintTimeout: 30 * time.Millisecond})
+	h := connected(t, sim.Addr(), nil) // client timeout 30s: the server gives up first
+	c, ctx := h.c, ctxT(t)
+	if err := c.MaintenanceEnter(ctx, "ALL", "http://page.local/"); err != nil {
+		t.Fatal(err)
+	}
+	e := h.rec.wait(t, EventMaintLocalEntered, nil)
+	var se *ServerError
+	if e.Data["reason"] != "proxy check timed out" || !errors.As(e.Err, &se) || !strings.HasPrefix(se.Message, "timeout waiting for") {
+		t.Fatalf("MAINT_LOCAL_ENTERED %v err %v", e.Data, e.Err)
+	}
+	// The next operation is not blocked by the failed one.
+	if err := c.MaintenanceExit(ctx, "ALL"); err != nil {
+		t.Fatal(err)
+	}
+	h.rec.wait(t, EventMaintExitRequested, nil)
+	h.rec.wait(t, EventMaintProxyExited, nil) // no routes: no backend to check
+}
+
+// TestMaintenanceSerialized checks that a second operation waits for the
+// first: sent at once, it would silently cancel the first one's check (§5)
+// and MAINT_PROXY_ENTERED would never come.
+func TestMaintenanceSerialized(t *testing.T) {
+	g := &gate{}
+	sim := startSim(t, registrysim.Options{Checker: g, MaintInterval: 2 * time.Millisecond, MaintTimeout: time.Minute})
+	h := connected(t, sim.Addr(), nil)
+	c, ctx := h.c, ctxT(t)
+	if err := c.MaintenanceEnter(ctx, "ALL", "http://page.local/"); err != nil {
+		t.Fatal(err)
+	}
+	h.rec.wait(t, EventMaintRequested, nil)
+	exited := make(chan error, 1)
+	go func() { exited <- c.MaintenanceExit(ctx, "ALL") }()
+	// While the enter is pending, the exit must not reach the server.
+	for _, l := range sim.Commands() {
+		if strings.HasPrefix(l, "MAINT_EXIT") {
+			t.Fatalf("MAINT_EXIT sent while MAINT_ENTER pending: %q", sim.Commands())
+		}
+	}
+	g.open.Store(true)
+	h.rec.wait(t, EventMaintProxyEntered, nil)
+	if err := <-exited; err != nil {
+		t.Fatal(err)
+	}
+	h.rec.wait(t, EventMaintExitRequested, nil)
+	h.rec.wait(t, EventMaintProxyExited, nil)
+	if n := h.rec.count(EventMaintLocalEntered) + h.rec.count(EventMaintLocalExited); n != 0 {
+		t.Fatalf("%d local fallbacks, want 0", n)
+	}
+}
+
+func TestMaintenanceNotConnectedIsLocal(t *testing.T) {
+	sim := startSim(t, registrysim.Options{})
+	h := newClient(t, sim.Addr(), nil)
+	if err := h.c.MaintenanceEnter(ctxT(t), "ALL", ""); err != nil {
+		t.Fatal(err)
+	}
+	st := h.c.MaintenanceState()
+	if len(st) != 1 || st[0].Mode != MaintLocal || !st[0].Entered {
+		t.Fatalf("state %+v", st)
+	}
+	if sim.CommandCount() != 0 {
+		t.Fatalf("commands sent: %q", sim.Commands())
+	}
+	// Events are queued until Run delivers them.
+	h.run(t)
+	h.rec.wait(t, EventMaintRequested, nil)
+	e := h.rec.wait(t, EventMaintLocalEntered, nil)
+	if e.Data["reason"] != "not connected" {
+		t.Fatalf("reason %v", e.Data)
+	}
+}
+
+// TestMaintenanceRefused: after another client registers the same
+// service+instance, every command but PING on the old connection gets
+// "ERROR|session not found" (§2).
+func TestMaintenanceRefused(t *testing.T) {
+	sim := startSim(t, registrysim.Options{})
+	h := connected(t, sim.Addr(), nil)
+	connected(t, sim.Addr(), nil) // the same service and instance: replaces h's session
+	ctx := ctxT(t)
+	err := h.c.MaintenanceEnter(ctx, "ALL", "")
+	var se *ServerError
+	if !errors.As(err, &se) || se.Message != "session not found" {
+		t.Fatalf("MaintenanceEnter: %v, want session not found", err)
+	}
+	e := h.rec.wait(t, EventMaintLocalEntered, nil)
+	if e.Data["reason"] != "refused by proxy" {
+		t.Fatalf("MAINT_LOCAL_ENTERED %v", e.Data)
+	}
+	if err := h.c.Ping(ctx); err != nil {
+		t.Fatalf("Ping on replaced session: %v", err)
+	}
+}
+
+func TestMaintenanceDisconnectFallsBackToLocal(t *testing.T) {
+	sim := startSim(t, registrysim.Options{Checker: &gate{}, MaintInterval: 2 * time.Millisecond, MaintTimeout: time.Minute})
+	h := connected(t, sim.Addr(), nil)
+	if err := h.c.MaintenanceEnter(ctxT(t), "ALL", "http://page.local/"); err != nil {
+		t.Fatal(err)
+	}
+	sim.DropConnections()
+	e := h.rec.wait(t, EventMaintLocalEntered, nil)
+	if e.Data["reason"] != "disconnected" {
+		t.Fatalf("MAINT_LOCAL_ENTERED %v", e.Data)
+	}
+	h.rec.wait(t, EventReconnected, nil)
+}

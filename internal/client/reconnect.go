@@ -1,0 +1,268 @@
+package client
+
+import (
+	"context"
+	"errors"
+	"fmt"
+	"strconv"
+	"sync"
+	"time"
+)
+
+// extendedRetryAfter is the number of failed tries in a row after which
+// EXTENDED_RETRY is emitted (once per outage).
+const extendedRetryAfter = 5
+
+// Run connects, serves the connection and reconnects until ctx ends or Close
+// is called. Connection failures of every kind, DNS failures included, are
+// retried forever with backoff; they are reported as events, never returned.
+// Run returns only after every goroutine it started has exited; it returns nil
+// on a clean stop and ErrClosed if the client was already closed.
+func (c *Client) Run(ctx context.Context) error {
+	c.mu.Lock()
+	switch {
+	case c.closed:
+		c.mu.Unlock()
+		return ErrClosed
+	case c.running:
+		c.mu.Unlock()
+		return errors.New("cannot run: client already running")
+	}
+	ctx, cancel := context.WithCancel(ctx)
+	c.running, c.runCancel, c.runDone = true, cancel, make(chan struct{})
+	done := c.runDone
+	c.mu.Unlock()
+	defer close(done)
+	defer cancel()
+
+	var wg sync.WaitGroup
+	stopEvents := make(chan struct{})
+	wg.Add(1)
+	go func() { defer wg.Done(); c.events.run(stopEvents) }()
+	if c.cfg.IPCheckInterval > 0 {
+		wg.Add(1)
+		go func() { defer wg.Done(); c.watchIP(ctx) }()
+	}
+
+	c.loop(ctx)
+
+	c.maint.stop()
+	cancel()
+	close(stopEvents) // the dispatcher delivers what is queued, then exits
+	wg.Wait()
+	c.mu.Lock()
+	c.running = false
+	if c.closed {
+		c.state = StateClosed
+	}
+	c.mu.Unlock()
+	return nil
+}
+
+// loop is the connect → serve → back off cycle.
+func (c *Client) loop(ctx context.Context) {
+	var (
+		tries    int  // reconnect tries since the last good connection
+		fails    int  // failed tries in a row
+		extended bool // EXTENDED_RETRY already emitted in this outage
+		first    = true
+		served   bool  // a connection was up before: the next one is a reconnect
+		lastErr  error // why the previous try or connection failed
+	)
+	for !c.stopping(ctx) {
+		if !first {
+			d := c.cfg.Backoff.Delay(tries, c.cfg.Rand)
+			tries++
+			c.emit(EventRetrying, "reconnecting", lastErr, map[string]any{"attempt": tries, "delay": d})
+			if err := c.cfg.Sleep(ctx, d); err != nil || c.stopping(ctx) {
+				return
+			}
+		}
+		first = false
+		c.setState(StateConnecting)
+		oldSID := c.SessionID()
+		cn, replay, err := c.connect(ctx)
+		if err != nil {
+			c.setState(StateDisconnected)
+			if c.stopping(ctx) {
+				return
+			}
+			fails++
+			lastErr = err
+			c.cfg.Logger.Debug("connect failed", "attempt", fails, "err", err)
+			if fails >= extendedRetryAfter && !extended {
+				extended = true
+				c.emit(EventExtendedRetry, "still cannot connect", err, map[string]any{"attempt": fails})
+			}
+			continue
+		}
+		tries, fails, extended = 0, 0, false
+		c.checkIP()
+		lastErr = c.serve(ctx, cn, served, replay, oldSID)
+		served = true
+	}
+}
+
+func (c *Client) stopping(ctx context.Context) bool {
+	c.mu.Lock()
+	defer c.mu.Unlock()
+	return c.closed || ctx.Err() != nil
+}
+
+func (c *Client) setState(s State) {
+	c.mu.Lock()
+	if c.state != StateClosed {
+		c.state = s
+	}
+	c.mu.Unlock()
+}
+
+// serve publishes cn, runs its reader and keepalive until it breaks, then
+// unpublishes it, fails its waiters and reports the loss.
+func (c *Client) serve(ctx context.Context, cn *conn, reconnect, replay bool, oldSID string) error {
+	c.mu.Lock()
+	c.cn, c.state = cn, StateConnected
+	close(c.connected)
+	sid, gen := c.sid, c.gen
+	c.mu.Unlock()
+
+	data := map[string]any{"session_id": sid, "generation": gen, "replay": replay}
+	if reconnect {
+		data["old_session_id"] = oldSID
+		c.emit(EventReconnected, "reconnected", nil, data)
+	} else {
+		c.emit(EventConnected, "connected", nil, data)
+	}
+
+	var wg sync.WaitGroup
+	wg.Add(1)
+	go func() { defer wg.Done(); cn.readLoop() }()
+	if c.cfg.KeepaliveInterval > 0 {
+		wg.Add(1)
+		go func() { defer wg.Done(); c.keepalive(cn) }()
+	}
+	select {
+	case <-cn.done:
+	case <-ctx.Done():
+		cn.fail(ErrClosed)
+	case <-c.closedCh:
+		// Close may still be waiting for SHUTDOWN_OK on this connection;
+		// the server closes it after answering (§2), or ctx ends.
+		select {
+		case <-cn.done:
+		case <-ctx.Done():
+			cn.fail(ErrClosed)
+		}
+	}
+	wg.Wait()
+
+	c.mu.Lock()
+	c.cn = nil
+	if c.state != StateClosed {
+		c.state = StateDisconnected
+	}
+	c.connected = make(chan struct{})
+	c.mu.Unlock()
+	c.maint.disconnected()
+	err := disconnected(cn.cause())
+	c.emit(EventDisconnected, "disconnected", err, map[string]any{"session_id": sid})
+	return err
+}
+
+// connect dials and performs the handshake synchronously under one deadline.
+// replay reports whether the session is new (REGISTER) rather than restored.
+func (c *Client) connect(ctx context.Context) (cn *conn, replay bool, err error) {
+	dctx, cancel := context.WithTimeout(ctx, c.cfg.DialTimeout)
+	defer cancel()
+	nc, err := c.cfg.Dial(dctx, "tcp", c.cfg.Addr)
+	if err != nil {
+		return nil, false, fmt.Errorf("cannot connect: %w", err)
+	}
+	// Ending ctx (Run stopping) must interrupt a handshake blocked on I/O.
+	stop := context.AfterFunc(dctx, func() { _ = nc.SetDeadline(time.Unix(1, 0)) })
+	defer stop()
+	deadline, _ := dctx.Deadline()
+	_ = nc.SetDeadline(deadline)
+
+	cn = newConn(nc, c.cfg.WriteTimeout)
+	cn.onLine = c.onAsync
+	cn.onResult = c.observe
+	replay, err = c.handshake(cn)
+	if err != nil {
+		cn.fail(err)
+		return nil, false, fmt.Errorf("cannot connect: %w", err)
+	}
+	if !stop() {
+		cn.fail(ctx.Err())
+		return nil, false, fmt.Errorf("cannot connect: %w", context.Cause(dctx))
+	}
+	_ = nc.SetDeadline(time.Time{})
+	return cn, replay, nil
+}
+
+// handshake restores the previous session if the server allows it, or
+// registers a new one. §2: the server cannot restore a session on a new
+// connection and answers RECONNECT with "ERROR|no session" (a future server
+// may answer OK, or REREGISTER); every answer but OK means register+replay.
+func (c *Client) handshake(cn *conn) (replay bool, err error) {
+	oldSID := c.SessionID()
+	if oldSID != "" {
+		r, err := c.call(cn, oldSID, Command{Name: "RECONNECT"})
+		if err == nil && r.Err == nil && r.Reply.Kind == "OK" {
+			return false, nil
+		}
+		if err != nil {
+			return false, err
+		}
+	}
+	r, err := c.call(cn, "", Command{Name: "REGISTER", Args: []string{
+		c.cfg.Service, c.cfg.Instance, strconv.Itoa(c.cfg.MaintenancePort), c.metadata,
+	}})
+	if err != nil {
+		return false, fmt.Errorf("cannot register: %w", err)
+	}
+	if r.Err != nil {
+		return false, fmt.Errorf("cannot register: %w", r.Err)
+	}
+	if r.Reply.Kind != "ACK" || r.Reply.Payload == "" {
+		return false, fmt.Errorf("cannot register: %w: reply %s", ErrProtocol, r.Reply.Kind)
+	}
+	c.mu.Lock()
+	c.sid = r.Reply.Payload
+	c.gen++
+	c.mu.Unlock()
+	return true, nil
+}
+
+// call does one command synchronously on a connection whose reader is not
+// running yet, reading on the calling goroutine (nats-style handshake).
+func (c *Client) call(cn *conn, sid string, cmd Command) (Result, error) {
+	buf, err := appendLine(nil, sid, cmd)
+	if err != nil {
+		return Result{}, err
+	}
+	w := &waiter{cmds: []Command{cmd}, results: make([]Result, 1), done: make(chan struct{})}
+	if err := cn.send(buf, w); err != nil {
+		return Result{}, err
+	}
+	rb := make([]byte, 4096)
+	for {
+		select {
+		case <-w.done:
+			if err := w.results[0].Err; err != nil && errors.Is(err, ErrDisconnected) {
+				return Result{}, err
+			}
+			return w.results[0], nil
+		default:
+		}
+		n, err := cn.nc.Read(rb)
+		if n > 0 {
+			if perr := cn.p.feed(rb[:n], cn.dispatchLine); perr != nil {
+				cn.fail(perr)
+			}
+		}
+		if err != nil {
+			cn.fail(err)
+		}
+	}
+}

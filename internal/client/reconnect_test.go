@@ -1,0 +1,238 @@
+package client
+
+import (
+	"context"
+	"errors"
+	"net"
+	"strings"
+	"sync"
+	"sync/atomic"
+	"testing"
+	"time"
+
+	"regagent/internal/registrysim"
+)
+
+func TestReconnectAfterDrop(t *testing.T) {
+	sim := startSim(t, registrysim.Options{})
+	h := connected(t, sim.Addr(), nil)
+	c, ctx := h.c, ctxT(t)
+	old := c.SessionID()
+	if g := c.Generation(); g != 1 {
+		t.Fatalf("Generation=%d, want 1", g)
+	}
+	sim.ResetCommands()
+	sim.DropConnections()
+
+	h.rec.wait(t, EventDisconnected, func(e Event) bool { return errors.Is(e.Err, ErrDisconnected) })
+	h.rec.wait(t, EventRetrying, func(e Event) bool { return e.Data["attempt"] == 1 })
+	e := h.rec.wait(t, EventReconnected, nil)
+	if e.Data["replay"] != true || e.Data["session_id"] == old || e.Data["old_session_id"] != old || c.Generation() != 2 {
+		t.Fatalf("RECONNECTED %v, generation %d", e.Data, c.Generation())
+	}
+	// §2: RECONNECT first (the server cannot honour it), then REGISTER.
+	cmds := sim.Commands()
+	if len(cmds) < 2 || cmds[0] != "RECONNECT|"+old || !strings.HasPrefix(cmds[1], "REGISTER|svc|i1|3001|") {
+		t.Fatalf("handshake lines %q", cmds)
+	}
+	if err := c.Ping(ctx); err != nil {
+		t.Fatalf("Ping after reconnect: %v", err)
+	}
+}
+
+func TestReconnectAfterRestart(t *testing.T) {
+	sim := startSim(t, registrysim.Options{})
+	h := connected(t, sim.Addr(), nil)
+	c, ctx := h.c, ctxT(t)
+	if _, err := c.AddRoute(ctx, Route{Domains: []string{"a.com"}, Path: "/", Backend: "http://x:1"}); err != nil {
+		t.Fatal(err)
+	}
+	if err := c.ApplyConfig(ctx); err != nil {
+		t.Fatal(err)
+	}
+	if err := sim.Restart(); err != nil {
+		t.Fatal(err)
+	}
+	h.rec.wait(t, EventDisconnected, nil)
+	e := h.rec.wait(t, EventReconnected, nil)
+	if e.Data["replay"] != true {
+		t.Fatalf("RECONNECTED %v", e.Data)
+	}
+	routes, err := c.ListRoutes(ctx)
+	if err != nil || len(routes) != 0 {
+		t.Fatalf("after restart ListRoutes = %v, %v (state must be replayed)", routes, err)
+	}
+}
+
+func TestPendingCommandsFailOnDisconnect(t *testing.T) {
+	sim := startSim(t, registrysim.Options{})
+	h := connected(t, sim.Addr(), nil)
+	sim.SetResponseDelay(time.Hour) // the PING stays unanswered
+	errc := make(chan error, 1)
+	go func() { errc <- h.c.Ping(ctxT(t)) }()
+	eventually(t, "server received the PING", func() bool {
+		cmds := sim.Commands()
+		return len(cmds) > 0 && strings.HasPrefix(cmds[len(cmds)-1], "PING|")
+	})
+	sim.DropConnections()
+	if err := <-errc; !errors.Is(err, ErrDisconnected) {
+		t.Fatalf("Ping: %v, want ErrDisconnected", err)
+	}
+	sim.SetResponseDelay(0)
+	h.rec.wait(t, EventReconnected, nil)
+}
+
+func TestHalfOpenDetectedByKeepalive(t *testing.T) {
+	sim := startSim(t, registrysim.Options{})
+	t.Cleanup(func() { sim.Freeze(false) })
+	h := connected(t, sim.Addr(), func(c *Config) {
+		c.KeepaliveInterval = 20 * time.Millisecond
+		c.KeepaliveTimeout = 100 * time.Millisecond
+	})
+	sim.Freeze(true) // the open connection stops answering; new ones are served
+	e := h.rec.wait(t, EventDisconnected, nil)
+	if !errors.Is(e.Err, ErrDisconnected) || !strings.Contains(e.Err.Error(), "keepalive") {
+		t.Fatalf("DISCONNECTED err %v", e.Err)
+	}
+	h.rec.wait(t, EventReconnected, nil)
+	if err := h.c.Ping(ctxT(t)); err != nil {
+		t.Fatalf("Ping: %v", err)
+	}
+}
+
+func TestDNSFailureThenSuccess(t *testing.T) {
+	sim := startSim(t, registrysim.Options{})
+	var calls atomic.Int32
+	var d net.Dialer
+	h := newClient(t, sim.Addr(), func(c *Config) {
+		c.Addr = "registry.invalid:7000"
+		c.Dial = func(ctx context.Context, network, _ string) (net.Conn, error) {
+			if calls.Add(1) <= 3 {
+				return nil, &net.DNSError{Err: "no such host", Name: "registry.invalid", IsNotFound: true}
+			}
+			return d.DialContext(ctx, network, sim.Addr())
+		}
+	})
+	h.run(t)
+	e := h.rec.wait(t, EventRetrying, func(e Event) bool { return e.Data["attempt"] == 3 })
+	var dnsErr *net.DNSError
+	if !errors.As(e.Err, &dnsErr) {
+		t.Fatalf("RETRYING err %v, want the *net.DNSError", e.Err)
+	}
+	h.rec.wait(t, EventConnected, nil)
+	if n := calls.Load(); n != 4 {
+		t.Fatalf("dial calls %d, want 4", n)
+	}
+}
+
+func TestBackoffScheduleAndExtendedRetry(t *testing.T) {
+	sim := startSim(t, registrysim.Options{})
+	var (
+		mu     sync.Mutex
+		delays []time.Duration
+	)
+	var d net.Dialer
+	var calls atomic.Int32
+	h := newClient(t, sim.Addr(), func(c *Config) {
+		c.Backoff = Backoff{}                  // the defaults: 250ms ×2 up to 30s, jitter 0.2
+		c.Rand = func() float64 { return 0.5 } // centre of the jitter range
+		c.Sleep = func(ctx context.Context, d time.Duration) error {
+			mu.Lock()
+			delays = append(delays, d)
+			mu.Unlock()
+			return ctx.Err()
+		}
+		c.Dial = func(ctx context.Context, network, addr string) (net.Conn, error) {
+			if calls.Add(1) <= 8 {
+				return nil, &net.OpError{Op: "dial", Net: "tcp", Err: errors.New("connection refused")}
+			}
+			return d.DialContext(ctx, network, addr)
+		}
+	})
+	h.run(t)
+	h.rec.wait(t, EventConnected, nil)
+	want := []time.Duration{250 * time.Millisecond, 500 * time.Millisecond, time.Second, 2 * time.Second,
+		4 * time.Second, 8 * time.Second, 16 * time.Second, 30 * time.Second}
+	mu.Lock()
+	got := append([]time.Duration(nil), delays...)
+	mu.Unlock()
+	if len(got) != len(want) {
+		t.Fatalf("delays %v, want %v", got, want)
+	}
+	for i := range want {
+		if got[i] != want[i] {
+			t.Fatalf("delay %d = %v, want %v (all: %v)", i, got[i], want[i], got)
+		}
+	}
+	if n := h.rec.count(EventExtendedRetry); n != 1 {
+		t.Fatalf("EXTENDED_RETRY %d times, want 1", n)
+	}
+	if n := h.rec.count(EventRetrying); n != 8 {
+		t.Fatalf("RETRYING %d times, want 8", n)
+	}
+}
+
+func TestIPChange(t *testing.T) {
+	sim := startSim(t, registrysim.Options{})
+	var ip atomic.Pointer[net.IP]
+	first := net.IPv4(10, 0, 0, 1)
+	ip.Store(&first)
+	h := newClient(t, sim.Addr(), func(c *Config) {
+		c.IPCheckInterval = 5 * time.Millisecond
+		c.IPSource = func() (net.IP, error) { return *ip.Load(), nil }
+	})
+	if got := h.c.SelfIP(); !got.Equal(first) {
+		t.Fatalf("SelfIP before Run = %v", got)
+	}
+	h.run(t)
+	h.rec.wait(t, EventConnected, nil)
+	second := net.IPv4(10, 0, 0, 2)
+	ip.Store(&second)
+	e := h.rec.wait(t, EventIPChanged, nil)
+	if e.Data["old_ip"] != "10.0.0.1" || e.Data["new_ip"] != "10.0.0.2" || !h.c.SelfIP().Equal(second) {
+		t.Fatalf("IP_CHANGED %v, SelfIP %v", e.Data, h.c.SelfIP())
+	}
+}
+
+func TestCloseDeregisters(t *testing.T) {
+	sim := startSim(t, registrysim.Options{})
+	h := newClient(t, sim.Addr(), nil)
+	ctx, cancel := context.WithCancel(context.Background())
+	defer cancel()
+	done := make(chan error, 1)
+	go func() { done <- h.c.Run(ctx) }()
+	h.rec.wait(t, EventConnected, nil)
+	if err := h.c.Close(ctxT(t), true); err != nil {
+		t.Fatalf("Close: %v", err)
+	}
+	if err := <-done; err != nil {
+		t.Fatalf("Run: %v", err)
+	}
+	if s := sim.Sessions(); len(s) != 0 {
+		t.Fatalf("sessions after CLIENT_SHUTDOWN: %+v", s)
+	}
+	if st := h.c.State(); st != StateClosed {
+		t.Fatalf("State=%v", st)
+	}
+}
+
+func TestCloseWithoutDeregisterLeavesGrace(t *testing.T) {
+	sim := startSim(t, registrysim.Options{})
+	h := newClient(t, sim.Addr(), nil)
+	ctx, cancel := context.WithCancel(context.Background())
+	done := make(chan error, 1)
+	go func() { done <- h.c.Run(ctx) }()
+	h.rec.wait(t, EventConnected, nil)
+	cancel() // ending Run's context is the other way to stop
+	if err := <-done; err != nil {
+		t.Fatalf("Run: %v", err)
+	}
+	h.rec.wait(t, EventDisconnected, nil)
+	eventually(t, "session in grace", func() bool {
+		s := sim.Sessions()
+		return len(s) == 1 && !s[0].Connected
+	})
+	if err := h.c.Close(ctxT(t), false); err != nil {
+		t.Fatal(err)
+	}
+}

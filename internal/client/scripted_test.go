@@ -1,0 +1,136 @@
+package client
+
+import (
+	"bufio"
+	"errors"
+	"net"
+	"strings"
+	"sync"
+	"testing"
+	"time"
+
+	"regagent/internal/faultnet"
+	"regagent/internal/registrysim"
+)
+
+// scriptedServer is a real listener that answers lines from a script: it
+// plays a future server that honours RECONNECT, which registrysim (like the
+// real server, §2) never does.
+func scriptedServer(tb testing.TB, answer func(conn int, line string) string) string {
+	tb.Helper()
+	ln, err := net.Listen("tcp", "127.0.0.1:0")
+	if err != nil {
+		tb.Fatal(err)
+	}
+	var wg sync.WaitGroup
+	var mu sync.Mutex
+	var conns []net.Conn
+	wg.Add(1)
+	go func() {
+		defer wg.Done()
+		for n := 0; ; n++ {
+			nc, err := ln.Accept()
+			if err != nil {
+				return
+			}
+			mu.Lock()
+			conns = append(conns, nc)
+			mu.Unlock()
+			wg.Add(1)
+			go func(n int) {
+				defer wg.Done()
+				sc := bufio.NewScanner(nc)
+				for sc.Scan() {
+					if a := answer(n, sc.Text()); a != "" {
+						if _, err := nc.Write([]byte(a + "\n")); err != nil {
+							return
+						}
+					}
+				}
+			}(n)
+		}
+	}()
+	tb.Cleanup(func() {
+		ln.Close()
+		mu.Lock()
+		for _, c := range conns {
+			c.Close()
+		}
+		mu.Unlock()
+		wg.Wait()
+	})
+	return ln.Addr().String()
+}
+
+func TestReconnectRestoredSession(t *testing.T) {
+	drop := make(chan struct{})
+	var once sync.Once
+	addr := scriptedServer(t, func(n int, line string) string {
+		switch {
+		case strings.HasPrefix(line, "REGISTER|"):
+			return "ACK|s1"
+		case line == "RECONNECT|s1":
+			return "OK"
+		case strings.HasPrefix(line, "PING|") && n == 0:
+			once.Do(func() { close(drop) })
+			return ""
+		case strings.HasPrefix(line, "PING|"):
+			return "PONG"
+		}
+		return "ERROR|unknown command: " + line
+	})
+	h := newClient(t, addr, func(c *Config) {
+		c.KeepaliveInterval = 10 * time.Millisecond
+		c.KeepaliveTimeout = 50 * time.Millisecond
+	})
+	h.run(t)
+	h.rec.wait(t, EventConnected, nil)
+	<-drop // the first connection swallowed a PING: keepalive drops it
+	e := h.rec.wait(t, EventReconnected, nil)
+	if e.Data["replay"] != false || h.c.Generation() != 1 || h.c.SessionID() != "s1" {
+		t.Fatalf("RECONNECTED %v, generation %d", e.Data, h.c.Generation())
+	}
+}
+
+func TestReconnectThroughRelayFaults(t *testing.T) {
+	sim := startSim(t, registrysim.Options{})
+	relay := faultnet.New(sim.Addr())
+	if err := relay.Start(); err != nil {
+		t.Fatal(err)
+	}
+	t.Cleanup(func() { _ = relay.Close() })
+	h := connected(t, relay.Addr(), nil)
+	relay.Refuse(true)
+	relay.ResetAll()
+	h.rec.wait(t, EventDisconnected, nil)
+	h.rec.wait(t, EventRetrying, func(e Event) bool { return e.Data["attempt"] == 3 && e.Err != nil })
+	relay.Refuse(false)
+	h.rec.wait(t, EventReconnected, nil)
+	// A line cut half-way: the server never sees a whole command, the
+	// client sees the connection fail and reconnects.
+	relay.CutAfter(10)
+	if _, err := h.c.AddRoute(ctxT(t), Route{Path: "/cut", Backend: "http://x:1"}); !errors.Is(err, ErrDisconnected) {
+		t.Fatalf("AddRoute over a cut connection: %v, want ErrDisconnected", err)
+	}
+	h.rec.wait(t, EventReconnected, nil)
+	if err := h.c.Ping(ctxT(t)); err != nil {
+		t.Fatal(err)
+	}
+}
+
+func TestNewValidates(t *testing.T) {
+	for name, cfg := range map[string]Config{
+		"no addr":       {Service: "s", Instance: "i"},
+		"no service":    {Addr: "x:1", Instance: "i"},
+		"pipe instance": {Addr: "x:1", Service: "s", Instance: "i|j"},
+		"pipe metadata": {Addr: "x:1", Service: "s", Instance: "i", Metadata: map[string]string{"a": "b|c"}},
+		"bad cidr":      {Addr: "x:1", Service: "s", Instance: "i", IPCIDR: "10.0.0.0/99"},
+	} {
+		if _, err := New(cfg); err == nil {
+			t.Errorf("%s: New succeeded", name)
+		}
+	}
+	if _, err := firstIPv4(&net.IPNet{IP: net.IPv4(203, 0, 113, 0), Mask: net.CIDRMask(32, 32)}); !errors.Is(err, errNoIPv4) {
+		t.Errorf("firstIPv4 outside every interface: %v", err)
+	}
+}
