@@ -1,0 +1,62 @@
+package reconcile
+
+import (
+	"fmt"
+	"strings"
+)
+
+// Diff renders a plan for humans, one change a line, for example
+// "+ route web example.com/ -> http://b:3000",
+// "~ route api backend http://a -> http://b (re-add)",
+// "~ route api priority 1 -> 2", "- route old",
+// "+ maintenance api (page http://10.0.0.5:8081/)", and warnings as
+// "! maintenance target "x" matches no route". An empty plan renders as
+// "no changes".
+func Diff(c Changeset) string {
+	var b strings.Builder
+	for _, ch := range c.Changes {
+		switch ch.Kind {
+		case ChangeAdd:
+			fmt.Fprintf(&b, "+ route %s %s%s\n", ch.Name, routeText(*ch.To), healthSuffix(ch.To))
+		case ChangeRemove:
+			fmt.Fprintf(&b, "- route %s\n", ch.Name)
+		case ChangeReadd:
+			fmt.Fprintf(&b, "~ route %s %s (re-add)\n", ch.Name, strings.Join(ch.Why, ", "))
+		case ChangeUpdate:
+			fmt.Fprintf(&b, "~ route %s %s\n", ch.Name, strings.Join(ch.Why, ", "))
+		case ChangeStray:
+			fmt.Fprintf(&b, "- stray route %s %s\n", ch.ID, routeText(*ch.From))
+		case ChangePurge:
+			fmt.Fprintf(&b, "- orphan %s (purge: add, apply, remove, apply, §7)\n", routeText(*ch.From))
+		}
+	}
+	for _, s := range c.Steps {
+		switch s.Kind {
+		case StepMaintEnter:
+			page := s.Page
+			if page == "" {
+				page = "built-in"
+			}
+			fmt.Fprintf(&b, "+ maintenance %s (page %s)\n", maintText(s), page)
+		case StepMaintExit:
+			fmt.Fprintf(&b, "- maintenance %s\n", maintText(s))
+		}
+	}
+	for _, w := range c.Warnings {
+		fmt.Fprintf(&b, "! %s\n", w)
+	}
+	if c.Err != nil {
+		fmt.Fprintf(&b, "! not applied: %v\n", c.Err)
+	}
+	if b.Len() == 0 {
+		return "no changes\n"
+	}
+	return b.String()
+}
+
+func healthSuffix(r *RouteSpec) string {
+	if r.Health == nil {
+		return ""
+	}
+	return " (health " + healthText(r.Health) + ")"
+}

@@ -1,0 +1,20 @@
+// Package reconcile keeps the proxy's registry in step with the desired
+// state read from the config file.
+//
+// It is level-based, in the manner of controller-runtime: events (a new
+// config, a reconnect, a drift timer) only mark work as due; every pass
+// compares the whole desired state (Desired, built from a *config.Config)
+// with what this agent has made live in the current session (Applied) and
+// computes a Plan with the pure function Plan. The executor sends a plan
+// through the protocol client as few pipelined writes as the ids returned
+// by the server allow, and updates Applied only from the replies.
+//
+// The planner is written for what the real server does, not for what the
+// protocol promises (../shared/PROTOCOL.md): CONFIG_APPLY adds before it
+// removes and a removal deletes every proxy route with the same path and an
+// overlapping domain (§4), so a changed route is always removed in one apply
+// and added in a later one; headers and options only reach routes added in
+// the apply that staged them (§4); maintenance is stored per backend URL
+// string (§5); a new session starts empty while the old one's routes stay
+// served as orphans (§7).
+package reconcile

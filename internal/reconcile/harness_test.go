@@ -1,0 +1,219 @@
+package reconcile
+
+import (
+	"context"
+	"net"
+	"slices"
+	"strings"
+	"sync"
+	"testing"
+	"time"
+
+	"go.uber.org/goleak"
+
+	"regagent/internal/client"
+	"regagent/internal/registrysim"
+)
+
+func TestMain(m *testing.M) {
+	goleak.VerifyTestMain(m)
+}
+
+// harness is a real registrysim server, a real client connected to it over
+// TCP, and a reconciler on that client.
+type harness struct {
+	tb  tester
+	srv *registrysim.Server
+	cl  *client.Client
+	r   *Reconciler
+	ctx context.Context
+
+	drift time.Duration // given with every desired state
+
+	mu     sync.Mutex
+	events []client.Event
+}
+
+// tester is what the harness needs of *testing.T and *rapid.T.
+type tester interface {
+	Fatalf(format string, args ...any)
+	Cleanup(func())
+}
+
+func helper(tb tester) {
+	if h, ok := tb.(interface{ Helper() }); ok {
+		h.Helper()
+	}
+}
+
+func newHarness(tb tester) *harness {
+	helper(tb)
+	srv := registrysim.New(registrysim.Options{MaintTimeout: 500 * time.Millisecond, MaintInterval: 5 * time.Millisecond})
+	if err := srv.Start(); err != nil {
+		tb.Fatalf("Start: %v", err)
+	}
+	h := &harness{tb: tb, srv: srv}
+	cl, err := client.New(client.Config{
+		Addr: srv.Addr(), Service: "svc", Instance: "i1",
+		KeepaliveInterval: -1, IPCheckInterval: -1,
+		IPSource:           func() (net.IP, error) { return net.IPv4(127, 0, 0, 1), nil },
+		MaintenanceTimeout: time.Second,
+		Backoff:            client.Backoff{Initial: 5 * time.Millisecond, Max: 20 * time.Millisecond, Multiplier: 2},
+	})
+	if err != nil {
+		tb.Fatalf("client.New: %v", err)
+	}
+	h.cl = cl
+	h.r = New(cl, Options{OnEvent: h.record, Backoff: client.Backoff{Initial: 5 * time.Millisecond, Max: 50 * time.Millisecond, Multiplier: 2}})
+	cl.On("", h.r.HandleEvent)
+	ctx, cancel := context.WithCancel(context.Background())
+	h.ctx = ctx
+	done := make(chan struct{})
+	go func() {
+		defer close(done)
+		cl.Run(ctx)
+	}()
+	tb.Cleanup(func() {
+		cancel()
+		<-done
+		srv.Close()
+	})
+	wctx, wcancel := context.WithTimeout(ctx, 5*time.Second)
+	defer wcancel()
+	if err := cl.WaitConnected(wctx); err != nil {
+		tb.Fatalf("WaitConnected: %v", err)
+	}
+	return h
+}
+
+func (h *harness) record(ev client.Event) {
+	h.mu.Lock()
+	h.events = append(h.events, ev)
+	h.mu.Unlock()
+}
+
+func (h *harness) eventsOf(t client.EventType) []client.Event {
+	h.mu.Lock()
+	defer h.mu.Unlock()
+	var out []client.Event
+	for _, ev := range h.events {
+		if ev.Type == t {
+			out = append(out, ev)
+		}
+	}
+	return out
+}
+
+// sync sets d as desired and runs passes until one succeeds without work
+// left, failing on an error.
+func (h *harness) sync(d Desired) {
+	helper(h.tb)
+	if err := h.try(d); err != nil {
+		h.tb.Fatalf("reconcile: %v", err)
+	}
+}
+
+func (h *harness) try(d Desired) error {
+	h.r.setDesired(d, h.drift, 0)
+	ctx, cancel := context.WithTimeout(h.ctx, 10*time.Second)
+	defer cancel()
+	_, err := h.r.Reconcile(ctx)
+	return err
+}
+
+// waitGeneration waits until the client has registered a session newer
+// than gen.
+func (h *harness) waitGeneration(gen uint64) {
+	helper(h.tb)
+	deadline := time.Now().Add(5 * time.Second)
+	for h.cl.Generation() <= gen || h.cl.State() != client.StateConnected {
+		if time.Now().After(deadline) {
+			h.tb.Fatalf("no new session after generation %d", gen)
+		}
+		time.Sleep(2 * time.Millisecond)
+	}
+}
+
+// check asserts that the proxy serves exactly d for the service: every
+// domain+path and a sub-path of it reaches the desired backend with the
+// desired headers and options (or the maintenance page), health checks are
+// registered with a correct URL, and no proxy route of the service routes
+// anything else (§4, §5, §7).
+func (h *harness) check(d Desired, now time.Time) {
+	helper(h.tb)
+	maint := desiredMaintBackends(d, now)
+	for _, r := range d.Routes {
+		for _, dom := range r.Domains {
+			sub := r.Path + "x/y"
+			if !strings.HasSuffix(r.Path, "/") {
+				sub = r.Path + "/x/y"
+			}
+			for _, p := range []string{r.Path, sub} {
+				got := h.srv.Resolve(dom, p)
+				want := registrysim.TargetBackend
+				if _, ok := maint[r.Backend]; ok {
+					want = registrysim.TargetMaintenance
+				}
+				if got.Kind != want || got.Backend != r.Backend {
+					h.tb.Fatalf("Resolve(%s, %s) = %v %s, want %v %s (route %s)\nproxy: %+v", dom, p, got.Kind, got.Backend, want, r.Backend, r.Name, h.srv.ProxyRoutes())
+				}
+				if want == registrysim.TargetMaintenance && got.Page != maint[r.Backend] {
+					h.tb.Fatalf("Resolve(%s, %s) page %q, want %q", dom, p, got.Page, maint[r.Backend])
+				}
+				if !mapsEq(got.Headers, d.Headers) || !mapsEq(got.Options, d.Options) {
+					h.tb.Fatalf("Resolve(%s, %s) headers %v options %v, want %v %v", dom, p, got.Headers, got.Options, d.Headers, d.Options)
+				}
+			}
+		}
+	}
+	for _, pr := range h.srv.ProxyRoutes() {
+		if pr.Service != "svc" {
+			continue
+		}
+		i := slices.IndexFunc(d.Routes, func(r RouteSpec) bool {
+			return sameRouting(r, RouteSpec{Domains: normDomains(pr.Domains), Path: pr.Path, Backend: pr.Backend})
+		})
+		if i < 0 {
+			h.tb.Fatalf("proxy route %s %v%s -> %s is not desired", pr.ID, pr.Domains, pr.Path, pr.Backend)
+		}
+		r := d.Routes[i]
+		if pr.Session == h.cl.SessionID() && r.Health != nil {
+			if want := strings.TrimSuffix(r.Backend, "/") + "/" + strings.TrimPrefix(r.Health.Path, "/"); pr.HealthURL != want {
+				h.tb.Fatalf("route %s health URL %q, want %q", r.Name, pr.HealthURL, want)
+			}
+		}
+	}
+	for _, b := range h.srv.InMaintenance() {
+		if slices.ContainsFunc(d.Routes, func(r RouteSpec) bool { return r.Backend == b }) {
+			if _, ok := maint[b]; !ok {
+				h.tb.Fatalf("backend %s in maintenance, not desired", b)
+			}
+		}
+	}
+}
+
+func desiredMaintBackends(d Desired, now time.Time) map[string]string {
+	m := d.Maintenance
+	out := map[string]string{}
+	if !m.Enabled || (!m.Until.IsZero() && !now.Before(m.Until)) {
+		return out
+	}
+	for _, r := range d.Routes {
+		if len(m.Targets) == 0 || matchesTarget(r, m.Targets) {
+			out[r.Backend] = m.Page
+		}
+	}
+	return out
+}
+
+func mapsEq(a, b map[string]string) bool {
+	if len(a) != len(b) {
+		return false
+	}
+	for k, v := range a {
+		if w, ok := b[k]; !ok || w != v {
+			return false
+		}
+	}
+	return true
+}

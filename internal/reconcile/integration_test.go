@@ -1,0 +1,245 @@
+package reconcile
+
+import (
+	"context"
+	"errors"
+	"strings"
+	"testing"
+	"time"
+
+	"regagent/internal/client"
+	"regagent/internal/config"
+)
+
+func TestIntegrationSyncAndBackendChange(t *testing.T) {
+	h := newHarness(t)
+	c := conf(rt("web", "example.com,www.example.com", "/", "http://w:3000"), withHealth(rt("api", "example.com", "/api", "http://a"), "/health"))
+	c.Headers = map[string]string{"X-Env": "prod"}
+	c.Options = map[string]string{"timeout": "30s"}
+	d := desired(c)
+	h.sync(d)
+	h.check(d, time.Now())
+	if n := len(h.eventsOf(client.EventRouteAdded)); n != 2 {
+		t.Fatalf("ROUTE_ADDED events = %d, want 2", n)
+	}
+	if n := len(h.eventsOf(client.EventHealthCheckSet)); n != 1 {
+		t.Fatalf("HEALTH_CHECK_SET events = %d, want 1", n)
+	}
+
+	// Rule 1: nothing changed, nothing sent.
+	h.srv.ResetCommands()
+	h.sync(d)
+	if cmds := h.srv.Commands(); len(cmds) != 0 {
+		t.Fatalf("unchanged config sent %q", cmds)
+	}
+
+	// Rule 4: one backend change is one write: remove, apply, (the
+	// option and header set), add, apply.
+	c.Routes[0].Backend = "http://w2:3000"
+	d = desired(c)
+	before := h.r.Status().Writes
+	h.sync(d)
+	h.check(d, time.Now())
+	if w := h.r.Status().Writes - before; w != 1 {
+		t.Fatalf("writes = %d, want 1", w)
+	}
+	var names []string
+	for _, line := range h.srv.Commands() {
+		names = append(names, strings.SplitN(line, "|", 2)[0])
+	}
+	want := "ROUTE_REMOVE CONFIG_APPLY OPTIONS_SET HEADERS_SET ROUTE_ADD CONFIG_APPLY"
+	if got := strings.Join(names, " "); got != want {
+		t.Fatalf("commands %q, want %q", got, want)
+	}
+	if ev := h.eventsOf(client.EventConfigApplied); len(ev) != 2 || ev[1].Data["readded"] != 1 {
+		t.Fatalf("CONFIG_APPLIED events %+v", ev)
+	}
+}
+
+func TestIntegrationReplayAfterRestart(t *testing.T) {
+	h := newHarness(t)
+	c := conf(rt("web", "example.com", "/", "http://w"), withHealth(rt("api", "example.com", "/api", "http://a"), "/h"))
+	c.Headers = map[string]string{"X-A": "1"}
+	c.Maintenance = config.Maintenance{Enabled: true, Targets: []string{"api"}}
+	d := desired(c)
+	h.sync(d)
+	h.check(d, time.Now())
+
+	ctx, cancel := context.WithCancel(h.ctx)
+	done := make(chan error, 1)
+	go func() { done <- h.r.Run(ctx) }()
+
+	gen := h.cl.Generation()
+	if err := h.srv.Restart(); err != nil {
+		t.Fatal(err)
+	}
+	h.waitGeneration(gen)
+	// Run notices the new session through HandleEvent and replays.
+	waitFor(t, func() bool {
+		s := h.r.Status()
+		return s.Generation == h.cl.Generation() && s.Replays == 1 && s.LastError == "" && len(h.srv.ProxyRoutes()) == 2 && len(h.srv.InMaintenance()) == 1
+	})
+	cancel()
+	if err := <-done; err != nil {
+		t.Fatalf("Run: %v", err)
+	}
+	h.check(d, time.Now())
+}
+
+func TestIntegrationOrphanPurge(t *testing.T) {
+	h := newHarness(t)
+	c := conf(rt("web", "example.com", "/", "http://old"), rt("gone", "gone.example.com", "/", "http://g"), rt("same", "same.example.com", "/", "http://s"))
+	h.sync(desired(c))
+
+	// The connection drops; while it is down the file changes the backend
+	// of web and drops gone. The proxy keeps the old session's routes as
+	// orphans (§7): they must be purged, or sub-paths stay on http://old
+	// and gone.example.com stays served.
+	gen := h.cl.Generation()
+	h.srv.DropConnections()
+	h.waitGeneration(gen)
+	c2 := conf(rt("web", "example.com", "/", "http://new"), rt("same", "same.example.com", "/", "http://s"))
+	c2.AllowMassRemoval = true
+	d := desired(c2)
+	h.sync(d)
+	h.check(d, time.Now())
+	if got := h.srv.Resolve("gone.example.com", "/x"); got.Kind != 0 {
+		t.Fatalf("gone.example.com still routed: %+v", got)
+	}
+	if got := h.srv.Resolve("example.com", "/deep/path"); got.Backend != "http://new" {
+		t.Fatalf("sub-path goes to %s", got.Backend)
+	}
+}
+
+func TestIntegrationPartialApplyRecovery(t *testing.T) {
+	h := newHarness(t)
+	d := desired(conf(rt("web", "example.com", "/", "http://w"), withHealth(rt("api", "example.com", "/api", "http://a"), "/h")))
+	// Between the write that stages the routes and the one that applies
+	// them, a route with a backend the server cannot parse is staged on the
+	// session: the apply is partial (§3): web and api go live in the proxy
+	// without the session knowing them.
+	h.r.conn = &injectConn{Client: h.cl, before: 2, inject: func(ctx context.Context) {
+		if _, err := h.cl.AddRoute(ctx, client.Route{Domains: []string{"bad.example.com"}, Path: "/", Backend: "http://[::1"}); err != nil {
+			t.Errorf("inject: %v", err)
+		}
+	}}
+	err := h.try(d)
+	if !errors.Is(err, ErrInvalid) {
+		t.Fatalf("err = %v, want ErrInvalid (the server refused the apply)", err)
+	}
+	if s := h.r.Status(); !s.Terminal || !strings.Contains(s.LastError, "failed to add route") {
+		t.Fatalf("status: %+v", s)
+	}
+	for _, s := range h.srv.Sessions() {
+		if s.RoutesStaged != 0 {
+			t.Fatalf("staged routes left after the failure: %+v", s)
+		}
+	}
+	if n := len(h.eventsOf(client.EventError)); n != 1 {
+		t.Fatalf("ERROR events = %d", n)
+	}
+	// Terminal: another pass sends nothing until the config changes.
+	h.srv.ResetCommands()
+	if _, err := h.r.Reconcile(h.ctx); err != nil || len(h.srv.Commands()) != 0 {
+		t.Fatalf("terminal state retried: err=%v commands=%q", err, h.srv.Commands())
+	}
+	h.r.conn = h.cl
+	h.sync(d) // the file is saved again
+	h.check(d, time.Now())
+}
+
+// injectConn runs inject before the before-th Send: a fault on the real
+// connection, not a fake client.
+type injectConn struct {
+	*client.Client
+	before int
+	sends  int
+	inject func(context.Context)
+}
+
+func (c *injectConn) Send(ctx context.Context, b *client.Batch) ([]client.Result, error) {
+	c.sends++
+	if c.sends == c.before {
+		c.inject(ctx)
+	}
+	return c.Client.Send(ctx, b)
+}
+
+func TestIntegrationDriftRepair(t *testing.T) {
+	h := newHarness(t)
+	h.drift = time.Nanosecond // every pass compares
+	d := desired(conf(rt("web", "example.com", "/", "http://w"), rt("api", "example.com", "/api", "http://a")))
+	h.sync(d)
+	ctx := h.ctx
+	// Behind the agent's back: api removed, a stray added.
+	api := h.r.Status().Routes[0]
+	if err := h.cl.RemoveRoute(ctx, api.ID); err != nil {
+		t.Fatal(err)
+	}
+	if _, err := h.cl.AddRoute(ctx, client.Route{Domains: []string{"stray.example.com"}, Path: "/", Backend: "http://s"}); err != nil {
+		t.Fatal(err)
+	}
+	if err := h.cl.ApplyConfig(ctx); err != nil {
+		t.Fatal(err)
+	}
+	h.sync(d)
+	h.check(d, time.Now())
+	if got := h.srv.Resolve("stray.example.com", "/"); got.Kind != 0 {
+		t.Fatalf("stray still routed: %+v", got)
+	}
+	if s := h.r.Status(); s.Drifts != 1 {
+		t.Fatalf("drifts = %d, want 1", s.Drifts)
+	}
+}
+
+func TestIntegrationMassRemovalRefused(t *testing.T) {
+	h := newHarness(t)
+	c := conf(rt("a", "a.com", "/", "http://a"), rt("b", "b.com", "/", "http://b"), rt("c", "c.com", "/", "http://c"))
+	h.sync(desired(c))
+	h.srv.ResetCommands()
+	err := h.try(desired(conf(c.Routes[0])))
+	if !errors.Is(err, ErrMassRemoval) {
+		t.Fatalf("err = %v, want ErrMassRemoval", err)
+	}
+	if cmds := h.srv.Commands(); len(cmds) != 0 {
+		t.Fatalf("refused plan sent %q", cmds)
+	}
+	ev := h.eventsOf(client.EventError)
+	if len(ev) != 1 || !strings.Contains(ev[0].Message, "2 of 3 live routes") {
+		t.Fatalf("ERROR events: %+v", ev)
+	}
+	h.check(desired(c), time.Now())
+}
+
+func TestIntegrationMaintenance(t *testing.T) {
+	h := newHarness(t)
+	c := conf(rt("web", "example.com", "/", "http://w"), rt("api", "example.com", "/api", "http://a"))
+	h.sync(desired(c))
+	c.Maintenance = config.Maintenance{Enabled: true, Targets: []string{"/api"}, Page: "http://page/"}
+	d := desired(c)
+	h.sync(d)
+	h.check(d, time.Now())
+	waitFor(t, func() bool {
+		for _, m := range h.r.Status().Maintenance {
+			if m.Entered && m.Mode == "proxy" {
+				return true
+			}
+		}
+		return false
+	})
+	c.Maintenance = config.Maintenance{}
+	d = desired(c)
+	h.sync(d)
+	h.check(d, time.Now())
+}
+
+func waitFor(tb testing.TB, cond func() bool) {
+	tb.Helper()
+	deadline := time.Now().Add(5 * time.Second)
+	for !cond() {
+		if time.Now().After(deadline) {
+			tb.Fatalf("condition not met in time")
+		}
+		time.Sleep(2 * time.Millisecond)
+	}
+}

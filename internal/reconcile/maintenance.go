@@ -1,0 +1,176 @@
+package reconcile
+
+import (
+	"fmt"
+	"maps"
+	"slices"
+	"strings"
+	"time"
+)
+
+type maintPlan struct {
+	preExit   []Step // before any route change, while the old ids exist
+	post      []Step // after the routes are applied, with the new ids
+	warnings  []string
+	requeueAt time.Time
+}
+
+// planMaintenance compares desired maintenance with what was entered. The
+// proxy keeps maintenance per backend URL string, shared by every route
+// with that string (§5), so that is the unit compared: a route re-added
+// with the same backend stays in maintenance without a new MAINT_ENTER,
+// and nothing here re-adds a route (rule 7). going holds the names of the
+// routes the plan removes or re-adds, adding those it adds or re-adds. Targets are resolved to route
+// names here and to this session's route ids by the executor; the server
+// would accept a path or domain and change nothing (§5).
+func planMaintenance(d Desired, a Applied, now time.Time, going, adding map[string]bool) maintPlan {
+	var m maintPlan
+	dm := d.Maintenance
+	active := dm.Enabled
+	if active && !dm.Until.IsZero() {
+		if now.Before(dm.Until) {
+			m.requeueAt = dm.Until
+		} else {
+			active = false // `until` in the past: maintenance is over
+		}
+	}
+	wantAll := active && len(dm.Targets) == 0
+
+	// want maps each backend to be in maintenance to the route names
+	// that reach it.
+	want := map[string][]string{}
+	var targets []string
+	if active {
+		for _, r := range d.Routes {
+			if wantAll || matchesTarget(r, dm.Targets) {
+				want[r.Backend] = append(want[r.Backend], r.Name)
+				targets = append(targets, r.Name)
+			}
+		}
+		for _, t := range dm.Targets {
+			if !slices.ContainsFunc(d.Routes, func(r RouteSpec) bool { return matchesTarget(r, []string{t}) }) {
+				m.warnings = append(m.warnings, fmt.Sprintf("maintenance target %q matches no route", t))
+			}
+		}
+		if !wantAll {
+			for _, r := range d.Routes {
+				if _, ok := want[r.Backend]; ok && !slices.Contains(targets, r.Name) {
+					m.warnings = append(m.warnings, fmt.Sprintf(
+						"route %q is not a maintenance target but shares backend %s with one: the proxy puts it in maintenance too (§5)",
+						r.Name, r.Backend))
+				}
+			}
+		}
+	}
+
+	am := a.Maintenance
+	in := maps.Clone(am.Backends) // backends in maintenance after the exits
+	if in == nil {
+		in = map[string]string{}
+	}
+	if am.All && !wantAll && len(a.Routes) > 0 {
+		m.preExit = append(m.preExit, Step{Kind: StepMaintExit, All: true})
+		for _, r := range a.Routes {
+			delete(in, r.Spec.Backend)
+		}
+	}
+	// Leave maintenance for backends no longer wanted, by a route that
+	// uses the backend now (before it is removed or changed) or, for
+	// maintenance left from an earlier session, after the routes are added.
+	gone := map[string]bool{}
+	for b := range in {
+		gone[b] = true
+	}
+	for b := range am.Stale {
+		gone[b] = true
+	}
+	var pre, post []string
+	for _, b := range slices.Sorted(maps.Keys(gone)) {
+		if _, ok := want[b]; ok {
+			continue
+		}
+		names := appliedUsing(a, b)
+		stillTargets := func(n string) bool { return going[n] && slices.Contains(targets, n) }
+		switch {
+		case len(names) > 0 && !slices.ContainsFunc(names, func(n string) bool { return !stillTargets(n) }):
+			// Every route on b goes away in this plan but stays a target
+			// under a new backend: leaving b now would show it live until
+			// the removal and make the pass wait for b's check (§5). Leave
+			// it after the adds if a route of ours will use b, else never.
+			post = append(post, desiredUsing(d, b)...)
+		case len(names) > 0:
+			pre = append(pre, names...)
+		default:
+			if names := desiredUsing(d, b); len(names) > 0 {
+				post = append(post, names...)
+			}
+		}
+		delete(in, b)
+	}
+	if len(pre) > 0 {
+		m.preExit = append(m.preExit, Step{Kind: StepMaintExit, Targets: sortedUniq(pre)})
+	}
+	if len(post) > 0 {
+		m.post = append(m.post, Step{Kind: StepMaintExit, Targets: sortedUniq(post)})
+	}
+
+	var enter []string
+	for b, names := range want {
+		if p, ok := in[b]; !ok || p != dm.Page {
+			enter = append(enter, names...)
+		}
+	}
+	switch {
+	case wantAll && (!am.All || len(enter) > 0 || len(adding) > 0):
+		// ALL covers the routes applied when it is entered; entering it
+		// again after adds keeps a later MAINT_EXIT ALL complete.
+		m.post = append(m.post, Step{Kind: StepMaintEnter, All: true, Page: dm.Page})
+	case !wantAll && len(enter) > 0:
+		m.post = append(m.post, Step{Kind: StepMaintEnter, Targets: sortedUniq(enter), Page: dm.Page})
+	}
+	return m
+}
+
+// matchesTarget reports whether a maintenance target names the route: by
+// name, path or domain (rule 7).
+func matchesTarget(r RouteSpec, targets []string) bool {
+	for _, t := range targets {
+		if t == r.Name || t == r.Path || slices.Contains(r.Domains, t) {
+			return true
+		}
+	}
+	return false
+}
+
+func appliedUsing(a Applied, backend string) []string {
+	var names []string
+	for name, r := range a.Routes {
+		if r.Spec.Backend == backend {
+			names = append(names, name)
+		}
+	}
+	return names
+}
+
+func desiredUsing(d Desired, backend string) []string {
+	var names []string
+	for _, r := range d.Routes {
+		if r.Backend == backend {
+			names = append(names, r.Name)
+		}
+	}
+	return names
+}
+
+func sortedUniq(s []string) []string {
+	s = slices.Clone(s)
+	slices.Sort(s)
+	return slices.Compact(s)
+}
+
+func maintText(s Step) string {
+	if s.All {
+		return "ALL"
+	}
+	return strings.Join(s.Targets, ",")
+}

@@ -1,0 +1,324 @@
+package reconcile
+
+import (
+	"context"
+	"errors"
+	"fmt"
+	"math/rand/v2"
+	"sync"
+	"time"
+
+	"regagent/internal/client"
+	"regagent/internal/config"
+)
+
+// Options configure a Reconciler.
+type Options struct {
+	// OnEvent receives ROUTE_ADDED, ROUTE_REMOVED, HEALTH_CHECK_SET,
+	// CONFIG_APPLIED, LOG and ERROR events, on the Run goroutine, never
+	// under a lock. It must not block for long.
+	OnEvent func(client.Event)
+	// Now is the clock; default time.Now.
+	Now func() time.Time
+	// Backoff is the retry schedule after an error; zero means
+	// client.DefaultBackoff().
+	Backoff client.Backoff
+	// Rand is the jitter source; default math/rand/v2.
+	Rand func() float64
+}
+
+// Result says when the next pass is due without any event.
+type Result struct {
+	// RequeueAfter, when positive, is the delay to the next pass.
+	RequeueAfter time.Duration
+}
+
+// Reconciler converges the proxy to the desired state, one level-based pass
+// at a time. Create it with New, give it a config with SetDesired, and
+// call Run.
+type Reconciler struct {
+	conn Conn
+	opts Options
+
+	dirty chan struct{} // cap 1: duplicate signals merge
+
+	mu      sync.Mutex // guards the fields below, for Status and SetDesired
+	desired *Desired
+	version uint64 // bumped by SetDesired
+	drift   time.Duration
+	thresh  float64
+	st      Status
+	done    uint64  // desired version last applied without error
+	snap    Applied // copy of applied, for Applied()
+
+	// Owned by the Run goroutine.
+	applied      Applied
+	recover      bool      // rollback and re-read before the next plan
+	lastDrift    time.Time // last ROUTE_LIST comparison
+	terminalAt   uint64    // desired version that failed for good; 0 = none
+	lastWarnings string
+}
+
+// New returns a Reconciler that talks to the proxy through conn.
+func New(conn Conn, opts Options) *Reconciler {
+	if opts.Now == nil {
+		opts.Now = time.Now
+	}
+	if opts.Backoff == (client.Backoff{}) {
+		opts.Backoff = client.DefaultBackoff()
+	}
+	if opts.Rand == nil {
+		opts.Rand = rand.Float64
+	}
+	return &Reconciler{conn: conn, opts: opts, dirty: make(chan struct{}, 1), applied: NewApplied(0)}
+}
+
+// SetDesired makes cfg (validated by config.Parse) the desired state and
+// marks a pass due. selfIP fills the default maintenance page.
+func (r *Reconciler) SetDesired(cfg *config.Config, selfIP string) {
+	r.setDesired(FromConfig(cfg, selfIP), cfg.Reconcile.DriftInterval.D(), cfg.Reconcile.MassRemovalThreshold)
+}
+
+func (r *Reconciler) setDesired(d Desired, drift time.Duration, threshold float64) {
+	r.mu.Lock()
+	r.desired = &d
+	r.version++
+	r.drift = drift
+	r.thresh = threshold
+	r.mu.Unlock()
+	r.Trigger()
+}
+
+// Trigger marks a pass due.
+func (r *Reconciler) Trigger() {
+	select {
+	case r.dirty <- struct{}{}:
+	default:
+	}
+}
+
+// HandleEvent is a client event handler: a (re)connection marks a pass due,
+// which replays everything when the session is new (rule 9). Register it
+// with client.On before the client runs.
+func (r *Reconciler) HandleEvent(ev client.Event) {
+	switch ev.Type {
+	case client.EventConnected, client.EventReconnected:
+		r.Trigger()
+	}
+}
+
+// Run reconciles whenever a pass is due until ctx ends: after SetDesired,
+// Trigger or a reconnect; after an error, with backoff; at the drift
+// interval; when maintenance ends by itself. It returns nil when ctx ends.
+func (r *Reconciler) Run(ctx context.Context) error {
+	timer := time.NewTimer(time.Hour)
+	timer.Stop()
+	defer timer.Stop()
+	attempt := 0
+	for {
+		select {
+		case <-ctx.Done():
+			return nil
+		case <-r.dirty:
+		case <-timer.C:
+		}
+		res, err := r.Reconcile(ctx)
+		if ctx.Err() != nil {
+			return nil
+		}
+		next := res.RequeueAfter
+		switch {
+		case err == nil || isTerminal(err):
+			attempt = 0
+		default:
+			next = r.opts.Backoff.Delay(attempt, r.opts.Rand)
+			attempt++
+		}
+		timer.Stop()
+		if next > 0 {
+			timer.Reset(next)
+		}
+	}
+}
+
+func isTerminal(err error) bool {
+	return errors.Is(err, ErrInvalid) || errors.Is(err, ErrMassRemoval)
+}
+
+// Reconcile runs one pass; Run calls it, and it must not be called while Run
+// runs. It notices a new session, re-read the server's route
+// list when due, plan, execute. A terminal error (invalid config, refused
+// mass removal) is returned once and then not retried until SetDesired.
+func (r *Reconciler) Reconcile(ctx context.Context) (Result, error) {
+	r.mu.Lock()
+	d, version, driftEvery, thresh := r.desired, r.version, r.drift, r.thresh
+	r.mu.Unlock()
+	if d == nil || version == r.terminalAt {
+		return Result{}, nil
+	}
+	if err := r.conn.WaitConnected(ctx); err != nil {
+		return Result{}, fmt.Errorf("cannot reconcile: %w", err)
+	}
+	now := r.opts.Now()
+	r.count(func(s *Status) { s.Passes++ })
+
+	if gen := r.conn.Generation(); gen != r.applied.Generation {
+		// A new REGISTER: the session is empty; replay everything and
+		// purge what the old session left served (rule 9, §7).
+		if r.applied.Generation != 0 {
+			r.count(func(s *Status) { s.Replays++ })
+			r.log("info", fmt.Sprintf("new session %s: replaying the configuration", r.conn.SessionID()))
+		}
+		r.applied = r.applied.Reset(gen)
+		r.recover = false
+		r.lastDrift = now
+	}
+	if r.recover {
+		if err := r.reread(ctx, true); err != nil {
+			return r.failed(err)
+		}
+	} else if driftEvery > 0 && now.Sub(r.lastDrift) >= driftEvery {
+		if err := r.reread(ctx, false); err != nil {
+			return r.failed(err)
+		}
+	}
+
+	c := Plan(*d, r.applied, PlanOptions{Now: now, MassRemovalThreshold: thresh})
+	r.warn(c)
+	r.mu.Lock()
+	r.st.LastPlan, r.st.LastPlanAt, r.st.LastCounts = Diff(c), now, c.Counts()
+	r.mu.Unlock()
+	if c.Err != nil {
+		r.terminalAt = version
+		return r.failed(c.Err)
+	}
+
+	res := Result{}
+	if !c.RequeueAt.IsZero() {
+		// Maintenance ends by itself then (rule 7).
+		res.RequeueAfter = max(c.RequeueAt.Sub(now), time.Millisecond)
+	}
+	if driftEvery > 0 {
+		left := max(driftEvery-now.Sub(r.lastDrift), time.Millisecond)
+		if res.RequeueAfter <= 0 || left < res.RequeueAfter {
+			res.RequeueAfter = left
+		}
+	}
+	if c.Empty() {
+		r.setApplied(nil)
+		r.converged(version)
+		return res, nil
+	}
+
+	start := time.Now()
+	a, stats, err := execute(ctx, r.conn, r.applied, c, r.opts.OnEvent)
+	r.applied = a
+	r.count(func(s *Status) { s.Writes += stats.Writes; s.Commands += stats.Commands })
+	if err != nil {
+		r.recover = true
+		if isInvalid(err) {
+			r.terminalAt = version
+			err = fmt.Errorf("%w: the server refused it: %w", ErrInvalid, err)
+		}
+		// Roll back what may still be staged and re-read the truth
+		// now (rule 8); if that fails, the next pass does it.
+		if rerr := r.reread(ctx, true); rerr == nil {
+			r.recover = false
+		}
+		return r.failed(err)
+	}
+	n := c.Counts()
+	r.emit(client.Event{Type: client.EventConfigApplied, Message: "configuration applied", Data: map[string]any{
+		"added": n.Added, "removed": n.Removed, "readded": n.Readded, "updated": n.Updated, "purged": n.Purged,
+		"maint_enter": n.MaintEnter, "maint_exit": n.MaintExit, "commands": stats.Commands, "writes": stats.Writes,
+		"duration": time.Since(start),
+	}})
+	r.setApplied(nil)
+	r.converged(version)
+	return res, nil
+}
+
+// reread replaces what Applied believes by what ROUTE_LIST shows (rules 8,
+// 10). After a failure it first rolls back anything left staged, and marks
+// every route for re-adding: a failed apply may have left the session's
+// list and the proxy's table disagreeing (§3, §4).
+func (r *Reconciler) reread(ctx context.Context, afterFailure bool) error {
+	if afterFailure {
+		var b client.Batch
+		b.Rollback()
+		if _, err := r.conn.Send(ctx, &b); err != nil {
+			return fmt.Errorf("cannot roll back: %w", err)
+		}
+	}
+	infos, err := r.conn.ListRoutes(ctx)
+	if err != nil {
+		return fmt.Errorf("cannot list routes: %w", err)
+	}
+	r.lastDrift = r.opts.Now()
+	before := r.applied
+	r.applied = r.applied.Observe(listed(infos))
+	if afterFailure {
+		for name, ar := range r.applied.Routes {
+			ar.Unverified = true
+			r.applied.Routes[name] = ar
+		}
+	} else if drift := driftText(before, r.applied); drift != "" {
+		r.count(func(s *Status) { s.Drifts++ })
+		r.log("warn", "drift: "+drift)
+	}
+	return nil
+}
+
+func driftText(before, after Applied) string {
+	var missing, changed int
+	for name, b := range before.Routes {
+		a, ok := after.Routes[name]
+		switch {
+		case !ok:
+			missing++
+		case a.Unverified && !b.Unverified, a.Spec.Priority != b.Spec.Priority:
+			changed++
+		}
+	}
+	extra := len(after.Strays) - len(before.Strays)
+	if missing+changed+max(extra, 0) == 0 {
+		return ""
+	}
+	return fmt.Sprintf("%d routes missing, %d different, %d unknown on the proxy", missing, changed, len(after.Strays))
+}
+
+func (r *Reconciler) failed(err error) (Result, error) {
+	r.mu.Lock()
+	r.st.LastError, r.st.LastErrorAt = err.Error(), r.opts.Now()
+	r.st.Errors++
+	r.st.Terminal = isTerminal(err)
+	r.mu.Unlock()
+	r.setApplied(err)
+	r.emit(client.Event{Type: client.EventError, Message: err.Error(), Err: err})
+	return Result{}, err
+}
+
+func (r *Reconciler) warn(c Changeset) {
+	text := fmt.Sprint(c.Warnings)
+	if text == r.lastWarnings {
+		return
+	}
+	r.lastWarnings = text
+	for _, w := range c.Warnings {
+		r.log("warn", w)
+	}
+}
+
+func (r *Reconciler) log(level, msg string) {
+	r.emit(client.Event{Type: client.EventLog, Message: msg, Data: map[string]any{"level": level}})
+}
+
+func (r *Reconciler) emit(ev client.Event) {
+	if r.opts.OnEvent == nil {
+		return
+	}
+	if ev.Time.IsZero() {
+		ev.Time = r.opts.Now()
+	}
+	r.opts.OnEvent(ev)
+}

@@ -1,0 +1,48 @@
+package reconcile
+
+import (
+	"encoding/json"
+	"testing"
+	"time"
+)
+
+// TestConvergedAndAppliedSnapshot covers what the agent's readiness and
+// `regagent plan --status-addr` rely on: Converged follows the desired
+// version, and the Applied copy survives JSON and plans to nothing.
+func TestConvergedAndAppliedSnapshot(t *testing.T) {
+	h := newHarness(t)
+	if h.r.Status().Converged {
+		t.Fatal("Converged before any desired state")
+	}
+	c := conf(rt("web", "example.com", "/", "http://w:3000"), withHealth(rt("api", "example.com", "/api", "http://a"), "/health"))
+	c.Options = map[string]string{"timeout": "30s"}
+	d := desired(c)
+	h.sync(d)
+	if !h.r.Status().Converged {
+		t.Fatalf("Converged = false after a successful pass: %+v", h.r.Status())
+	}
+
+	b, err := json.Marshal(h.r.Applied())
+	if err != nil {
+		t.Fatal(err)
+	}
+	var back Applied
+	if err := json.Unmarshal(b, &back); err != nil {
+		t.Fatal(err)
+	}
+	if len(back.Routes) != 2 || back.Routes["web"].ID == "" {
+		t.Fatalf("Applied after JSON = %+v", back)
+	}
+	if p := Plan(d, back, PlanOptions{Now: time.Now()}); !p.Empty() {
+		t.Fatalf("plan against the JSON copy of Applied is not empty:\n%s", Diff(p))
+	}
+
+	c.Routes[0].Backend = "http://w2:3000"
+	h.r.setDesired(desired(c), 0, 0)
+	if h.r.Status().Converged {
+		t.Fatal("Converged = true for a desired state not applied yet")
+	}
+	if p := Plan(desired(c), h.r.Applied(), PlanOptions{Now: time.Now()}); p.Empty() {
+		t.Fatal("plan for a backend change is empty")
+	}
+}
