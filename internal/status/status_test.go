@@ -1,0 +1,95 @@
+package status
+
+import (
+	"bytes"
+	"context"
+	"io"
+	"log/slog"
+	"net/http"
+	"net/http/httptest"
+	"strings"
+	"testing"
+
+	"github.com/prometheus/client_golang/prometheus"
+	"go.uber.org/goleak"
+)
+
+func TestMain(m *testing.M) { goleak.VerifyTestMain(m) }
+
+type fakeSource struct {
+	ready bool
+	why   string
+}
+
+func (f *fakeSource) Ready() (bool, string) { return f.ready, f.why }
+func (f *fakeSource) Snapshot() any         { return map[string]any{"ready": f.ready} }
+
+func serve(t *testing.T, h http.Handler, path string) (int, string) {
+	t.Helper()
+	rec := httptest.NewRecorder()
+	h.ServeHTTP(rec, httptest.NewRequest(http.MethodGet, path, nil))
+	b, _ := io.ReadAll(rec.Result().Body)
+	return rec.Code, string(b)
+}
+
+func TestHandler(t *testing.T) {
+	src := &fakeSource{why: "not applied yet"}
+	reg := prometheus.NewRegistry()
+	reg.MustRegister(prometheus.NewCounter(prometheus.CounterOpts{Name: "x_total", Help: "x"}))
+	h := Handler(src, reg)
+
+	if code, _ := serve(t, h, "/healthz"); code != http.StatusOK {
+		t.Fatalf("/healthz = %d", code)
+	}
+	if code, body := serve(t, h, "/readyz"); code != http.StatusServiceUnavailable || !strings.Contains(body, "not applied yet") {
+		t.Fatalf("/readyz not ready = %d %q", code, body)
+	}
+	src.ready = true
+	if code, _ := serve(t, h, "/readyz"); code != http.StatusOK {
+		t.Fatalf("/readyz ready = %d", code)
+	}
+	if code, body := serve(t, h, "/status"); code != http.StatusOK || !strings.Contains(body, `"ready": true`) {
+		t.Fatalf("/status = %d %q", code, body)
+	}
+	if code, body := serve(t, h, "/metrics"); code != http.StatusOK || !strings.Contains(body, "x_total 0") {
+		t.Fatalf("/metrics = %d %q", code, body)
+	}
+	if code, _ := serve(t, Handler(src, nil), "/metrics"); code != http.StatusNotFound {
+		t.Fatalf("/metrics without a gatherer = %d, want 404", code)
+	}
+}
+
+func TestListenDefaultsToLoopbackAndWarnsOtherwise(t *testing.T) {
+	var logs bytes.Buffer
+	logger := slog.New(slog.NewTextHandler(&logs, nil))
+	s, err := Listen(":0", Handler(&fakeSource{}, nil), logger)
+	if err != nil {
+		t.Fatal(err)
+	}
+	if !strings.HasPrefix(s.Addr(), "127.0.0.1:") {
+		t.Fatalf("Addr = %s, want 127.0.0.1", s.Addr())
+	}
+	if logs.Len() != 0 {
+		t.Fatalf("warned for a loopback bind: %s", logs.String())
+	}
+	resp, err := http.Get("http://" + s.Addr() + "/healthz")
+	if err != nil {
+		t.Fatal(err)
+	}
+	resp.Body.Close()
+	if err := s.Close(context.Background()); err != nil {
+		t.Fatal(err)
+	}
+
+	s, err = Listen("0.0.0.0:0", Handler(&fakeSource{}, nil), logger)
+	if err != nil {
+		t.Fatal(err)
+	}
+	defer s.Close(context.Background())
+	if !strings.Contains(logs.String(), "non-loopback") {
+		t.Fatalf("no warning for 0.0.0.0: %q", logs.String())
+	}
+	if _, err := Listen("nonsense", nil, logger); err == nil {
+		t.Fatal("Listen(nonsense) succeeded")
+	}
+}
