@@ -1,0 +1,279 @@
+package agent
+
+import (
+	"context"
+	"errors"
+	"fmt"
+	"log/slog"
+	"net"
+	"os"
+	"sync"
+	"time"
+
+	"github.com/prometheus/client_golang/prometheus"
+
+	"regagent/internal/client"
+	"regagent/internal/config"
+	"regagent/internal/reconcile"
+	"regagent/internal/status"
+)
+
+// Options configure an Agent. Only ConfigPath is required.
+type Options struct {
+	ConfigPath string
+	// ProxyAddr, when set, overrides the file's proxy.address.
+	ProxyAddr string
+	// StatusAddr, when set, overrides the file's status.address.
+	StatusAddr string
+	// Lookup resolves ${VAR} in the file; default os.LookupEnv. SELF_IP is
+	// answered by the agent itself.
+	Lookup func(string) (string, bool)
+	// Hostname is the default service instance; default os.Hostname.
+	Hostname string
+	// Logger receives one record per event; default discards.
+	Logger *slog.Logger
+	// OnEvent, when set, also receives every event (after logging), on the
+	// goroutine that emitted it. The demo uses it.
+	OnEvent func(client.Event)
+	// Dial and IPSource are passed to the client (tests, demo).
+	Dial     func(ctx context.Context, network, addr string) (net.Conn, error)
+	IPSource func() (net.IP, error)
+	// IPCheckInterval is how often the address is checked; default the
+	// client's (30s).
+	IPCheckInterval time.Duration
+	// ShutdownTimeout bounds the whole shutdown; default 10s plus the
+	// drain timeout in drain mode.
+	ShutdownTimeout time.Duration
+	// Registry receives the agent's metrics; default a new registry.
+	Registry *prometheus.Registry
+}
+
+// Agent is the daemon. Create it with New and call Run once.
+type Agent struct {
+	opts    Options
+	log     *slog.Logger
+	metrics *metrics
+	reload  chan struct{}
+
+	mu       sync.Mutex
+	cfg      *config.Config // last good config
+	selfIP   string
+	invalid  error // errors of the file's current content, nil when valid
+	cl       *client.Client
+	rec      *reconcile.Reconciler
+	statusLn string
+}
+
+// New checks opts and returns an Agent; it starts nothing.
+func New(opts Options) (*Agent, error) {
+	if opts.ConfigPath == "" {
+		return nil, errors.New("cannot create agent: no config path")
+	}
+	if opts.Lookup == nil {
+		opts.Lookup = os.LookupEnv
+	}
+	if opts.Hostname == "" {
+		h, err := os.Hostname()
+		if err != nil {
+			return nil, fmt.Errorf("cannot create agent: %w", err)
+		}
+		opts.Hostname = h
+	}
+	if opts.Logger == nil {
+		opts.Logger = slog.New(slog.DiscardHandler)
+	}
+	if opts.Registry == nil {
+		opts.Registry = prometheus.NewRegistry()
+	}
+	a := &Agent{opts: opts, log: opts.Logger, reload: make(chan struct{}, 1)}
+	a.metrics = newMetrics(opts.Registry, a)
+	return a, nil
+}
+
+// Reload asks the agent to read the file again now (SIGHUP). It never blocks.
+func (a *Agent) Reload() {
+	select {
+	case a.reload <- struct{}{}:
+	default:
+	}
+}
+
+// StatusAddr is the bound status address once Run has started it, else "".
+func (a *Agent) StatusAddr() string {
+	a.mu.Lock()
+	defer a.mu.Unlock()
+	return a.statusLn
+}
+
+// parseOptions returns the options every parse of the file uses: SELF_IP
+// is read at each parse, so a re-parse after an address change renders the
+// file for the new address.
+func (a *Agent) parseOptions() config.ParseOptions {
+	return config.ParseOptions{
+		Filename: a.opts.ConfigPath,
+		Hostname: a.opts.Hostname,
+		Lookup: func(name string) (string, bool) {
+			if name == "SELF_IP" {
+				a.mu.Lock()
+				defer a.mu.Unlock()
+				return a.selfIP, a.selfIP != ""
+			}
+			return a.opts.Lookup(name)
+		},
+	}
+}
+
+// Run loads the file (an invalid file at start-up is returned as
+// config.Errors and nothing is sent), connects, reconciles and follows the
+// file until ctx ends; then it shuts down as the file says and returns
+// after every goroutine has ended.
+func (a *Agent) Run(ctx context.Context) error {
+	if err := a.detectIP(""); err != nil {
+		a.log.Warn("cannot detect own address; ${SELF_IP} is unset", "err", err)
+	}
+	cfg, err := config.Load(a.opts.ConfigPath, a.parseOptions())
+	if err != nil {
+		a.metrics.reloads.WithLabelValues("invalid").Inc()
+		return err
+	}
+	if cfg.Service.IPCIDR != "" {
+		// The address must come from the file's network: render again.
+		if err := a.detectIP(cfg.Service.IPCIDR); err != nil {
+			a.log.Warn("cannot detect own address in ip_cidr", "cidr", cfg.Service.IPCIDR, "err", err)
+		}
+		if cfg, err = config.Load(a.opts.ConfigPath, a.parseOptions()); err != nil {
+			return err
+		}
+	}
+	a.metrics.reloads.WithLabelValues("valid").Inc()
+	a.emit(client.Event{Type: client.EventConfigValidated, Time: time.Now(), Message: "config is valid",
+		Data: map[string]any{"file": a.opts.ConfigPath, "hash": cfg.Hash, "routes": len(cfg.Routes)}})
+
+	cl, err := client.New(a.clientConfig(cfg))
+	if err != nil {
+		return err
+	}
+	rec := reconcile.New(cl, reconcile.Options{OnEvent: a.emit})
+	cl.On("", func(ev client.Event) {
+		rec.HandleEvent(ev)
+		if reconcilerReports(ev.Type) {
+			return
+		}
+		a.emit(ev)
+		if ev.Type == client.EventIPChanged {
+			a.ipChanged(ev)
+		}
+	})
+	a.mu.Lock()
+	a.cfg, a.cl, a.rec = cfg, cl, rec
+	selfIP := a.selfIP
+	a.mu.Unlock()
+	rec.SetDesired(cfg, selfIP)
+
+	srv, err := a.startStatus(cfg)
+	if err != nil {
+		return err
+	}
+
+	// The client outlives ctx: shutdown still needs the connection.
+	clientCtx, stopClient := context.WithCancel(context.Background())
+	defer stopClient()
+	var clientWG, wg sync.WaitGroup
+	clientWG.Add(1)
+	go func() {
+		defer clientWG.Done()
+		if err := cl.Run(clientCtx); err != nil && !errors.Is(err, context.Canceled) {
+			a.log.Error("client stopped", "err", err)
+		}
+	}()
+	wg.Add(1)
+	go func() {
+		defer wg.Done()
+		_ = rec.Run(ctx)
+	}()
+	wg.Add(1)
+	go func() {
+		defer wg.Done()
+		a.watch(ctx, cfg)
+	}()
+	wg.Add(1)
+	go func() {
+		defer wg.Done()
+		a.reloadLoop(ctx)
+	}()
+
+	<-ctx.Done()
+	wg.Wait()
+	err = a.shutdown(cl)
+	stopClient()
+	clientWG.Wait()
+	if srv != nil {
+		sctx, cancel := context.WithTimeout(context.Background(), 2*time.Second)
+		defer cancel()
+		if cerr := srv.Close(sctx); cerr != nil && err == nil {
+			err = cerr
+		}
+	}
+	return err
+}
+
+// reconcilerReports tells the client events the reconciler reports better
+// (with route names, once the apply succeeded); the client's own would log
+// each change twice, and its CONFIG_INVALID means a refused apply, which the
+// reconciler reports as ERROR.
+func reconcilerReports(t client.EventType) bool {
+	switch t {
+	case client.EventRouteAdded, client.EventRouteRemoved, client.EventHealthCheckSet,
+		client.EventConfigApplied, client.EventConfigInvalid:
+		return true
+	}
+	return false
+}
+
+func (a *Agent) startStatus(cfg *config.Config) (*status.Server, error) {
+	addr := a.opts.StatusAddr
+	if addr == "" {
+		addr = cfg.Status.Address
+	}
+	if addr == "" {
+		return nil, nil
+	}
+	srv, err := status.Listen(addr, status.Handler(a, a.opts.Registry), a.log)
+	if err != nil {
+		return nil, err
+	}
+	a.mu.Lock()
+	a.statusLn = srv.Addr()
+	a.mu.Unlock()
+	a.log.Info("status endpoint listening", "address", srv.Addr())
+	return srv, nil
+}
+
+// clientConfig maps the file's proxy and service blocks to the client.
+func (a *Agent) clientConfig(cfg *config.Config) client.Config {
+	addr := cfg.Proxy.Address
+	if a.opts.ProxyAddr != "" {
+		addr = a.opts.ProxyAddr
+	}
+	return client.Config{
+		Addr:               addr,
+		Service:            cfg.Service.Name,
+		Instance:           cfg.Service.Instance,
+		MaintenancePort:    cfg.Service.MaintenancePort,
+		Metadata:           cfg.Service.Metadata,
+		DialTimeout:        cfg.Proxy.DialTimeout.D(),
+		KeepaliveInterval:  cfg.Proxy.KeepaliveInterval.D(),
+		KeepaliveTimeout:   cfg.Proxy.KeepaliveTimeout.D(),
+		MaintenanceTimeout: cfg.Proxy.MaintenanceTimeout.D(),
+		Backoff: client.Backoff{
+			Initial:    cfg.Proxy.Backoff.Initial.D(),
+			Max:        cfg.Proxy.Backoff.Max.D(),
+			Multiplier: cfg.Proxy.Backoff.Multiplier,
+		},
+		Dial:            a.opts.Dial,
+		IPSource:        a.opts.IPSource,
+		IPCIDR:          cfg.Service.IPCIDR,
+		IPCheckInterval: a.opts.IPCheckInterval,
+		Logger:          a.log,
+	}
+}

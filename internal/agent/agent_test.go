@@ -1,0 +1,303 @@
+package agent
+
+import (
+	"context"
+	"errors"
+	"fmt"
+	"net"
+	"os"
+	"path/filepath"
+	"sync"
+	"sync/atomic"
+	"testing"
+	"time"
+
+	"go.uber.org/goleak"
+
+	"regagent/internal/client"
+	"regagent/internal/config"
+	"regagent/internal/registrysim"
+)
+
+func TestMain(m *testing.M) {
+	goleak.VerifyTestMain(m)
+}
+
+// fixture is a registrysim server, a config file in a temp dir and an
+// agent running against both.
+type fixture struct {
+	t      *testing.T
+	sim    *registrysim.Server
+	dir    string
+	path   string
+	agent  *Agent
+	events chan client.Event
+	ip     atomic.Value // string: what the IP source reports
+	cancel context.CancelFunc
+	done   chan error
+}
+
+const header = `proxy:
+  address: 127.0.0.1:1
+  keepalive_interval: 1s
+service:
+  name: shop
+  instance: i1
+reload:
+  debounce: 10ms
+  poll_interval: 0s
+`
+
+func routeYAML(name, domain, path, backend string) string {
+	return fmt.Sprintf("  - name: %s\n    domains: [%s]\n    path: %s\n    backend: %s\n", name, domain, path, backend)
+}
+
+func newFixture(t *testing.T, body string) *fixture {
+	t.Helper()
+	sim := registrysim.New(registrysim.Options{})
+	if err := sim.Start(); err != nil {
+		t.Fatal(err)
+	}
+	t.Cleanup(func() { sim.Close() })
+	f := &fixture{t: t, sim: sim, dir: t.TempDir(), events: make(chan client.Event, 1024)}
+	f.path = filepath.Join(f.dir, "registry.yaml")
+	f.ip.Store("10.0.0.1")
+	f.write(body)
+	return f
+}
+
+// write replaces the file the way editors do: a new file renamed over it.
+func (f *fixture) write(body string) {
+	f.t.Helper()
+	tmp := filepath.Join(f.dir, ".registry.yaml.tmp")
+	if err := os.WriteFile(tmp, []byte(body), 0o644); err != nil {
+		f.t.Fatal(err)
+	}
+	if err := os.Rename(tmp, f.path); err != nil {
+		f.t.Fatal(err)
+	}
+}
+
+func (f *fixture) options() Options {
+	return Options{
+		ConfigPath: f.path,
+		ProxyAddr:  f.sim.Addr(),
+		Hostname:   "host1",
+		Lookup:     func(string) (string, bool) { return "", false },
+		IPSource: func() (net.IP, error) {
+			return net.ParseIP(f.ip.Load().(string)), nil
+		},
+		OnEvent: func(ev client.Event) {
+			select {
+			case f.events <- ev:
+			default:
+				f.t.Errorf("event buffer full; dropped %s", ev.Type)
+			}
+		},
+	}
+}
+
+// start runs the agent until the test ends (or stop is called).
+func (f *fixture) start(opts Options) {
+	f.t.Helper()
+	a, err := New(opts)
+	if err != nil {
+		f.t.Fatal(err)
+	}
+	f.agent = a
+	ctx, cancel := context.WithCancel(context.Background())
+	f.cancel, f.done = cancel, make(chan error, 1)
+	go func() { f.done <- a.Run(ctx) }()
+	f.t.Cleanup(func() {
+		if f.cancel != nil {
+			f.stop()
+		}
+	})
+}
+
+// stop cancels the agent's context (SIGTERM) and waits for Run to return.
+func (f *fixture) stop() error {
+	f.t.Helper()
+	f.cancel()
+	f.cancel = nil
+	select {
+	case err := <-f.done:
+		return err
+	case <-time.After(20 * time.Second):
+		f.t.Fatal("Run did not return after its context ended")
+		return nil
+	}
+}
+
+// await returns the next event of type t, failing after a generous timeout.
+func (f *fixture) await(t client.EventType) client.Event {
+	f.t.Helper()
+	timeout := time.After(10 * time.Second)
+	for {
+		select {
+		case ev := <-f.events:
+			if ev.Type == t {
+				return ev
+			}
+		case <-timeout:
+			f.t.Fatalf("no %s event", t)
+		}
+	}
+}
+
+func (f *fixture) wantBackend(host, path, backend string) {
+	f.t.Helper()
+	got := f.sim.Resolve(host, path)
+	if got.Kind != registrysim.TargetBackend || got.Backend != backend {
+		f.t.Fatalf("Resolve(%s, %s) = %v %q, want backend %q", host, path, got.Kind, got.Backend, backend)
+	}
+}
+
+func TestAgentAppliesAndFollowsTheFile(t *testing.T) {
+	f := newFixture(t, header+"routes:\n"+routeYAML("web", "a.example.com", "/", "http://${SELF_IP}:3000"))
+	f.start(f.options())
+	f.await(client.EventConfigApplied)
+	f.wantBackend("a.example.com", "/x", "http://10.0.0.1:3000")
+	if ok, why := f.agent.Ready(); !ok {
+		t.Fatalf("Ready = false (%s) after the first apply", why)
+	}
+
+	// A valid edit moves the route.
+	f.write(header + "routes:\n" + routeYAML("web", "a.example.com", "/", "http://b2:3000"))
+	f.await(client.EventConfigApplied)
+	f.wantBackend("a.example.com", "/x", "http://b2:3000")
+
+	// An invalid edit sends nothing and keeps the last good config.
+	f.sim.ResetCommands()
+	f.write(header + "routes:\n" + routeYAML("web", "a.example.com", "/", "b3:3000"))
+	ev := f.await(client.EventConfigInvalid)
+	if msgs, _ := ev.Data["errors"].([]string); len(msgs) != 1 {
+		t.Fatalf("CONFIG_INVALID errors = %v, want one", ev.Data["errors"])
+	}
+	if n := f.sim.CommandCount(); n != 0 {
+		t.Fatalf("an invalid file sent %d commands: %q", n, f.sim.Commands())
+	}
+	f.wantBackend("a.example.com", "/x", "http://b2:3000")
+	if ok, why := f.agent.Ready(); !ok {
+		t.Fatalf("Ready = false (%s) after an invalid edit; want it unchanged", why)
+	}
+	snap := f.agent.Snapshot().(Snapshot)
+	if snap.ConfigValid || len(snap.Errors) != 1 {
+		t.Fatalf("Snapshot valid=%v errors=%v, want the error", snap.ConfigValid, snap.Errors)
+	}
+
+	// Fixing the file recovers without a restart.
+	f.write(header + "routes:\n" + routeYAML("web", "a.example.com", "/", "http://b4:3000"))
+	f.await(client.EventConfigApplied)
+	f.wantBackend("a.example.com", "/x", "http://b4:3000")
+	if err := f.stop(); err != nil {
+		t.Fatalf("Run = %v", err)
+	}
+}
+
+func TestAgentInvalidAtStartSendsNothing(t *testing.T) {
+	f := newFixture(t, header+"routes:\n"+routeYAML("web", "a.example.com", "/", "nope"))
+	a, err := New(f.options())
+	if err != nil {
+		t.Fatal(err)
+	}
+	err = a.Run(context.Background())
+	var errs config.Errors
+	if !errors.As(err, &errs) || len(errs) != 1 {
+		t.Fatalf("Run = %v, want config.Errors with one error", err)
+	}
+	if n := f.sim.CommandCount(); n != 0 {
+		t.Fatalf("sent %d commands for an invalid file", n)
+	}
+}
+
+func TestAgentShutdownModes(t *testing.T) {
+	for _, tc := range []struct {
+		mode      string
+		wantLive  bool
+		wantDrain bool
+	}{
+		{"deregister", false, false},
+		{"keep", true, false},
+		{"drain", false, true},
+	} {
+		t.Run(tc.mode, func(t *testing.T) {
+			body := header + "shutdown:\n  mode: " + tc.mode + "\n  drain_timeout: 50ms\nroutes:\n" +
+				routeYAML("web", "a.example.com", "/", "http://b:3000")
+			f := newFixture(t, body)
+			f.start(f.options())
+			f.await(client.EventConfigApplied)
+			if err := f.stop(); err != nil {
+				t.Fatalf("Run = %v", err)
+			}
+			got := f.sim.Resolve("a.example.com", "/")
+			if live := got.Kind == registrysim.TargetBackend; live != tc.wantLive {
+				t.Fatalf("after shutdown Resolve = %v, want live=%v", got.Kind, tc.wantLive)
+			}
+			drained := false
+			for _, c := range f.sim.Commands() {
+				if len(c) >= 11 && c[:11] == "DRAIN_START" {
+					drained = true
+				}
+			}
+			if drained != tc.wantDrain {
+				t.Fatalf("DRAIN_START sent = %v, want %v (commands %q)", drained, tc.wantDrain, f.sim.Commands())
+			}
+		})
+	}
+}
+
+func TestAgentReloadRereadsUnchangedFile(t *testing.T) {
+	f := newFixture(t, header+"routes:\n"+routeYAML("web", "a.example.com", "/", "http://b:3000"))
+	f.start(f.options())
+	f.await(client.EventConfigApplied)
+	f.agent.Reload()
+	ev := f.await(client.EventConfigValidated)
+	if ev.Data["routes"] != 1 {
+		t.Fatalf("CONFIG_VALIDATED after Reload: %v", ev.Data)
+	}
+}
+
+func TestAgentFollowsAddressChange(t *testing.T) {
+	f := newFixture(t, header+"routes:\n"+routeYAML("web", "a.example.com", "/", "http://${SELF_IP}:3000"))
+	opts := f.options()
+	opts.IPCheckInterval = 20 * time.Millisecond
+	f.start(opts)
+	f.await(client.EventConfigApplied)
+	f.wantBackend("a.example.com", "/", "http://10.0.0.1:3000")
+
+	f.ip.Store("10.0.0.2")
+	ev := f.await(client.EventIPChanged)
+	if ev.Data["new_ip"] != "10.0.0.2" {
+		t.Fatalf("IP_CHANGED data %v", ev.Data)
+	}
+	f.await(client.EventConfigApplied)
+	f.wantBackend("a.example.com", "/x", "http://10.0.0.2:3000")
+}
+
+// TestAgentConcurrentSnapshots reads the status while the agent works, for
+// the race detector.
+func TestAgentConcurrentSnapshots(t *testing.T) {
+	f := newFixture(t, header+"routes:\n"+routeYAML("web", "a.example.com", "/", "http://b:3000"))
+	f.start(f.options())
+	var wg sync.WaitGroup
+	stop := make(chan struct{})
+	wg.Add(1)
+	go func() {
+		defer wg.Done()
+		for {
+			select {
+			case <-stop:
+				return
+			default:
+				f.agent.Snapshot()
+				f.agent.Ready()
+			}
+		}
+	}()
+	f.await(client.EventConfigApplied)
+	f.write(header + "routes:\n" + routeYAML("web", "a.example.com", "/", "http://b2:3000"))
+	f.await(client.EventConfigApplied)
+	close(stop)
+	wg.Wait()
+}

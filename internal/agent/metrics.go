@@ -1,0 +1,98 @@
+package agent
+
+import (
+	"time"
+
+	"github.com/prometheus/client_golang/prometheus"
+
+	"regagent/internal/client"
+	"regagent/internal/reconcile"
+)
+
+// metrics are the agent's Prometheus series, registered on the registry the
+// caller gave (no global registry).
+type metrics struct {
+	reloads    *prometheus.CounterVec
+	applyTime  prometheus.Histogram
+	events     *prometheus.CounterVec
+	reconnects prometheus.Counter
+}
+
+func newMetrics(reg *prometheus.Registry, a *Agent) *metrics {
+	m := &metrics{
+		reloads: prometheus.NewCounterVec(prometheus.CounterOpts{
+			Name: "regagent_config_reloads_total",
+			Help: "Config file contents read, by result (valid, invalid).",
+		}, []string{"result"}),
+		applyTime: prometheus.NewHistogram(prometheus.HistogramOpts{
+			Name:    "regagent_reconcile_duration_seconds",
+			Help:    "Duration of reconcile passes that sent commands.",
+			Buckets: prometheus.ExponentialBuckets(0.0005, 4, 9),
+		}),
+		events: prometheus.NewCounterVec(prometheus.CounterOpts{
+			Name: "regagent_events_total",
+			Help: "Events emitted, by type.",
+		}, []string{"type"}),
+		reconnects: prometheus.NewCounter(prometheus.CounterOpts{
+			Name: "regagent_reconnects_total",
+			Help: "Successful reconnections to the registry.",
+		}),
+	}
+	reg.MustRegister(m.reloads, m.applyTime, m.events, m.reconnects,
+		prometheus.NewGaugeFunc(prometheus.GaugeOpts{
+			Name: "regagent_connected",
+			Help: "1 while the registry connection is up.",
+		}, func() float64 { return boolFloat(a.connected()) }),
+		prometheus.NewGaugeFunc(prometheus.GaugeOpts{
+			Name: "regagent_routes_applied",
+			Help: "Routes this agent has live in its session.",
+		}, func() float64 { return float64(a.routesApplied()) }),
+		prometheus.NewGaugeFunc(prometheus.GaugeOpts{
+			Name: "regagent_maintenance_active",
+			Help: "Maintenance targets currently entered (proxy-confirmed or local).",
+		}, func() float64 { return float64(a.maintenanceActive()) }),
+		counterFunc("regagent_reconcile_passes_total", "Reconcile passes run.", a, func(s recStatus) int { return s.Passes }),
+		counterFunc("regagent_reconcile_errors_total", "Reconcile passes that failed.", a, func(s recStatus) int { return s.Errors }),
+		counterFunc("regagent_commands_total", "Protocol commands sent by the reconciler.", a, func(s recStatus) int { return s.Commands }),
+		counterFunc("regagent_writes_total", "Pipelined writes (round trips) sent by the reconciler.", a, func(s recStatus) int { return s.Writes }),
+		counterFunc("regagent_drift_repairs_total", "Drift found between the proxy and the applied state.", a, func(s recStatus) int { return s.Drifts }),
+		counterFunc("regagent_replays_total", "Full replays after a new session.", a, func(s recStatus) int { return s.Replays }),
+		prometheus.NewGaugeFunc(prometheus.GaugeOpts{
+			Name: "regagent_config_valid",
+			Help: "1 when the file's current content is valid.",
+		}, func() float64 { return boolFloat(a.configValid()) }),
+	)
+	return m
+}
+
+// observe turns events into counts.
+func (m *metrics) observe(ev client.Event) {
+	m.events.WithLabelValues(string(ev.Type)).Inc()
+	switch ev.Type {
+	case client.EventReconnected:
+		m.reconnects.Inc()
+	case client.EventConfigApplied:
+		if d, ok := ev.Data["duration"].(time.Duration); ok {
+			m.applyTime.Observe(d.Seconds())
+		}
+	}
+}
+
+type recStatus = reconcile.Status
+
+func counterFunc(name, help string, a *Agent, f func(recStatus) int) prometheus.Collector {
+	return prometheus.NewCounterFunc(prometheus.CounterOpts{Name: name, Help: help}, func() float64 {
+		s, ok := a.recStatus()
+		if !ok {
+			return 0
+		}
+		return float64(f(s))
+	})
+}
+
+func boolFloat(b bool) float64 {
+	if b {
+		return 1
+	}
+	return 0
+}

@@ -1,0 +1,133 @@
+package agent
+
+import (
+	"context"
+	"errors"
+	"fmt"
+	"net"
+	"time"
+
+	"regagent/internal/client"
+	"regagent/internal/config"
+)
+
+// watch follows the file until ctx ends; every valid content becomes the
+// desired state, an invalid one is reported and changes nothing.
+func (a *Agent) watch(ctx context.Context, initial *config.Config) {
+	opts := config.WatchOptions{
+		Parse:        a.parseOptions(),
+		Debounce:     initial.Reload.Debounce.D(),
+		PollInterval: initial.Reload.PollInterval.D(),
+		Hash:         initial.Hash,
+	}
+	if err := config.Watch(ctx, a.opts.ConfigPath, opts, a.update); err != nil {
+		a.emit(client.Event{Type: client.EventError, Time: time.Now(), Err: err,
+			Message: "config watch stopped; SIGHUP still reloads"})
+	}
+}
+
+// reloadLoop re-reads the file on Reload (SIGHUP), even when its content
+// is unchanged.
+func (a *Agent) reloadLoop(ctx context.Context) {
+	for {
+		select {
+		case <-ctx.Done():
+			return
+		case <-a.reload:
+			a.reloadNow("reload requested")
+		}
+	}
+}
+
+// reloadNow reads and parses the file now and delivers the outcome.
+func (a *Agent) reloadNow(why string) {
+	a.log.Info(why, "file", a.opts.ConfigPath)
+	cfg, err := config.Load(a.opts.ConfigPath, a.parseOptions())
+	u := config.Update{Config: cfg, Err: err}
+	if cfg != nil {
+		u.Hash, u.Routes = cfg.Hash, len(cfg.Routes)
+	}
+	a.update(u)
+}
+
+// update takes one parse outcome: a valid config replaces the desired
+// state; an invalid one leaves the last good config in force.
+func (a *Agent) update(u config.Update) {
+	if u.Err != nil {
+		a.metrics.reloads.WithLabelValues("invalid").Inc()
+		a.mu.Lock()
+		a.invalid = u.Err
+		a.mu.Unlock()
+		data := map[string]any{"file": a.opts.ConfigPath, "hash": u.Hash}
+		var errs config.Errors
+		if errors.As(u.Err, &errs) {
+			msgs := make([]string, len(errs))
+			for i, e := range errs {
+				msgs[i] = e.Error()
+			}
+			data["errors"] = msgs
+		}
+		a.emit(client.Event{Type: client.EventConfigInvalid, Time: time.Now(), Err: u.Err,
+			Message: "config is invalid; the last good config stays applied", Data: data})
+		return
+	}
+	a.metrics.reloads.WithLabelValues("valid").Inc()
+	a.mu.Lock()
+	old := a.cfg
+	a.cfg, a.invalid = u.Config, nil
+	selfIP, rec := a.selfIP, a.rec
+	a.mu.Unlock()
+	a.emit(client.Event{Type: client.EventConfigValidated, Time: time.Now(), Message: "config is valid",
+		Data: map[string]any{"file": a.opts.ConfigPath, "hash": u.Hash, "routes": u.Routes}})
+	if old != nil && needsRestart(old, u.Config) {
+		a.emit(client.Event{Type: client.EventLog, Time: time.Now(),
+			Message: "proxy or service identity changed; it takes effect when the agent restarts",
+			Data:    map[string]any{"level": "warn"}})
+	}
+	if rec != nil {
+		rec.SetDesired(u.Config, selfIP)
+	}
+}
+
+// needsRestart reports changes the running session cannot take: the
+// registry address and the identity REGISTER sent.
+func needsRestart(a, b *config.Config) bool {
+	return a.Proxy != b.Proxy || a.Service.Name != b.Service.Name ||
+		a.Service.Instance != b.Service.Instance || a.Service.MaintenancePort != b.Service.MaintenancePort
+}
+
+// ipChanged re-renders the file for the new address: backends written as
+// ${SELF_IP} change, and the reconciler moves the routes.
+func (a *Agent) ipChanged(ev client.Event) {
+	ip, _ := ev.Data["new_ip"].(string)
+	if ip == "" {
+		if nip, ok := ev.Data["new_ip"].(net.IP); ok {
+			ip = nip.String()
+		}
+	}
+	if ip == "" {
+		return
+	}
+	a.mu.Lock()
+	a.selfIP = ip
+	a.mu.Unlock()
+	a.reloadNow(fmt.Sprintf("own address changed to %s; rendering the file again", ip))
+}
+
+// detectIP sets SELF_IP from the IP source (or the host's interfaces).
+func (a *Agent) detectIP(cidr string) error {
+	var ip net.IP
+	var err error
+	if a.opts.IPSource != nil {
+		ip, err = a.opts.IPSource()
+	} else {
+		ip, err = client.DetectIP(cidr)
+	}
+	if err != nil {
+		return err
+	}
+	a.mu.Lock()
+	a.selfIP = ip.String()
+	a.mu.Unlock()
+	return nil
+}

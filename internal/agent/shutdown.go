@@ -1,0 +1,64 @@
+package agent
+
+import (
+	"context"
+	"fmt"
+	"time"
+
+	"regagent/internal/client"
+	"regagent/internal/config"
+)
+
+// defaultShutdownTimeout bounds deregistering when Options.ShutdownTimeout
+// is not set; drain mode adds its drain timeout.
+const defaultShutdownTimeout = 10 * time.Second
+
+// shutdown leaves the proxy as the file's shutdown block says and closes
+// the client. It never takes longer than the shutdown timeout.
+func (a *Agent) shutdown(cl *client.Client) error {
+	a.mu.Lock()
+	cfg := a.cfg
+	a.mu.Unlock()
+	mode, drain := cfg.Shutdown.Mode, cfg.Shutdown.DrainTimeout.D()
+	bound := a.opts.ShutdownTimeout
+	if bound <= 0 {
+		bound = defaultShutdownTimeout
+		if mode == config.ShutdownDrain {
+			bound += drain
+		}
+	}
+	ctx, cancel := context.WithTimeout(context.Background(), bound)
+	defer cancel()
+	a.log.Info("shutting down", "mode", string(mode), "bound", bound.String())
+
+	switch mode {
+	case config.ShutdownKeep:
+		// Close without CLIENT_SHUTDOWN: the proxy keeps serving the
+		// routes for its grace period (§7).
+		return closeClient(ctx, cl, false)
+	case config.ShutdownDrain:
+		if cl.State() == client.StateConnected {
+			if until, err := cl.DrainStart(ctx, drain); err != nil {
+				a.log.Warn("cannot start drain; deregistering now", "err", err)
+			} else {
+				a.log.Info("draining", "until", until.Format(time.RFC3339), "drain_timeout", drain.String())
+				t := time.NewTimer(drain)
+				select {
+				case <-t.C:
+				case <-ctx.Done():
+					t.Stop()
+				}
+			}
+		}
+		return closeClient(ctx, cl, true)
+	default:
+		return closeClient(ctx, cl, true)
+	}
+}
+
+func closeClient(ctx context.Context, cl *client.Client, deregister bool) error {
+	if err := cl.Close(ctx, deregister); err != nil {
+		return fmt.Errorf("cannot close the registry connection: %w", err)
+	}
+	return nil
+}

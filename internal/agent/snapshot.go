@@ -1,0 +1,125 @@
+package agent
+
+import (
+	"errors"
+	"time"
+
+	"regagent/internal/client"
+	"regagent/internal/config"
+	"regagent/internal/reconcile"
+)
+
+// Snapshot is the agent's /status document.
+type Snapshot struct {
+	ConfigFile  string             `json:"config_file"`
+	ConfigHash  string             `json:"config_hash,omitempty"`
+	ConfigValid bool               `json:"config_valid"`
+	Errors      []string           `json:"errors,omitempty"`
+	Connection  string             `json:"connection"`
+	SessionID   string             `json:"session_id,omitempty"`
+	SelfIP      string             `json:"self_ip,omitempty"`
+	Ready       bool               `json:"ready"`
+	NotReady    string             `json:"not_ready,omitempty"`
+	Time        time.Time          `json:"time"`
+	Reconciler  *reconcile.Status  `json:"reconciler,omitempty"`
+	Applied     *reconcile.Applied `json:"applied,omitempty"`
+}
+
+// Snapshot implements status.Source.
+func (a *Agent) Snapshot() any {
+	a.mu.Lock()
+	cfg, invalid, cl, rec, selfIP := a.cfg, a.invalid, a.cl, a.rec, a.selfIP
+	a.mu.Unlock()
+	s := Snapshot{ConfigFile: a.opts.ConfigPath, ConfigValid: invalid == nil, SelfIP: selfIP, Time: time.Now()}
+	if cfg != nil {
+		s.ConfigHash = cfg.Hash
+	}
+	var errs config.Errors
+	if errors.As(invalid, &errs) {
+		for _, e := range errs {
+			s.Errors = append(s.Errors, e.Error())
+		}
+	} else if invalid != nil {
+		s.Errors = []string{invalid.Error()}
+	}
+	s.Connection = client.StateDisconnected.String()
+	if cl != nil {
+		s.Connection = cl.State().String()
+		s.SessionID = cl.SessionID()
+	}
+	if rec != nil {
+		st := rec.Status()
+		ap := rec.Applied()
+		s.Reconciler, s.Applied = &st, &ap
+	}
+	s.Ready, s.NotReady = a.Ready()
+	return s
+}
+
+// Ready implements status.Source: the connection is up and the current
+// desired state has been applied. An invalid edit does not change
+// readiness: the last good config stays applied.
+func (a *Agent) Ready() (bool, string) {
+	a.mu.Lock()
+	cl, rec := a.cl, a.rec
+	a.mu.Unlock()
+	if cl == nil || rec == nil {
+		return false, "starting"
+	}
+	if cl.State() != client.StateConnected {
+		return false, "not connected to the registry"
+	}
+	st := rec.Status()
+	if !st.Converged {
+		if st.LastError != "" {
+			return false, "not applied: " + st.LastError
+		}
+		return false, "not applied yet"
+	}
+	return true, ""
+}
+
+func (a *Agent) recStatus() (reconcile.Status, bool) {
+	a.mu.Lock()
+	rec := a.rec
+	a.mu.Unlock()
+	if rec == nil {
+		return reconcile.Status{}, false
+	}
+	return rec.Status(), true
+}
+
+func (a *Agent) connected() bool {
+	a.mu.Lock()
+	cl := a.cl
+	a.mu.Unlock()
+	return cl != nil && cl.State() == client.StateConnected
+}
+
+func (a *Agent) routesApplied() int {
+	s, ok := a.recStatus()
+	if !ok {
+		return 0
+	}
+	return len(s.Routes)
+}
+
+func (a *Agent) maintenanceActive() int {
+	s, ok := a.recStatus()
+	if !ok {
+		return 0
+	}
+	n := 0
+	for _, m := range s.Maintenance {
+		if m.Entered {
+			n++
+		}
+	}
+	return n
+}
+
+func (a *Agent) configValid() bool {
+	a.mu.Lock()
+	defer a.mu.Unlock()
+	return a.invalid == nil
+}
