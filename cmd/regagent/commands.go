@@ -1,0 +1,83 @@
+package main
+
+import (
+	"context"
+	"flag"
+	"fmt"
+	"io"
+	"strings"
+)
+
+const usage = `regagent keeps the go-proxy registry in step with a YAML file.
+
+Usage:
+  regagent run [-c FILE] [--proxy ADDR] [--status-addr ADDR]   the daemon
+  regagent validate [--format text|json] FILE...               check files, never connects
+  regagent plan [-c FILE] (--status-addr ADDR | --from-empty)  what run would change (exit 2 = changes)
+  regagent schema                                              print the config file's JSON Schema
+  regagent demo [-c FILE]                                      run against an in-process registry
+  regagent version                                             print version information
+
+Exit codes: 0 ok, 1 error or invalid config, 2 (plan) changes pending.
+Run "regagent COMMAND -h" for a command's flags.
+`
+
+// run dispatches to a subcommand.
+func run(ctx context.Context, args []string, env *environment) error {
+	if len(args) == 0 {
+		fmt.Fprint(env.stderr, usage)
+		return &exitCodeError{code: exitError}
+	}
+	cmd, rest := args[0], args[1:]
+	switch cmd {
+	case "run":
+		return runDaemon(ctx, rest, env)
+	case "validate":
+		return runValidate(rest, env)
+	case "plan":
+		return runPlan(ctx, rest, env)
+	case "schema":
+		return runSchema(rest, env)
+	case "demo":
+		return runDemo(ctx, rest, env)
+	case "version":
+		return runVersion(rest, env)
+	case "help", "-h", "-help", "--help":
+		fmt.Fprint(env.stdout, usage)
+		return nil
+	default:
+		fmt.Fprint(env.stderr, usage)
+		return fmt.Errorf("unknown command %q", cmd)
+	}
+}
+
+// newFlagSet returns a flag set that reports errors instead of exiting.
+func newFlagSet(name string, stderr io.Writer) *flag.FlagSet {
+	fs := flag.NewFlagSet("regagent "+name, flag.ContinueOnError)
+	fs.SetOutput(stderr)
+	return fs
+}
+
+// parseFlags parses args, turning -h into a clean exit and other flag errors
+// into a usage error (already printed by the flag package).
+func parseFlags(fs *flag.FlagSet, args []string) error {
+	if err := fs.Parse(args); err != nil {
+		if err == flag.ErrHelp {
+			return &exitCodeError{code: exitOK}
+		}
+		return &exitCodeError{code: exitError}
+	}
+	return nil
+}
+
+// configPath picks the config file: the flag, then $REGAGENT_CONFIG, then
+// ./registry.yaml.
+func configPath(flagValue string, env *environment) string {
+	if flagValue != "" {
+		return flagValue
+	}
+	if v, ok := env.getenv("REGAGENT_CONFIG"); ok && strings.TrimSpace(v) != "" {
+		return v
+	}
+	return "registry.yaml"
+}

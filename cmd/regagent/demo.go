@@ -1,0 +1,104 @@
+package main
+
+import (
+	"context"
+	"fmt"
+	"io"
+	"slices"
+	"strings"
+	"sync"
+	"text/tabwriter"
+
+	"regagent/internal/agent"
+	"regagent/internal/client"
+	"regagent/internal/registrysim"
+)
+
+// runDemo starts an in-process registry on loopback and the agent against
+// it, and prints the simulated proxy's routing table after every change, so
+// editing the file shows its effect at once.
+func runDemo(ctx context.Context, args []string, env *environment) error {
+	fs := newFlagSet("demo", env.stderr)
+	cfgFlag := fs.String("c", "examples/registry.yaml", "config file")
+	statusAddr := fs.String("status-addr", "", "also serve the status endpoint here")
+	var lf logFlags
+	fs.StringVar(&lf.format, "log-format", "text", "log format: auto, text or json")
+	fs.StringVar(&lf.level, "log-level", "info", "log level: debug, info, warn or error")
+	if err := parseFlags(fs, args); err != nil {
+		return err
+	}
+	logger, err := newLogger(env.stderr, lf.format, lf.level)
+	if err != nil {
+		return err
+	}
+	// Maintenance pages count as reachable: the demo has no page server,
+	// and an unreachable page would only delay MAINT_OK (PROTOCOL.md §5).
+	sim := registrysim.New(registrysim.Options{})
+	if err := sim.Start(); err != nil {
+		return fmt.Errorf("cannot start the simulated registry: %w", err)
+	}
+	defer sim.Close()
+	fmt.Fprintf(env.stdout, "Simulated go-proxy registry on %s. Edit %s and watch the table; Ctrl-C ends.\n",
+		sim.Addr(), *cfgFlag)
+
+	tp := &tablePrinter{w: env.stdout, sim: sim}
+	a, err := agent.New(agent.Options{
+		ConfigPath: *cfgFlag,
+		ProxyAddr:  sim.Addr(),
+		StatusAddr: *statusAddr,
+		Lookup:     env.getenv,
+		Logger:     logger,
+		OnEvent:    tp.onEvent,
+	})
+	if err != nil {
+		return err
+	}
+	return reportConfigErrors(a.Run(ctx), env)
+}
+
+// tablePrinter prints the simulated proxy's table when it may have changed.
+type tablePrinter struct {
+	mu   sync.Mutex
+	w    io.Writer
+	sim  *registrysim.Server
+	last string
+}
+
+func (p *tablePrinter) onEvent(ev client.Event) {
+	switch ev.Type {
+	case client.EventConfigApplied, client.EventMaintProxyEntered, client.EventMaintProxyExited,
+		client.EventMaintLocalEntered, client.EventMaintLocalExited:
+	default:
+		return
+	}
+	table := renderTable(p.sim.ProxyRoutes(), p.sim.InMaintenance())
+	p.mu.Lock()
+	defer p.mu.Unlock()
+	if table == p.last {
+		return
+	}
+	p.last = table
+	fmt.Fprint(p.w, table)
+}
+
+// renderTable shows which host and path reach which backend.
+func renderTable(routes []registrysim.ProxyRoute, maint []string) string {
+	var b strings.Builder
+	fmt.Fprintf(&b, "\n--- proxy routing table (%d routes) ---\n", len(routes))
+	tw := tabwriter.NewWriter(&b, 0, 4, 2, ' ', 0)
+	fmt.Fprintln(tw, "ROUTE\tHOST\tPATH\tBACKEND\tSTATE")
+	for _, r := range routes {
+		state := "live"
+		if slices.Contains(maint, r.Backend) {
+			state = "maintenance"
+		}
+		if r.Disabled {
+			state += " (session gone)"
+		}
+		for _, d := range r.Domains {
+			fmt.Fprintf(tw, "%s\t%s\t%s\t%s\t%s\n", r.ID, d, r.Path, r.Backend, state)
+		}
+	}
+	tw.Flush()
+	return b.String()
+}

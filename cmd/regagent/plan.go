@@ -1,0 +1,101 @@
+package main
+
+import (
+	"context"
+	"encoding/json"
+	"errors"
+	"fmt"
+	"net/http"
+	"strings"
+	"time"
+
+	"regagent/internal/agent"
+	"regagent/internal/config"
+	"regagent/internal/reconcile"
+)
+
+// runPlan prints what `run` would change. It never connects to the
+// registry: a second REGISTER of the same service and instance would evict
+// the running agent's session (PROTOCOL.md §2). The applied state comes
+// from the running agent's status endpoint, or is empty with --from-empty.
+func runPlan(ctx context.Context, args []string, env *environment) error {
+	fs := newFlagSet("plan", env.stderr)
+	cfgFlag := fs.String("c", "", "config file (default $REGAGENT_CONFIG, else ./registry.yaml)")
+	statusAddr := fs.String("status-addr", "", "status endpoint of the running agent (host:port)")
+	fromEmpty := fs.Bool("from-empty", false, "plan against an empty proxy instead of a running agent")
+	if err := parseFlags(fs, args); err != nil {
+		return err
+	}
+	if (*statusAddr == "") == !*fromEmpty {
+		return errors.New("plan needs exactly one of --status-addr ADDR or --from-empty")
+	}
+	opts := localParseOptions(env)
+	applied := reconcile.NewApplied(0)
+	if *statusAddr != "" {
+		snap, err := fetchStatus(ctx, *statusAddr)
+		if err != nil {
+			return err
+		}
+		if snap.Applied == nil {
+			return fmt.Errorf("the agent at %s reports no applied state yet", *statusAddr)
+		}
+		applied = *snap.Applied
+		if snap.SelfIP != "" {
+			// Render ${SELF_IP} as the running agent does.
+			lookup := opts.Lookup
+			opts.Lookup = func(name string) (string, bool) {
+				if name == "SELF_IP" {
+					return snap.SelfIP, true
+				}
+				return lookup(name)
+			}
+		}
+	}
+	path := configPath(*cfgFlag, env)
+	opts.Filename = path
+	cfg, err := config.Load(path, opts)
+	if err != nil {
+		return reportConfigErrors(err, env)
+	}
+	selfIP, _ := opts.Lookup("SELF_IP")
+	c := reconcile.Plan(reconcile.FromConfig(cfg, selfIP), applied, reconcile.PlanOptions{
+		Now:                  time.Now(),
+		MassRemovalThreshold: cfg.Reconcile.MassRemovalThreshold,
+	})
+	text := reconcile.Diff(c)
+	if c.Empty() && c.Err == nil {
+		fmt.Fprintln(env.stdout, "No changes: the proxy matches the file.")
+		return nil
+	}
+	fmt.Fprint(env.stdout, text)
+	if !strings.HasSuffix(text, "\n") && text != "" {
+		fmt.Fprintln(env.stdout)
+	}
+	if c.Err != nil {
+		return fmt.Errorf("run would refuse this change: %w", c.Err)
+	}
+	return &exitCodeError{code: exitChanges}
+}
+
+func fetchStatus(ctx context.Context, addr string) (*agent.Snapshot, error) {
+	ctx, cancel := context.WithTimeout(ctx, 10*time.Second)
+	defer cancel()
+	url := "http://" + addr + "/status"
+	req, err := http.NewRequestWithContext(ctx, http.MethodGet, url, nil)
+	if err != nil {
+		return nil, fmt.Errorf("cannot read agent status: %w", err)
+	}
+	resp, err := http.DefaultClient.Do(req)
+	if err != nil {
+		return nil, fmt.Errorf("cannot read agent status: %w", err)
+	}
+	defer resp.Body.Close()
+	if resp.StatusCode != http.StatusOK {
+		return nil, fmt.Errorf("cannot read agent status: %s answered %s", url, resp.Status)
+	}
+	var snap agent.Snapshot
+	if err := json.NewDecoder(resp.Body).Decode(&snap); err != nil {
+		return nil, fmt.Errorf("cannot read agent status: %w", err)
+	}
+	return &snap, nil
+}

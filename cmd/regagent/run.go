@@ -1,0 +1,79 @@
+package main
+
+import (
+	"context"
+	"errors"
+	"fmt"
+	"os"
+	"os/signal"
+	"syscall"
+
+	"regagent/internal/agent"
+	"regagent/internal/config"
+)
+
+// logFlags are the logging flags shared by run and demo.
+type logFlags struct {
+	format, level string
+}
+
+func runDaemon(ctx context.Context, args []string, env *environment) error {
+	fs := newFlagSet("run", env.stderr)
+	cfgFlag := fs.String("c", "", "config file (default $REGAGENT_CONFIG, else ./registry.yaml)")
+	proxy := fs.String("proxy", "", "registry address host:port, overriding proxy.address")
+	statusAddr := fs.String("status-addr", "", "status endpoint address, overriding status.address")
+	var lf logFlags
+	fs.StringVar(&lf.format, "log-format", "auto", "log format: auto (text on a terminal, else JSON), text or json")
+	fs.StringVar(&lf.level, "log-level", "info", "log level: debug, info, warn or error")
+	if err := parseFlags(fs, args); err != nil {
+		return err
+	}
+	if fs.NArg() > 0 {
+		return fmt.Errorf("run takes no arguments, got %q", fs.Args())
+	}
+	logger, err := newLogger(env.stderr, lf.format, lf.level)
+	if err != nil {
+		return err
+	}
+	a, err := agent.New(agent.Options{
+		ConfigPath: configPath(*cfgFlag, env),
+		ProxyAddr:  *proxy,
+		StatusAddr: *statusAddr,
+		Lookup:     env.getenv,
+		Logger:     logger,
+	})
+	if err != nil {
+		return err
+	}
+
+	hup := make(chan os.Signal, 1)
+	signal.Notify(hup, syscall.SIGHUP)
+	defer signal.Stop(hup)
+	done := make(chan struct{})
+	defer close(done)
+	go func() {
+		for {
+			select {
+			case <-hup:
+				a.Reload()
+			case <-done:
+				return
+			}
+		}
+	}()
+	return reportConfigErrors(a.Run(ctx), env)
+}
+
+// reportConfigErrors prints every config error on its own line, compiler
+// style, and turns them into a silent exit 1.
+func reportConfigErrors(err error, env *environment) error {
+	var errs config.Errors
+	if !errors.As(err, &errs) {
+		return err
+	}
+	for _, e := range errs {
+		fmt.Fprintln(env.stderr, e.Error())
+	}
+	fmt.Fprintf(env.stderr, "regagent: the config is invalid (%d errors); nothing was sent\n", len(errs))
+	return &exitCodeError{code: exitError}
+}
