@@ -21,13 +21,11 @@ func runDemo(ctx context.Context, args []string, env *environment) error {
 	fs := newFlagSet("demo", env.stderr)
 	cfgFlag := fs.String("c", "examples/registry.yaml", "config file")
 	statusAddr := fs.String("status-addr", "", "also serve the status endpoint here")
-	var lf logFlags
-	fs.StringVar(&lf.format, "log-format", "text", "log format: auto, text or json")
-	fs.StringVar(&lf.level, "log-level", "info", "log level: debug, info, warn or error")
+	lf := addLogFlags(fs, "text")
 	if err := parseFlags(fs, args); err != nil {
 		return err
 	}
-	logger, err := newLogger(env.stderr, lf.format, lf.level)
+	logger, err := lf.logger(env.stderr)
 	if err != nil {
 		return err
 	}

@@ -1,6 +1,7 @@
 package main
 
 import (
+	"flag"
 	"fmt"
 	"io"
 	"log/slog"
@@ -9,6 +10,22 @@ import (
 
 	"github.com/lmittmann/tint"
 )
+
+// logFlags are the logging flags shared by run and demo.
+type logFlags struct {
+	format, level string
+}
+
+func addLogFlags(fs *flag.FlagSet, defaultFormat string) *logFlags {
+	lf := &logFlags{}
+	fs.StringVar(&lf.format, "log-format", defaultFormat, "log format: auto (text on a terminal, else JSON), text or json")
+	fs.StringVar(&lf.level, "log-level", "info", "log level: debug, info, warn or error")
+	return lf
+}
+
+func (lf *logFlags) logger(w io.Writer) (*slog.Logger, error) {
+	return newLogger(w, lf.format, lf.level)
+}
 
 // newLogger builds the process logger: tint's coloured text when w is a
 // terminal (or format is "text"), JSON lines otherwise (or format "json").

@@ -12,26 +12,19 @@ import (
 	"regagent/internal/config"
 )
 
-// logFlags are the logging flags shared by run and demo.
-type logFlags struct {
-	format, level string
-}
-
 func runDaemon(ctx context.Context, args []string, env *environment) error {
 	fs := newFlagSet("run", env.stderr)
 	cfgFlag := fs.String("c", "", "config file (default $REGAGENT_CONFIG, else ./registry.yaml)")
 	proxy := fs.String("proxy", "", "registry address host:port, overriding proxy.address")
 	statusAddr := fs.String("status-addr", "", "status endpoint address, overriding status.address")
-	var lf logFlags
-	fs.StringVar(&lf.format, "log-format", "auto", "log format: auto (text on a terminal, else JSON), text or json")
-	fs.StringVar(&lf.level, "log-level", "info", "log level: debug, info, warn or error")
+	lf := addLogFlags(fs, "auto")
 	if err := parseFlags(fs, args); err != nil {
 		return err
 	}
 	if fs.NArg() > 0 {
 		return fmt.Errorf("run takes no arguments, got %q", fs.Args())
 	}
-	logger, err := newLogger(env.stderr, lf.format, lf.level)
+	logger, err := lf.logger(env.stderr)
 	if err != nil {
 		return err
 	}
