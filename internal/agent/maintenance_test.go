@@ -1,0 +1,47 @@
+package agent
+
+import (
+	"testing"
+	"time"
+
+	"regagent/internal/client"
+	"regagent/internal/registrysim"
+)
+
+// TestAgentMaintenanceByEditingTheFile: an operator flips maintenance in the
+// file, by target, and lets `until` end it.
+func TestAgentMaintenanceByEditingTheFile(t *testing.T) {
+	routes := "routes:\n" + routeYAML("web", "a.example.com", "/", "http://web:3000") +
+		routeYAML("admin", "admin.example.com", "/", "http://admin:3000")
+	f := newFixture(t, header+routes)
+	f.start(f.options())
+	f.await(client.EventConfigApplied)
+
+	wantKind := func(host string, want registrysim.TargetKind) {
+		t.Helper()
+		if got := f.sim.Resolve(host, "/x"); got.Kind != want {
+			t.Fatalf("Resolve(%s) = %v, want %v", host, got.Kind, want)
+		}
+	}
+
+	// One domain in maintenance; the other route stays live.
+	f.write(header + routes + "maintenance:\n  enabled: true\n  targets: [admin.example.com]\n")
+	f.await(client.EventMaintProxyEntered)
+	wantKind("admin.example.com", registrysim.TargetMaintenance)
+	wantKind("a.example.com", registrysim.TargetBackend)
+
+	// Off again.
+	f.write(header + routes + "maintenance:\n  enabled: false\n  targets: [admin.example.com]\n")
+	f.await(client.EventMaintProxyExited)
+	wantKind("admin.example.com", registrysim.TargetBackend)
+
+	// The whole service, until a moment just ahead: it ends by itself.
+	until := time.Now().Add(1500 * time.Millisecond).UTC().Format(time.RFC3339Nano)
+	f.write(header + routes + "maintenance:\n  enabled: true\n  until: " + until + "\n")
+	f.await(client.EventMaintProxyEntered)
+	wantKind("a.example.com", registrysim.TargetMaintenance)
+	wantKind("admin.example.com", registrysim.TargetMaintenance)
+	f.await(client.EventMaintProxyExited)
+	wantKind("a.example.com", registrysim.TargetBackend)
+	wantKind("admin.example.com", registrysim.TargetBackend)
+}
