@@ -57,18 +57,22 @@ func mainExit() int {
 	sigs := make(chan os.Signal, 2)
 	signal.Notify(sigs, syscall.SIGINT, syscall.SIGTERM)
 	defer signal.Stop(sigs)
+	// done, not ctx: after the first signal ctx is already cancelled, and
+	// the second signal must still be heard while shutdown runs.
+	done := make(chan struct{})
+	defer close(done)
 	go func() {
 		select {
 		case <-sigs:
 			cancel()
-		case <-ctx.Done():
+		case <-done:
 			return
 		}
 		select {
 		case <-sigs:
 			fmt.Fprintln(os.Stderr, "regagent: second signal, exiting now")
 			os.Exit(exitError)
-		case <-ctx.Done():
+		case <-done:
 		}
 	}()
 
