@@ -269,6 +269,9 @@ func (a *Agent) clientConfig(cfg *config.Config) client.Config {
 			Initial:    cfg.Proxy.Backoff.Initial.D(),
 			Max:        cfg.Proxy.Backoff.Max.D(),
 			Multiplier: cfg.Proxy.Backoff.Multiplier,
+			// Jitter keeps agents restarted together from reconnecting in
+			// lock step.
+			Jitter: client.DefaultBackoff().Jitter,
 		},
 		Dial:            a.opts.Dial,
 		IPSource:        a.opts.IPSource,
