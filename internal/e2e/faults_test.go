@@ -1,0 +1,197 @@
+package e2e
+
+import (
+	"fmt"
+	"math"
+	"slices"
+	"strings"
+	"testing"
+	"time"
+
+	"regagent/internal/client"
+)
+
+// fastReconnect shortens the reconnection schedule and the keepalive, as an
+// operator would in the file.
+var fastReconnect = []string{
+	"keepalive_interval: 100ms",
+	"keepalive_timeout: 200ms",
+	"backoff:",
+	"  initial: 20ms",
+	"  max: 200ms",
+}
+
+// Scenario 1: the proxy restarts 20 times under a running agent (§8: every
+// session and route is gone); after each restart every route is live again,
+// owned by the new session, with its headers, and nothing is duplicated.
+func TestProxyRestart(t *testing.T) {
+	t.Parallel()
+	routes := manyRoutes(10, "http://web")
+	f := file{proxy: fastReconnect, routes: routes, headers: map[string]string{"X-Served-By": "shop"}}
+	r := startRun(t, f.render(), setup{})
+	live := func() error {
+		if err := servedLive(r.sim, routes); err != nil {
+			return err
+		}
+		if err := exactTable(r.sim, routes); err != nil {
+			return err
+		}
+		for _, rt := range routes {
+			if h := r.sim.Resolve(rt.domains[0], rt.path).Headers["X-Served-By"]; h != "shop" {
+				return fmt.Errorf("route %s serves header X-Served-By=%q, want shop", rt.name, h)
+			}
+		}
+		return nil
+	}
+	r.await(client.EventConfigApplied, 0)
+	r.until("first apply", live)
+
+	const cycles = 20
+	var restore []time.Duration
+	for i := range cycles {
+		start := time.Now()
+		if err := r.sim.Restart(); err != nil {
+			t.Fatal(err)
+		}
+		r.until(fmt.Sprintf("restart %d: every route live again", i+1), live)
+		restore = append(restore, time.Since(start))
+	}
+	if got := r.snapshot().Reconciler.Replays; got != cycles {
+		t.Errorf("replays = %d, want %d (one per restart)", got, cycles)
+	}
+	med, mx := medianMax(restore)
+	t.Logf("e2e: restore_ms median=%.1f max=%.1f cycles=%d routes=%d", med, mx, cycles, len(routes))
+}
+
+// Scenario 2: 20 connection resets and 20 half-open links (the relay stops
+// forwarding without closing). No desired state is lost: every route is
+// served again by the new live session. A half-open link is found by the
+// keepalive, whose detection time is reported.
+func TestResetsAndHalfOpenLinks(t *testing.T) {
+	t.Parallel()
+	routes := manyRoutes(5, "http://api")
+	r := startRun(t, file{proxy: fastReconnect, routes: routes}.render(), setup{relay: true})
+	r.firstApply(routes)
+
+	const cycles = 20
+	newSession := func(old string) func() error {
+		return func() error {
+			if sid := liveSession(r.sim); sid == old {
+				return fmt.Errorf("still session %s", old)
+			}
+			return servedLive(r.sim, routes)
+		}
+	}
+	for i := range cycles {
+		old, m := liveSession(r.sim), r.events.mark()
+		r.relay.ResetAll()
+		r.await(client.EventDisconnected, m)
+		r.until(fmt.Sprintf("reset %d: routes served by a new session", i+1), newSession(old))
+	}
+
+	var detect []time.Duration
+	for i := range cycles {
+		old, m := liveSession(r.sim), r.events.mark()
+		start := time.Now()
+		r.relay.Blackhole(true)
+		ev, _ := r.await(client.EventDisconnected, m)
+		detect = append(detect, ev.Time.Sub(start))
+		r.relay.Blackhole(false)
+		if ev.Err == nil || !strings.Contains(ev.Err.Error(), "keepalive") {
+			t.Errorf("half-open %d: DISCONNECTED err = %v, want the keepalive's", i+1, ev.Err)
+		}
+		r.until(fmt.Sprintf("half-open %d: routes served by a new session", i+1), newSession(old))
+	}
+	med, mx := medianMax(detect)
+	t.Logf("e2e: halfopen_detect_ms median=%.1f max=%.1f cycles=%d keepalive_interval=100ms keepalive_timeout=200ms", med, mx, cycles)
+}
+
+// Scenario 3: the registry refuses connections for 10 s (real time) at
+// start-up. The agent keeps retrying without giving up or crashing, emits
+// RETRYING and EXTENDED_RETRY, sends nothing, and applies everything once
+// the registry can be reached.
+func TestRegistryUnreachableAtStart(t *testing.T) {
+	t.Parallel()
+	routes := manyRoutes(5, "http://web")
+	f := file{proxy: []string{"backoff:", "  initial: 100ms", "  max: 1s"}, routes: routes}
+	r := startRun(t, f.render(), setup{relay: true, refuse: true})
+
+	r.await(client.EventRetrying, 0)
+	r.await(client.EventExtendedRetry, 0)
+	outage := time.NewTimer(10 * time.Second)
+	defer outage.Stop()
+	select {
+	case err := <-r.done:
+		r.cancel = nil
+		t.Fatalf("agent Run returned during the outage: %v", err)
+	case <-outage.C:
+	}
+	if ok, why := r.agent.Ready(); ok {
+		t.Fatalf("Ready = true while the registry is unreachable")
+	} else {
+		t.Logf("not ready during the outage: %s", why)
+	}
+	if n := r.sim.CommandCount(); n != 0 {
+		t.Fatalf("registry got %d commands while unreachable", n)
+	}
+	retrying := r.events.count(0, isType(client.EventRetrying))
+	extended := r.events.count(0, isType(client.EventExtendedRetry))
+	if extended != 1 {
+		t.Errorf("EXTENDED_RETRY emitted %d times in one outage, want 1", extended)
+	}
+
+	up := time.Now()
+	r.relay.Refuse(false)
+	r.until("routes applied once the registry is up", func() error {
+		if err := servedLive(r.sim, routes); err != nil {
+			return err
+		}
+		return exactTable(r.sim, routes)
+	})
+	applied := time.Since(up)
+	r.await(client.EventConnected, 0)
+	t.Logf("e2e: unreachable_start outage_s=10 retrying=%d extended_retry=%d applied_after_up_ms=%.1f",
+		retrying, extended, ms(applied))
+}
+
+// The README promises a reconnection schedule with jitter (many agents
+// restarted together must not reconnect in lock step). The delays the
+// agent reports with RETRYING are compared with the schedule without
+// jitter.
+func TestReconnectDelaysHaveJitter(t *testing.T) {
+	t.Parallel()
+	f := file{proxy: []string{"backoff:", "  initial: 20ms", "  max: 80ms", "  multiplier: 2"}, routes: manyRoutes(1, "http://web")}
+	r := startRun(t, f.render(), setup{relay: true, refuse: true})
+	var delays []time.Duration
+	pos := 0
+	for range 8 {
+		var ev client.Event
+		ev, pos = r.await(client.EventRetrying, pos)
+		d, ok := ev.Data["delay"].(time.Duration)
+		if !ok {
+			t.Fatalf("RETRYING data %v has no delay", ev.Data)
+		}
+		delays = append(delays, d)
+	}
+	exact := 0
+	for i, d := range delays {
+		if d == min(20*time.Millisecond<<i, 80*time.Millisecond) {
+			exact++
+		}
+	}
+	t.Logf("e2e: reconnect_delays %v", delays)
+	if exact == len(delays) {
+		t.Fatalf("reconnect delays follow the exact schedule, without jitter: %v", delays)
+	}
+}
+
+func medianMax(ds []time.Duration) (median, maximum float64) {
+	if len(ds) == 0 {
+		return math.NaN(), math.NaN()
+	}
+	s := slices.Clone(ds)
+	slices.Sort(s)
+	return ms(s[len(s)/2]), ms(s[len(s)-1])
+}
+
+func ms(d time.Duration) float64 { return float64(d.Microseconds()) / 1000 }

@@ -1,0 +1,102 @@
+package e2e
+
+import (
+	"bytes"
+	"fmt"
+	"net"
+	"os"
+	"os/exec"
+	"path/filepath"
+	"runtime"
+	"runtime/pprof"
+	"testing"
+	"time"
+
+	"go.uber.org/goleak"
+)
+
+// binPath is the regagent binary built once by TestMain for the tests that
+// run the real command (signals, shutdown modes, start-up refusal).
+var binPath string
+
+func TestMain(m *testing.M) {
+	dir, err := os.MkdirTemp("", "regagent-e2e-")
+	if err != nil {
+		fmt.Fprintln(os.Stderr, "e2e:", err)
+		os.Exit(1)
+	}
+	binPath = filepath.Join(dir, "regagent")
+	out, err := exec.Command("go", "build", "-o", binPath, "regagent/cmd/regagent").CombinedOutput()
+	if err != nil {
+		fmt.Fprintf(os.Stderr, "e2e: cannot build regagent: %v\n%s", err, out)
+		os.RemoveAll(dir)
+		os.Exit(1)
+	}
+	goleak.VerifyTestMain(leakCheck{m}, goleak.Cleanup(func(code int) {
+		os.RemoveAll(dir)
+		os.Exit(code)
+	}))
+}
+
+// leakCheck is scenario 10 of issue 6: after every scenario has run, the
+// goroutines and open file descriptors of this process (which hosts the
+// in-process agents, registrysim servers and relays, and the pipes of the
+// binary runs) are back to their baseline. goleak then names any goroutine
+// that is left.
+type leakCheck struct{ m *testing.M }
+
+func (l leakCheck) Run() int {
+	// Warm up what the runtime opens once and keeps (the network poller),
+	// so the baseline does not count it as a leak.
+	if ln, err := net.Listen("tcp", "127.0.0.1:0"); err == nil {
+		ln.Close()
+	}
+	baseG, baseFD := runtime.NumGoroutine(), countFDs()
+	code := l.m.Run()
+
+	// Closing is synchronous everywhere, but a goroutine that has
+	// signalled its exit may still be returning: give them a moment.
+	var g, fd int
+	deadline := time.Now().Add(5 * time.Second)
+	for {
+		g, fd = runtime.NumGoroutine(), countFDs()
+		if (g <= baseG && fd <= baseFD) || time.Now().After(deadline) {
+			break
+		}
+		time.Sleep(20 * time.Millisecond)
+	}
+	fmt.Printf("e2e: leaks goroutines baseline=%d after=%d fds baseline=%d after=%d\n", baseG, g, baseFD, fd)
+	if code != 0 {
+		return code
+	}
+	if fd > baseFD {
+		fmt.Fprintf(os.Stderr, "e2e: %d file descriptors leaked:\n%s", fd-baseFD, listFDs())
+		return 1
+	}
+	if g > baseG {
+		var b bytes.Buffer
+		_ = pprof.Lookup("goroutine").WriteTo(&b, 1)
+		fmt.Fprintf(os.Stderr, "e2e: %d goroutines leaked:\n%s", g-baseG, b.String())
+		return 1
+	}
+	return 0
+}
+
+// countFDs counts this process's open file descriptors (Linux).
+func countFDs() int {
+	ents, err := os.ReadDir("/proc/self/fd")
+	if err != nil {
+		return 0 // not Linux: nothing to compare
+	}
+	return len(ents)
+}
+
+func listFDs() string {
+	ents, _ := os.ReadDir("/proc/self/fd")
+	var b bytes.Buffer
+	for _, e := range ents {
+		target, _ := os.Readlink(filepath.Join("/proc/self/fd", e.Name()))
+		fmt.Fprintf(&b, "  fd %s -> %s\n", e.Name(), target)
+	}
+	return b.String()
+}
