@@ -16,6 +16,7 @@ type tracker struct {
 	copies map[string]RouteSpec // id → spec of purge copies (§7)
 
 	adds    []AppliedRoute // staged; Spec.Name is the step key
+	addAt   map[string]int // step key → index in adds (the latest add)
 	removes []Step         // staged, with ID resolved
 	updates []Step
 	options map[string]string
@@ -23,7 +24,7 @@ type tracker struct {
 }
 
 func newTracker(a Applied) *tracker {
-	return &tracker{a: a.Clone(), ids: map[string]string{}, copies: map[string]RouteSpec{}}
+	return &tracker{a: a.Clone(), ids: map[string]string{}, copies: map[string]RouteSpec{}, addAt: map[string]int{}}
 }
 
 // id returns the route id a step refers to.
@@ -40,18 +41,16 @@ func (t *tracker) added(s Step, id string) {
 	spec := s.Route
 	spec.Name = s.Key
 	spec.Health = nil // set by HEALTH_OK
+	t.addAt[s.Key] = len(t.adds)
 	t.adds = append(t.adds, AppliedRoute{ID: id, Spec: spec})
 }
 
 func (t *tracker) healthSet(s Step, h *HealthSpec) {
-	// Adds are staged in order and health checks follow them: search
-	// from the end.
-	for i := len(t.adds) - 1; i >= 0; i-- {
-		if t.adds[i].Spec.Name == s.Key {
-			hc := *h
-			t.adds[i].Spec.Health = &hc
-			return
-		}
+	// A map, not a scan: with bulk adds every health check follows every
+	// add, and a scan made a 10,000-route sync quadratic.
+	if i, ok := t.addAt[s.Key]; ok {
+		hc := *h
+		t.adds[i].Spec.Health = &hc
 	}
 }
 
@@ -148,6 +147,7 @@ func (t *tracker) removedSpec(s Step) (RouteSpec, bool) {
 
 func (t *tracker) reset() {
 	t.adds, t.removes, t.updates, t.options, t.headers = nil, nil, nil, nil, nil
+	clear(t.addAt)
 }
 
 // maintDone records an acknowledged MAINT_ENTER or MAINT_EXIT. The proxy
