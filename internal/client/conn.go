@@ -61,6 +61,12 @@ func (cn *conn) send(buf []byte, w *waiter) error {
 	if _, err := cn.nc.Write(buf); err != nil {
 		// The waiter is already queued: fail hands it ErrDisconnected.
 		cn.fail(err)
+		return nil
+	}
+	if cn.writeTimeout > 0 {
+		// A deadline left armed is a timer that wakes the idle process
+		// writeTimeout after every write.
+		_ = cn.nc.SetWriteDeadline(time.Time{})
 	}
 	return nil
 }
