@@ -61,7 +61,8 @@ type maintEntry struct {
 // §5: the server keeps one pending check per session and a second
 // MAINT_ENTER/EXIT silently cancels the first (no MAINT_OK, no ERROR ever
 // comes for it). So an operation holds slot from the moment it is requested
-// until it is confirmed or has fallen back to local; the next one waits.
+// until it is confirmed or has fallen back to local; the next one waits,
+// unless it is for the same target: then it supersedes the pending one.
 type maintenance struct {
 	c    *Client
 	slot chan struct{}
@@ -136,6 +137,15 @@ func (m *maintenance) do(ctx context.Context, op *maintOp) error {
 	if _, err := appendLine(nil, "", cmd); err != nil {
 		return err
 	}
+	m.mu.Lock()
+	if p := m.pending; p != nil && p.target == op.target {
+		// A newer request for the same target (the operator changed their
+		// mind) would wait for a check that may take the whole timeout,
+		// and sending it cancels that check anyway (§5): the older request
+		// is over, unconfirmed.
+		m.resolveLocked(p, MaintLocal, "superseded", nil)
+	}
+	m.mu.Unlock()
 	select {
 	case m.slot <- struct{}{}:
 	case <-ctx.Done():

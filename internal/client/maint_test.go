@@ -117,7 +117,8 @@ func TestMaintenanceSerialized(t *testing.T) {
 	}
 	h.rec.wait(t, EventMaintRequested, nil)
 	exited := make(chan error, 1)
-	go func() { exited <- c.MaintenanceExit(ctx, "ALL") }()
+	// Another target: the same one would supersede the pending enter.
+	go func() { exited <- c.MaintenanceExit(ctx, "r999") }()
 	// While the enter is pending, the exit must not reach the server.
 	for _, l := range sim.Commands() {
 		if strings.HasPrefix(l, "MAINT_EXIT") {
@@ -192,4 +193,43 @@ func TestMaintenanceDisconnectFallsBackToLocal(t *testing.T) {
 		t.Fatalf("MAINT_LOCAL_ENTERED %v", e.Data)
 	}
 	h.rec.wait(t, EventReconnected, nil)
+}
+
+// A request for the target of the pending one does not wait for its check:
+// the operator who enters maintenance with a page that never answers and
+// changes their mind gets the exit at once, not after the timeout.
+func TestMaintenanceSameTargetSupersedesPending(t *testing.T) {
+	g := &gate{}
+	sim := startSim(t, registrysim.Options{Checker: g, MaintInterval: 2 * time.Millisecond, MaintTimeout: time.Minute})
+	h := connected(t, sim.Addr(), func(c *Config) { c.MaintenanceTimeout = time.Hour })
+	c, ctx := h.c, ctxT(t)
+	id, err := c.AddRoute(ctx, Route{Domains: []string{"a.com"}, Path: "/", Backend: "http://x:1"})
+	if err != nil {
+		t.Fatal(err)
+	}
+	if err := c.ApplyConfig(ctx); err != nil {
+		t.Fatal(err)
+	}
+	if err := c.MaintenanceEnter(ctx, id, "http://page.local/"); err != nil {
+		t.Fatal(err)
+	}
+	if got := sim.Resolve("a.com", "/"); got.Kind != registrysim.TargetMaintenance {
+		t.Fatalf("Resolve = %v, want maintenance while the page is checked", got.Kind)
+	}
+	// With an hour's confirmation timeout, waiting would outlast ctx.
+	if err := c.MaintenanceExit(ctx, id); err != nil {
+		t.Fatalf("MaintenanceExit: %v", err)
+	}
+	e := h.rec.wait(t, EventMaintLocalEntered, nil)
+	if e.Data["reason"] != "superseded" {
+		t.Fatalf("MAINT_LOCAL_ENTERED %v, want reason superseded", e.Data)
+	}
+	g.open.Store(true) // the exit's own check (of the backend) may now pass
+	h.rec.wait(t, EventMaintProxyExited, func(e Event) bool { return e.Data["target"] == id })
+	if got := sim.Resolve("a.com", "/"); got.Kind != registrysim.TargetBackend {
+		t.Fatalf("Resolve = %v after the exit, want the backend", got.Kind)
+	}
+	if st := c.MaintenanceState(); len(st) != 1 || st[0].Entered || st[0].Mode != MaintProxy {
+		t.Fatalf("state %+v", st)
+	}
 }
