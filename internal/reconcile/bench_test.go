@@ -80,3 +80,25 @@ func BenchmarkInitialSync1000(b *testing.B) {
 	b.ReportMetric(float64(writes)/float64(n), "writes/op")
 	b.ReportMetric(float64(cmds)/float64(n), "commands/op")
 }
+
+// BenchmarkInitialSyncAllHealth: an initial sync where every route has a
+// health check, so every HEALTH_SET reply follows every add of a bulk:
+// per-route bookkeeping must stay linear.
+func BenchmarkInitialSyncAllHealth(b *testing.B) {
+	for _, n := range []int{1000, 10000} {
+		b.Run(fmt.Sprint(n), func(b *testing.B) {
+			c := manyRoutes(n, "http://b:3000")
+			for i := range c.Routes {
+				c.Routes[i] = withHealth(c.Routes[i], "/health")
+			}
+			d := desired(c)
+			for b.Loop() {
+				b.StopTimer()
+				h := newHarness(b)
+				b.StartTimer()
+				h.sync(d)
+			}
+			b.ReportMetric(float64(n), "routes")
+		})
+	}
+}
