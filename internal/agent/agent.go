@@ -278,5 +278,6 @@ func (a *Agent) clientConfig(cfg *config.Config) client.Config {
 		IPCIDR:          cfg.Service.IPCIDR,
 		IPCheckInterval: a.opts.IPCheckInterval,
 		Logger:          a.log,
+		OnRoundTrip:     a.metrics.observeRoundTrip,
 	}
 }

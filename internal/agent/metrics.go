@@ -16,6 +16,8 @@ type metrics struct {
 	applyTime  prometheus.Histogram
 	events     *prometheus.CounterVec
 	reconnects prometheus.Counter
+	commands   *prometheus.CounterVec
+	roundTrip  prometheus.Histogram
 }
 
 func newMetrics(reg *prometheus.Registry, a *Agent) *metrics {
@@ -37,8 +39,17 @@ func newMetrics(reg *prometheus.Registry, a *Agent) *metrics {
 			Name: "regagent_reconnects_total",
 			Help: "Successful reconnections to the registry.",
 		}),
+		commands: prometheus.NewCounterVec(prometheus.CounterOpts{
+			Name: "regagent_commands_total",
+			Help: "Protocol commands answered by the registry, by command.",
+		}, []string{"command"}),
+		roundTrip: prometheus.NewHistogram(prometheus.HistogramOpts{
+			Name:    "regagent_round_trip_seconds",
+			Help:    "Time from a write to the registry's last reply to it (one write may carry many commands).",
+			Buckets: prometheus.ExponentialBuckets(0.0001, 4, 9),
+		}),
 	}
-	reg.MustRegister(m.reloads, m.applyTime, m.events, m.reconnects,
+	reg.MustRegister(m.reloads, m.applyTime, m.events, m.reconnects, m.commands, m.roundTrip,
 		prometheus.NewGaugeFunc(prometheus.GaugeOpts{
 			Name: "regagent_connected",
 			Help: "1 while the registry connection is up.",
@@ -53,7 +64,6 @@ func newMetrics(reg *prometheus.Registry, a *Agent) *metrics {
 		}, func() float64 { return float64(a.maintenanceActive()) }),
 		counterFunc("regagent_reconcile_passes_total", "Reconcile passes run.", a, func(s recStatus) int { return s.Passes }),
 		counterFunc("regagent_reconcile_errors_total", "Reconcile passes that failed.", a, func(s recStatus) int { return s.Errors }),
-		counterFunc("regagent_commands_total", "Protocol commands sent by the reconciler.", a, func(s recStatus) int { return s.Commands }),
 		counterFunc("regagent_writes_total", "Pipelined writes (round trips) sent by the reconciler.", a, func(s recStatus) int { return s.Writes }),
 		counterFunc("regagent_drift_repairs_total", "Drift found between the proxy and the applied state.", a, func(s recStatus) int { return s.Drifts }),
 		counterFunc("regagent_replays_total", "Full replays after a new session.", a, func(s recStatus) int { return s.Replays }),
@@ -88,6 +98,14 @@ func counterFunc(name, help string, a *Agent, f func(recStatus) int) prometheus.
 		}
 		return float64(f(s))
 	})
+}
+
+// observeRoundTrip is the client's OnRoundTrip.
+func (m *metrics) observeRoundTrip(cmds []string, rtt time.Duration) {
+	for _, c := range cmds {
+		m.commands.WithLabelValues(c).Inc()
+	}
+	m.roundTrip.Observe(rtt.Seconds())
 }
 
 func boolFloat(b bool) float64 {

@@ -57,6 +57,9 @@ func TestAgentStatusEndpoint(t *testing.T) {
 		`regagent_config_reloads_total{result="valid"} 1`,
 		`regagent_events_total{type="CONFIG_APPLIED"} 1`,
 		"regagent_reconcile_duration_seconds_count 1",
+		`regagent_commands_total{command="ROUTE_ADD"} 1`,
+		`regagent_commands_total{command="CONFIG_APPLY"} 1`,
+		"regagent_round_trip_seconds_count ", // PINGs may add to it
 	} {
 		if !strings.Contains(metrics, want) {
 			t.Errorf("/metrics lacks %q", want)

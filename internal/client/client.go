@@ -37,6 +37,10 @@ type Config struct {
 	Sleep  func(ctx context.Context, d time.Duration) error
 	Rand   func() float64 // jitter source in [0,1); default math/rand/v2
 	Logger *slog.Logger   // optional
+	// OnRoundTrip, when set, is told of every write whose replies all
+	// arrived: the names of its commands and the time from the write to the
+	// last reply (metrics). It runs on the sending goroutine; keep it short.
+	OnRoundTrip func(commands []string, rtt time.Duration)
 }
 
 // State is the connection state of a Client.
@@ -267,6 +271,7 @@ func (c *Client) send(ctx context.Context, cmds []Command, onReply func(int, Res
 		return nil, err
 	}
 	w := &waiter{cmds: cmds, results: make([]Result, len(cmds)), done: make(chan struct{}), onReply: onReply}
+	start := time.Now()
 	if err := cn.send(buf, w); err != nil {
 		return nil, err
 	}
@@ -277,12 +282,29 @@ func (c *Client) send(ctx context.Context, cmds []Command, onReply func(int, Res
 		// consumed in order (FIFO), they are just dropped.
 		return nil, ctx.Err()
 	}
+	c.roundTrip(cmds, w, time.Since(start))
 	for _, r := range w.results {
 		if r.Err != nil && errors.Is(r.Err, ErrDisconnected) {
 			return w.results, r.Err
 		}
 	}
 	return w.results, nil
+}
+
+// roundTrip reports a completed write to OnRoundTrip; a write cut short by
+// a broken connection is not a round trip.
+func (c *Client) roundTrip(cmds []Command, w *waiter, rtt time.Duration) {
+	if c.cfg.OnRoundTrip == nil {
+		return
+	}
+	names := make([]string, len(cmds))
+	for i, cmd := range cmds {
+		if r := w.results[i]; r.Err != nil && errors.Is(r.Err, ErrDisconnected) {
+			return
+		}
+		names[i] = cmd.Name
+	}
+	c.cfg.OnRoundTrip(names, rtt)
 }
 
 // encode checks and encodes every command before anything is written.

@@ -40,11 +40,13 @@ func (c *Client) ping(cn *conn) {
 	deadline := time.AfterFunc(c.cfg.KeepaliveTimeout, func() { cn.fail(fmt.Errorf("keepalive: %w", errNoPong)) })
 	defer deadline.Stop()
 	w := &waiter{cmds: []Command{cmd}, results: make([]Result, 1), done: make(chan struct{})}
+	start := time.Now()
 	if err := cn.send(buf, w); err != nil {
 		return
 	}
 	select {
 	case <-w.done:
+		c.roundTrip(w.cmds, w, time.Since(start))
 	case <-cn.done:
 	}
 }
