@@ -227,14 +227,16 @@ func (r *Reconciler) Reconcile(ctx context.Context) (Result, error) {
 		}
 		return r.failed(err)
 	}
+	// Publish the state first: whoever reacts to CONFIG_APPLIED (readiness,
+	// status) must already see it.
+	r.setApplied(nil)
+	r.converged(version)
 	n := c.Counts()
 	r.emit(client.Event{Type: client.EventConfigApplied, Message: "configuration applied", Data: map[string]any{
 		"added": n.Added, "removed": n.Removed, "readded": n.Readded, "updated": n.Updated, "purged": n.Purged,
 		"maint_enter": n.MaintEnter, "maint_exit": n.MaintExit, "commands": stats.Commands, "writes": stats.Writes,
 		"duration": time.Since(start),
 	}})
-	r.setApplied(nil)
-	r.converged(version)
 	return res, nil
 }
 
