@@ -25,13 +25,7 @@ func TestMaintenanceConfirmed(t *testing.T) {
 	sim := startSim(t, registrysim.Options{})
 	h := connected(t, sim.Addr(), nil)
 	c, ctx := h.c, ctxT(t)
-	id, err := c.AddRoute(ctx, Route{Domains: []string{"a.com"}, Path: "/", Backend: "http://x:1"})
-	if err != nil {
-		t.Fatal(err)
-	}
-	if err := c.ApplyConfig(ctx); err != nil {
-		t.Fatal(err)
-	}
+	id := liveRoute(t, c)
 	if err := c.MaintenanceEnter(ctx, id, ""); err != nil {
 		t.Fatalf("MaintenanceEnter: %v", err)
 	}
@@ -203,13 +197,7 @@ func TestMaintenanceSameTargetSupersedesPending(t *testing.T) {
 	sim := startSim(t, registrysim.Options{Checker: g, MaintInterval: 2 * time.Millisecond, MaintTimeout: time.Minute})
 	h := connected(t, sim.Addr(), func(c *Config) { c.MaintenanceTimeout = time.Hour })
 	c, ctx := h.c, ctxT(t)
-	id, err := c.AddRoute(ctx, Route{Domains: []string{"a.com"}, Path: "/", Backend: "http://x:1"})
-	if err != nil {
-		t.Fatal(err)
-	}
-	if err := c.ApplyConfig(ctx); err != nil {
-		t.Fatal(err)
-	}
+	id := liveRoute(t, c)
 	if err := c.MaintenanceEnter(ctx, id, "http://page.local/"); err != nil {
 		t.Fatal(err)
 	}
@@ -232,4 +220,18 @@ func TestMaintenanceSameTargetSupersedesPending(t *testing.T) {
 	if st := c.MaintenanceState(); len(st) != 1 || st[0].Entered || st[0].Mode != MaintProxy {
 		t.Fatalf("state %+v", st)
 	}
+}
+
+// liveRoute adds and applies a route a.com/ -> http://x:1 and returns its id.
+func liveRoute(t *testing.T, c *Client) string {
+	t.Helper()
+	ctx := ctxT(t)
+	id, err := c.AddRoute(ctx, Route{Domains: []string{"a.com"}, Path: "/", Backend: "http://x:1"})
+	if err != nil {
+		t.Fatal(err)
+	}
+	if err := c.ApplyConfig(ctx); err != nil {
+		t.Fatal(err)
+	}
+	return id
 }
