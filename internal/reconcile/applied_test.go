@@ -34,7 +34,7 @@ func TestObserveDrift(t *testing.T) {
 		{"priority changed behind our back", []Listed{
 			{ID: "r101", Domains: []string{"example.com"}, Path: "/", Backend: "http://w", Priority: 9, Status: "active"},
 			{ID: "r100", Domains: []string{"example.com"}, Path: "/api", Backend: "http://a", Status: "active"},
-		}, []string{"UPDATE web r101 priority 0", "APPLY"}},
+		}, []string{"UPDATE web r101 priority 0", "OPTION timeout 1s", "APPLY"}},
 		{"unknown route is removed, and what it overlaps re-added (§4)", []Listed{
 			{ID: "r101", Domains: []string{"example.com"}, Path: "/", Backend: "http://w", Status: "active"},
 			{ID: "r100", Domains: []string{"example.com"}, Path: "/api", Backend: "http://a", Status: "active"},

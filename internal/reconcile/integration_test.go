@@ -243,3 +243,23 @@ func waitFor(tb testing.TB, cond func() bool) {
 		time.Sleep(2 * time.Millisecond)
 	}
 }
+
+// A priority-only change is sent as ROUTE_UPDATE priority + CONFIG_APPLY.
+// The server appends the updated copy to the proxy with the headers and
+// options staged in that same apply (§3, §4) - none - and the newer copy
+// wins the exact domain+path: the exact path loses the service's headers
+// and options while the planner believes nothing else changed.
+func TestIntegrationPriorityChangeKeepsHeadersAndOptions(t *testing.T) {
+	h := newHarness(t)
+	c := conf(rt("web", "example.com", "/", "http://w"))
+	c.Headers = map[string]string{"X-Env": "prod"}
+	c.Options = map[string]string{"timeout": "30s"}
+	d := desired(c)
+	h.sync(d)
+	h.check(d, time.Now())
+
+	c.Routes[0].Priority = 5
+	d = desired(c)
+	h.sync(d)
+	h.check(d, time.Now())
+}

@@ -335,7 +335,15 @@ func routeSteps(d Desired, a Applied, want map[string]RouteSpec, kind map[string
 		case ChangeRemove, ChangeReadd:
 			removes = append(removes, Step{Kind: StepRouteRemove, Key: name, ID: a.Routes[name].ID})
 		case ChangeUpdate:
-			updates = append(updates, Step{Kind: StepRouteUpdate, Key: name, ID: a.Routes[name].ID, Priority: want[name].Priority})
+			id := a.Routes[name].ID
+			updates = append(updates, Step{Kind: StepRouteUpdate, Key: name, ID: id, Priority: want[name].Priority})
+			// The proxy appends the updated copy with what this apply
+			// stages (§4): its health check too.
+			if w := want[name]; w.Health != nil {
+				hs := healthStep(name, w.Health)
+				hs.ID = id
+				health = append(health, hs)
+			}
 		}
 		switch kind[name] {
 		case ChangeAdd, ChangeReadd:
@@ -353,10 +361,12 @@ func routeSteps(d Desired, a Applied, want map[string]RouteSpec, kind map[string
 		steps = append(steps, removes...)
 		steps = append(steps, Step{Kind: StepApply})
 	}
-	steps = append(steps, updates...)
-	if len(adds) > 0 {
-		// Every apply that adds routes stages the full option and header
-		// set first: the routes get those of this apply only (§4).
+	if len(adds) > 0 || len(updates) > 0 {
+		// Every apply that adds routes, or updates one (the proxy appends
+		// an updated copy, which wins the exact path), stages the full
+		// option and header set first: a route gets those of its apply
+		// only (§4).
+		steps = append(steps, updates...)
 		for _, k := range sortedKeys(d.Options) {
 			steps = append(steps, Step{Kind: StepOptionSet, Name: k, Value: d.Options[k]})
 		}
@@ -365,8 +375,6 @@ func routeSteps(d Desired, a Applied, want map[string]RouteSpec, kind map[string
 		}
 		steps = append(steps, adds...)
 		steps = append(steps, health...)
-	}
-	if len(adds) > 0 || len(updates) > 0 {
 		steps = append(steps, Step{Kind: StepApply})
 	}
 	return steps

@@ -46,3 +46,28 @@ func TestConvergedAndAppliedSnapshot(t *testing.T) {
 		t.Fatal("plan for a backend change is empty")
 	}
 }
+
+// Converged (what /readyz reports, with the connection state) stays true
+// after a new session was registered and before anything was replayed into
+// it: after a server restart (§8) the proxy routes nothing, yet the agent
+// reports the current config as applied.
+func TestConvergedFalseInNewSession(t *testing.T) {
+	h := newHarness(t)
+	d := desired(conf(rt("web", "example.com", "/", "http://w")))
+	h.sync(d)
+	if !h.r.Status().Converged {
+		t.Fatal("not converged after sync")
+	}
+	gen := h.cl.Generation()
+	if err := h.srv.Restart(); err != nil {
+		t.Fatal(err)
+	}
+	h.waitGeneration(gen)
+	if got := h.srv.Resolve("example.com", "/"); got.Kind != 0 {
+		t.Fatalf("routed before replay: %+v", got)
+	}
+	if h.r.Status().Converged {
+		t.Fatalf("Converged = true in a new, empty session (generation %d, applied for %d): nothing is routed",
+			h.cl.Generation(), h.r.Status().Generation)
+	}
+}

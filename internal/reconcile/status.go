@@ -62,9 +62,11 @@ type MaintStatus struct {
 // Status returns a snapshot; it is safe to call from any goroutine.
 func (r *Reconciler) Status() Status {
 	ms := r.conn.MaintenanceState()
+	gen := r.conn.Generation()
 	r.mu.Lock()
 	s := r.st
-	s.Converged = r.done != 0 && r.done == r.version
+	// A new session is empty until the replay pass: not converged then.
+	s.Converged = r.done != 0 && r.done == r.version && s.Generation == gen
 	s.Routes = slices.Clone(s.Routes)
 	s.MaintenanceBackends = maps.Clone(s.MaintenanceBackends)
 	r.mu.Unlock()
