@@ -37,9 +37,16 @@ type Result struct {
 // value is ready to use. A builder method given an unsafe value records the
 // error; Send then returns it and writes nothing.
 type Batch struct {
-	cmds []Command
-	err  error
+	cmds    []Command
+	err     error
+	session uint64 // 0: any session
 }
+
+// ForSession binds the batch to session generation gen: Send writes nothing
+// and returns ErrSessionChanged unless the client's session is still that
+// one. Route ids belong to a session (§2): a plan made for one must not
+// reach the next.
+func (b *Batch) ForSession(gen uint64) { b.session = gen }
 
 // Len is the number of wire commands, hence of Results Send will return.
 func (b *Batch) Len() int { return len(b.cmds) }

@@ -215,23 +215,23 @@ func (c *Client) WaitConnected(ctx context.Context) error {
 	}
 }
 
-// live returns the current connection and session id.
-func (c *Client) live() (*conn, string, error) {
+// live returns the current connection, its session id and generation.
+func (c *Client) live() (*conn, string, uint64, error) {
 	c.mu.Lock()
 	defer c.mu.Unlock()
 	if c.cn == nil {
 		if c.closed {
-			return nil, "", ErrClosed
+			return nil, "", 0, ErrClosed
 		}
-		return nil, "", ErrDisconnected
+		return nil, "", 0, ErrDisconnected
 	}
-	return c.cn, c.sid, nil
+	return c.cn, c.sid, c.gen, nil
 }
 
 // Do sends one command and waits for its reply. An ERROR reply is returned as
 // a *ServerError; a transport failure wraps ErrDisconnected.
 func (c *Client) Do(ctx context.Context, cmd Command) (Reply, error) {
-	res, err := c.send(ctx, []Command{cmd}, nil)
+	res, err := c.send(ctx, []Command{cmd}, nil, 0)
 	if err != nil {
 		return Reply{}, err
 	}
@@ -250,14 +250,19 @@ func (c *Client) Send(ctx context.Context, b *Batch) ([]Result, error) {
 	if len(b.cmds) == 0 {
 		return nil, nil
 	}
-	return c.send(ctx, b.cmds, nil)
+	return c.send(ctx, b.cmds, nil, b.session)
 }
 
-func (c *Client) send(ctx context.Context, cmds []Command, onReply func(int, Result)) ([]Result, error) {
+// send writes cmds in one write on the live connection, if its session is
+// generation session (0: any).
+func (c *Client) send(ctx context.Context, cmds []Command, onReply func(int, Result), session uint64) ([]Result, error) {
 	if err := ctx.Err(); err != nil {
 		return nil, err
 	}
-	cn, sid, err := c.live()
+	cn, sid, gen, err := c.live()
+	if err == nil && session != 0 && gen != session {
+		err = fmt.Errorf("%w: batch for session generation %d, now %d", ErrSessionChanged, session, gen)
+	}
 	if err != nil {
 		// Encode anyway so unsafe input is reported as such, not as a
 		// connection problem.

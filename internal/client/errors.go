@@ -17,6 +17,9 @@ var (
 	ErrLineTooLong = errors.New("client: line too long")
 	// ErrProtocol reports a reply the client cannot make sense of.
 	ErrProtocol = errors.New("client: protocol error")
+	// ErrSessionChanged reports a batch bound to a session (Batch.ForSession)
+	// that is no longer the client's; nothing was written.
+	ErrSessionChanged = errors.New("client: session changed")
 )
 
 // ServerError is an "ERROR|message" reply of the server to Command.

@@ -155,7 +155,7 @@ func (m *maintenance) do(ctx context.Context, op *maintOp) error {
 	m.states[op.target] = &maintEntry{MaintState{Target: op.target, Entered: op.enter, Mode: MaintPending, Since: time.Now()}, op}
 	m.pending = op
 	m.c.emit(op.event(requested), op.command()+" "+op.target, nil, op.data(nil))
-	if _, _, err := m.c.live(); err != nil {
+	if _, _, _, err := m.c.live(); err != nil {
 		m.resolveLocked(op, MaintLocal, "not connected", nil)
 		m.mu.Unlock()
 		return nil
@@ -167,7 +167,7 @@ func (m *maintenance) do(ctx context.Context, op *maintOp) error {
 	})
 	m.mu.Unlock()
 
-	res, err := m.c.send(ctx, []Command{cmd}, func(_ int, r Result) { m.acked(op, r) })
+	res, err := m.c.send(ctx, []Command{cmd}, func(_ int, r Result) { m.acked(op, r) }, 0)
 	if err != nil {
 		if ctx.Err() != nil {
 			return err // sent or not, the op stays pending until it resolves

@@ -1,6 +1,7 @@
 package client
 
 import (
+	"errors"
 	"slices"
 	"sync"
 	"testing"
@@ -55,5 +56,34 @@ func TestOnRoundTrip(t *testing.T) {
 	want := [][]string{{"ROUTE_ADD", "OPTIONS_SET", "CONFIG_APPLY"}, {"ROUTE_LIST"}}
 	if !slices.EqualFunc(writes, want, slices.Equal[[]string]) {
 		t.Fatalf("round trips %q, want %q", writes, want)
+	}
+}
+
+// TestBatchForSession: a batch bound to a session generation never reaches
+// the next session, whose route ids mean something else (§2).
+func TestBatchForSession(t *testing.T) {
+	sim := startSim(t, registrysim.Options{})
+	h := connected(t, sim.Addr(), nil)
+	c, ctx := h.c, ctxT(t)
+	gen := c.Generation()
+	var b Batch
+	b.RouteRemove("r1")
+	b.ForSession(gen)
+	if _, err := c.Send(ctx, &b); err != nil {
+		t.Fatalf("Send on its own session: %v", err)
+	}
+
+	sim.DropConnections()
+	h.rec.wait(t, EventReconnected, nil)
+	if c.Generation() == gen {
+		t.Fatal("no new session after the drop")
+	}
+	before := sim.CommandCount()
+	_, err := c.Send(ctx, &b)
+	if !errors.Is(err, ErrSessionChanged) {
+		t.Fatalf("Send on the next session = %v, want ErrSessionChanged", err)
+	}
+	if n := sim.CommandCount() - before; n != 0 {
+		t.Fatalf("%d commands reached the new session", n)
 	}
 }

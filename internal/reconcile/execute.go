@@ -145,6 +145,8 @@ func (x *executor) flush(ctx context.Context) error {
 	}
 	b, wait := x.batch, x.wait
 	x.batch, x.wait = client.Batch{}, nil
+	// The plan's route ids belong to this session: never send it to the next.
+	b.ForSession(x.t.a.Generation)
 	x.stats.Writes++
 	x.stats.Commands += b.Len()
 	results, sendErr := x.conn.Send(ctx, &b)
@@ -219,6 +221,10 @@ func (x *executor) reply(s Step, res client.Result) {
 // session's route ids (§5: the server accepts anything else and changes
 // nothing).
 func (x *executor) maint(ctx context.Context, s Step) error {
+	if gen := x.conn.Generation(); gen != x.t.a.Generation {
+		// The ids are the old session's; the next pass replays.
+		return fmt.Errorf("cannot %s: %w", strings.ToLower(s.Kind.String()), client.ErrSessionChanged)
+	}
 	target := "ALL"
 	if !s.All {
 		var ids []string

@@ -245,6 +245,17 @@ func (r *Reconciler) Reconcile(ctx context.Context) (Result, error) {
 // every route for re-adding: a failed apply may have left the session's
 // list and the proxy's table disagreeing (§3, §4).
 func (r *Reconciler) reread(ctx context.Context, afterFailure bool) error {
+	// A list read from a newer session would make this one's routes look
+	// gone; the next pass resets for the new session instead (rule 9).
+	sameSession := func() error {
+		if r.conn.Generation() != r.applied.Generation {
+			return fmt.Errorf("cannot read routes: %w", client.ErrSessionChanged)
+		}
+		return nil
+	}
+	if err := sameSession(); err != nil {
+		return err
+	}
 	if afterFailure {
 		var b client.Batch
 		b.Rollback()
@@ -255,6 +266,9 @@ func (r *Reconciler) reread(ctx context.Context, afterFailure bool) error {
 	infos, err := r.conn.ListRoutes(ctx)
 	if err != nil {
 		return fmt.Errorf("cannot list routes: %w", err)
+	}
+	if err := sameSession(); err != nil {
+		return err
 	}
 	r.lastDrift = r.opts.Now()
 	before := r.applied
