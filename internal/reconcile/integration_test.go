@@ -263,3 +263,62 @@ func TestIntegrationPriorityChangeKeepsHeadersAndOptions(t *testing.T) {
 	h.sync(d)
 	h.check(d, time.Now())
 }
+
+// The blast-radius guard (rule 11) counts only this session's routes. After
+// a reconnect the session is new and empty, while the old routes are still
+// served by the proxy (§7): a truncated file read while disconnected (or
+// applied on the reconnect pass) removes them all, purge included, with no
+// refusal.
+func TestIntegrationMassRemovalGuardAfterReconnect(t *testing.T) {
+	h := newHarness(t)
+	c := conf(rt("a", "a.com", "/", "http://a"), rt("b", "b.com", "/", "http://b"), rt("c", "c.com", "/", "http://c"), rt("d", "d.com", "/", "http://d"))
+	h.sync(desired(c))
+
+	gen := h.cl.Generation()
+	h.srv.DropConnections()
+	h.waitGeneration(gen)
+
+	// The same truncated file is refused on a live session
+	// (TestIntegrationMassRemovalRefused); here it must be refused too.
+	err := h.try(desired(conf(c.Routes[0])))
+	if !errors.Is(err, ErrMassRemoval) {
+		t.Fatalf("err = %v, want ErrMassRemoval; proxy now: %+v", err, h.srv.ProxyRoutes())
+	}
+	for _, dom := range []string{"b.com", "c.com", "d.com"} {
+		if got := h.srv.Resolve(dom, "/"); got.Kind != 1 {
+			t.Fatalf("%s no longer routed after a refused mass removal: %+v", dom, got)
+		}
+	}
+}
+
+// A refused plan (mass removal, rule 11) is terminal: Reconcile returns at
+// once until SetDesired. But the last good config is still what should be
+// live; after a server restart (§8) or a dropped connection the new session
+// is empty and nothing is replayed: the service stays 503 until someone
+// edits the file.
+func TestIntegrationRefusedConfigKeepsLastGoodInForce(t *testing.T) {
+	h := newHarness(t)
+	c := conf(rt("a", "a.com", "/", "http://a"), rt("b", "b.com", "/", "http://b"), rt("c", "c.com", "/", "http://c"))
+	good := desired(c)
+	h.sync(good)
+
+	if err := h.try(desired(conf(c.Routes[0]))); !errors.Is(err, ErrMassRemoval) {
+		t.Fatalf("err = %v, want ErrMassRemoval", err)
+	}
+	h.check(good, time.Now())
+
+	gen := h.cl.Generation()
+	if err := h.srv.Restart(); err != nil {
+		t.Fatal(err)
+	}
+	h.waitGeneration(gen)
+	// The reconnect triggers a pass (HandleEvent); run it.
+	ctx, cancel := context.WithTimeout(h.ctx, 5*time.Second)
+	defer cancel()
+	_, _ = h.r.Reconcile(ctx)
+	for _, dom := range []string{"a.com", "b.com", "c.com"} {
+		if got := h.srv.Resolve(dom, "/"); got.Kind == 0 {
+			t.Fatalf("%s: 503 after a server restart; the last applied config was never replayed (proxy %+v)", dom, h.srv.ProxyRoutes())
+		}
+	}
+}

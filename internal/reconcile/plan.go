@@ -251,7 +251,7 @@ func purgeCopies(d Desired, orphans []AppliedRoute) []RouteSpec {
 	for _, o := range orphans {
 		harmless := len(d.Headers) == 0 && maps.Equal(o.Options, d.Options) && !o.Unverified &&
 			slices.ContainsFunc(d.Routes, func(r RouteSpec) bool { return sameRouting(r, o.Spec) })
-		k := o.Spec.Path + "|" + strings.Join(o.Spec.Domains, ",")
+		k := routingKey(o.Spec)
 		if harmless || seen[k] {
 			continue
 		}
@@ -287,19 +287,36 @@ func changes(d Desired, a Applied, want map[string]RouteSpec, kind map[string]Ch
 // than threshold of the live routes for good (a rename to the same domain
 // and path does not count) needs the file to say so.
 func massRemoval(d Desired, a Applied, kind map[string]ChangeKind, threshold float64) error {
-	live := len(a.Routes)
-	if live == 0 || d.AllowMassRemoval || d.RoutesExplicitlyEmpty {
+	if d.AllowMassRemoval || d.RoutesExplicitlyEmpty {
 		return nil
 	}
-	lost := 0
+	covered := func(spec RouteSpec) bool {
+		return slices.ContainsFunc(d.Routes, func(r RouteSpec) bool { return overlaps(r, spec) })
+	}
+	live, lost := len(a.Routes), 0
 	for name, k := range kind {
-		if k != ChangeRemove {
-			continue
-		}
-		spec := a.Routes[name].Spec
-		if !slices.ContainsFunc(d.Routes, func(r RouteSpec) bool { return overlaps(r, spec) }) {
+		if k == ChangeRemove && !covered(a.Routes[name].Spec) {
 			lost++
 		}
+	}
+	// After a new session the routes still served are the old session's
+	// orphans (§7), and the purge removes those no desired route covers:
+	// they count as live too.
+	seen := map[string]bool{}
+	for _, ar := range a.Routes {
+		seen[routingKey(ar.Spec)] = true
+	}
+	for _, o := range a.Orphans {
+		if k := routingKey(o.Spec); !seen[k] {
+			seen[k] = true
+			live++
+			if !covered(o.Spec) {
+				lost++
+			}
+		}
+	}
+	if live == 0 {
+		return nil
 	}
 	if float64(lost) <= threshold*float64(live) {
 		return nil
@@ -307,6 +324,11 @@ func massRemoval(d Desired, a Applied, kind map[string]ChangeKind, threshold flo
 	return fmt.Errorf("%w: %d of %d live routes would go (more than %g%%); "+
 		"set allow_mass_removal: true, or write routes: [] to remove them all",
 		ErrMassRemoval, lost, live, threshold*100)
+}
+
+// routingKey identifies where a route sits in the proxy: its domains and path.
+func routingKey(r RouteSpec) string {
+	return r.Path + "|" + strings.Join(r.Domains, ",")
 }
 
 // purgePrefix starts the keys of purge copies; no route name may use it.

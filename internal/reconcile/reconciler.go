@@ -56,6 +56,8 @@ type Reconciler struct {
 	recover      bool      // rollback and re-read before the next plan
 	lastDrift    time.Time // last ROUTE_LIST comparison
 	terminalAt   uint64    // desired version that failed for good; 0 = none
+	terminalErr  error     // why terminalAt failed
+	good         *Desired  // the last desired state applied without error
 	lastWarnings string
 }
 
@@ -153,7 +155,14 @@ func (r *Reconciler) Reconcile(ctx context.Context) (Result, error) {
 	r.mu.Lock()
 	d, version, driftEvery, thresh := r.desired, r.version, r.drift, r.thresh
 	r.mu.Unlock()
-	if d == nil || version == r.terminalAt {
+	// While the current desired state is refused, the last good one stays
+	// in force: it is still replayed after a new session, repaired after
+	// drift and its maintenance still ends at `until`.
+	fallback := version == r.terminalAt
+	if fallback {
+		d = r.good
+	}
+	if d == nil {
 		return Result{}, nil
 	}
 	if err := r.conn.WaitConnected(ctx); err != nil {
@@ -189,8 +198,10 @@ func (r *Reconciler) Reconcile(ctx context.Context) (Result, error) {
 	r.st.LastPlan, r.st.LastPlanAt, r.st.LastCounts = Diff(c), now, c.Counts()
 	r.mu.Unlock()
 	if c.Err != nil {
-		r.terminalAt = version
-		return r.failed(c.Err)
+		if fallback {
+			return r.failed(c.Err)
+		}
+		return r.refused(version, c.Err)
 	}
 
 	res := Result{}
@@ -205,8 +216,7 @@ func (r *Reconciler) Reconcile(ctx context.Context) (Result, error) {
 		}
 	}
 	if c.Empty() {
-		r.setApplied(nil)
-		r.converged(version)
+		r.succeeded(d, version, fallback)
 		return res, nil
 	}
 
@@ -216,21 +226,19 @@ func (r *Reconciler) Reconcile(ctx context.Context) (Result, error) {
 	r.count(func(s *Status) { s.Writes += stats.Writes; s.Commands += stats.Commands })
 	if err != nil {
 		r.recover = true
-		if isInvalid(err) {
-			r.terminalAt = version
-			err = fmt.Errorf("%w: the server refused it: %w", ErrInvalid, err)
-		}
 		// Roll back what may still be staged and re-read the truth
 		// now (rule 8); if that fails, the next pass does it.
 		if rerr := r.reread(ctx, true); rerr == nil {
 			r.recover = false
 		}
+		if isInvalid(err) && !fallback {
+			return r.refused(version, fmt.Errorf("%w: the server refused it: %w", ErrInvalid, err))
+		}
 		return r.failed(err)
 	}
 	// Publish the state first: whoever reacts to CONFIG_APPLIED (readiness,
 	// status) must already see it.
-	r.setApplied(nil)
-	r.converged(version)
+	r.succeeded(d, version, fallback)
 	n := c.Counts()
 	r.emit(client.Event{Type: client.EventConfigApplied, Message: "configuration applied", Data: map[string]any{
 		"added": n.Added, "removed": n.Removed, "readded": n.Readded, "updated": n.Updated, "purged": n.Purged,
@@ -301,6 +309,32 @@ func driftText(before, after Applied) string {
 		return ""
 	}
 	return fmt.Sprintf("%d routes missing, %d different, %d unknown on the proxy", missing, changed, len(after.Strays))
+}
+
+// refused records that desired version v is refused for good (rule 8, 11)
+// and marks a pass due, which converges to the last good state instead.
+func (r *Reconciler) refused(v uint64, err error) (Result, error) {
+	r.terminalAt, r.terminalErr = v, err
+	res, err := r.failed(err)
+	if r.good != nil {
+		r.Trigger()
+	}
+	return res, err
+}
+
+// succeeded publishes a pass that ended without error. In fallback the
+// current version is still refused: its error stays on show.
+func (r *Reconciler) succeeded(d *Desired, v uint64, fallback bool) {
+	if fallback {
+		r.mu.Lock()
+		r.st.LastError, r.st.Terminal = r.terminalErr.Error(), true
+		r.mu.Unlock()
+		r.setApplied(r.terminalErr)
+		return
+	}
+	r.good = d
+	r.setApplied(nil)
+	r.converged(v)
 }
 
 func (r *Reconciler) failed(err error) (Result, error) {
