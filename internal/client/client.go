@@ -240,9 +240,12 @@ func (c *Client) Do(ctx context.Context, cmd Command) (Reply, error) {
 
 // Send writes every command of b in one write and returns one Result per
 // command, in order. The error is non-nil only if b holds an unsafe or
-// over-long command (then nothing was written), if no connection is up, or if
-// ctx ended or the connection broke before every reply arrived (then the
-// Results received so far are returned, the rest carry ErrDisconnected).
+// over-long command, if no connection is up, or if b is bound to another
+// session (then nothing was written); if the connection broke before every
+// reply arrived (then the Results received so far are returned, the rest
+// carry ErrDisconnected); or if ctx ended first (then there are no Results:
+// the replies still coming are read and dropped, so what the server staged
+// is unknown to the caller, who must roll back or re-read).
 func (c *Client) Send(ctx context.Context, b *Batch) ([]Result, error) {
 	if b.err != nil {
 		return nil, b.err

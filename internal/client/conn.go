@@ -126,6 +126,14 @@ func (cn *conn) readLoop() {
 	}
 }
 
+// waitsBehind reports whether earlier commands are still answered before w:
+// the server replies in order, so w's reply cannot come before theirs.
+func (cn *conn) waitsBehind(w *waiter) bool {
+	cn.mu.Lock()
+	defer cn.mu.Unlock()
+	return len(cn.pending) > 0 && cn.pending[0] != w
+}
+
 // dispatchLine routes one line: async lines to onLine, replies to the oldest
 // waiter (FIFO). A reply with nobody waiting means the stream is out of step;
 // the connection cannot be trusted any more.

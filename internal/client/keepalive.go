@@ -3,6 +3,7 @@ package client
 import (
 	"errors"
 	"fmt"
+	"sync"
 	"time"
 )
 
@@ -27,9 +28,18 @@ func (c *Client) keepalive(cn *conn) {
 	}
 }
 
+// slowCommandAllowance bounds how long a PING may wait behind earlier
+// commands the server is still working on (a large CONFIG_APPLY takes
+// seconds, §4; BACKEND_TEST up to 5 s, §6) before the connection is declared
+// dead anyway.
+const slowCommandAllowance = 60 * time.Second
+
 // ping sends one PING and waits for its reply or the connection's end. The
 // deadline runs from before the write: a write stuck on a peer that stopped
 // reading counts against it too, and failing the connection unblocks it.
+// While earlier commands are still unanswered the PONG cannot come (replies
+// are in order), so the deadline is extended, up to slowCommandAllowance:
+// a busy connection is not a dead one.
 func (c *Client) ping(cn *conn) {
 	cmd := Command{Name: "PING"}
 	buf, err := appendLine(nil, c.SessionID(), cmd)
@@ -37,10 +47,33 @@ func (c *Client) ping(cn *conn) {
 		cn.fail(fmt.Errorf("keepalive: %w", err))
 		return
 	}
-	deadline := time.AfterFunc(c.cfg.KeepaliveTimeout, func() { cn.fail(fmt.Errorf("keepalive: %w", errNoPong)) })
-	defer deadline.Stop()
 	w := &waiter{cmds: []Command{cmd}, results: make([]Result, 1), done: make(chan struct{})}
 	start := time.Now()
+	var mu sync.Mutex // guards deadline and over: expire re-arms the timer
+	var deadline *time.Timer
+	over := false // the PING was answered, or the connection ended
+	var expire func()
+	expire = func() {
+		mu.Lock()
+		defer mu.Unlock()
+		if over {
+			return
+		}
+		if cn.waitsBehind(w) && time.Since(start) < slowCommandAllowance {
+			deadline = time.AfterFunc(c.cfg.KeepaliveTimeout, expire)
+			return
+		}
+		cn.fail(fmt.Errorf("keepalive: %w", errNoPong))
+	}
+	mu.Lock()
+	deadline = time.AfterFunc(c.cfg.KeepaliveTimeout, expire)
+	mu.Unlock()
+	defer func() {
+		mu.Lock()
+		over = true
+		deadline.Stop()
+		mu.Unlock()
+	}()
 	if err := cn.send(buf, w); err != nil {
 		return
 	}

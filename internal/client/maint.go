@@ -151,6 +151,12 @@ func (m *maintenance) do(ctx context.Context, op *maintOp) error {
 	case <-ctx.Done():
 		return ctx.Err()
 	}
+	if err := ctx.Err(); err != nil {
+		// Both were ready and select took the slot: give it back, or the
+		// next operation would wait for one never sent.
+		<-m.slot
+		return err
+	}
 	m.mu.Lock()
 	m.states[op.target] = &maintEntry{MaintState{Target: op.target, Entered: op.enter, Mode: MaintPending, Since: time.Now()}, op}
 	m.pending = op
