@@ -57,14 +57,12 @@ func (s *Server) cmdApply(c *conn, sess *session, _ []string) reply {
 		in.appendRoute(r)
 	}
 
-	// Removals use the route as it was before this apply if it was applied,
-	// else the staged route.
+	// Removals act on applied routes only, as they were before this apply
+	// (a removed staged route was unstaged by ROUTE_REMOVE).
 	removed := make([]routeDef, 0, len(st.removals))
 	for _, id := range st.removals {
 		if d, ok := sess.active[id]; ok {
 			removed = append(removed, d)
-		} else if i := st.index(id); i >= 0 {
-			removed = append(removed, st.routes[i])
 		}
 	}
 	for _, d := range st.routes {

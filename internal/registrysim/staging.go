@@ -152,12 +152,20 @@ func (s *Server) cmdRouteUpdate(_ *conn, sess *session, f []string) reply {
 	return line("ROUTE_OK")
 }
 
+// cmdRouteRemove unstages the route (a staged add, or the staged copy of an
+// update) and records the removal, which CONFIG_APPLY carries out only for
+// an applied route: adding and removing an unapplied route does nothing.
 func (s *Server) cmdRouteRemove(_ *conn, sess *session, f []string) reply {
 	id := f[2]
-	if _, ok := sess.active[id]; !ok && sess.stage.index(id) < 0 {
+	st := &sess.stage
+	i := st.index(id)
+	if _, ok := sess.active[id]; !ok && i < 0 {
 		return errorf("route not found")
 	}
-	if !slices.Contains(sess.stage.removals, id) { // §3: removing twice is OK
+	if i >= 0 {
+		st.routes = slices.Delete(st.routes, i, i+1)
+	}
+	if !slices.Contains(st.removals, id) { // §3: removing twice is OK
 		sess.stage.removals = append(sess.stage.removals, id)
 	}
 	return line("ROUTE_OK")
@@ -210,7 +218,7 @@ func (s *Server) cmdOptionsRemove(_ *conn, sess *session, f []string) reply {
 	if f[2] != "ALL" {
 		return errorf("route-specific options not yet supported")
 	}
-	sess.stage.options[f[3]] = nil
+	delete(sess.stage.options, f[3]) // unstaged: not counted by CONFIG_DIFF
 	return line("OPTIONS_OK")
 }
 
@@ -227,7 +235,7 @@ func (s *Server) cmdHeadersRemove(_ *conn, sess *session, f []string) reply {
 	if f[2] != "ALL" {
 		return errorf("route-specific headers not yet supported")
 	}
-	sess.stage.headers[f[3]] = nil
+	delete(sess.stage.headers, f[3]) // unstaged: not counted by CONFIG_DIFF
 	return line("HEADERS_OK")
 }
 
