@@ -92,6 +92,7 @@ func New(opts Options) (*Agent, error) {
 
 // Reload asks the agent to read the file again now (SIGHUP). It never blocks.
 func (a *Agent) Reload() {
+	a.log.Info("reload requested", "file", a.opts.ConfigPath)
 	select {
 	case a.reload <- struct{}{}:
 	default:
@@ -195,11 +196,6 @@ func (a *Agent) Run(ctx context.Context) error {
 	go func() {
 		defer wg.Done()
 		a.watch(ctx, cfg)
-	}()
-	wg.Add(1)
-	go func() {
-		defer wg.Done()
-		a.reloadLoop(ctx)
 	}()
 
 	<-ctx.Done()

@@ -3,7 +3,6 @@ package agent
 import (
 	"context"
 	"errors"
-	"fmt"
 	"net"
 	"time"
 
@@ -19,29 +18,33 @@ func (a *Agent) watch(ctx context.Context, initial *config.Config) {
 		Debounce:     initial.Reload.Debounce.D(),
 		PollInterval: initial.Reload.PollInterval.D(),
 		Hash:         initial.Hash,
+		// Forced reloads (SIGHUP, a new address) parse on the watcher's
+		// goroutine too: a parse with the old address can never land
+		// after one with the new.
+		Reload: a.reload,
 	}
 	if err := config.Watch(ctx, a.opts.ConfigPath, opts, a.update); err != nil {
 		a.emit(client.Event{Type: client.EventError, Time: time.Now(), Err: err,
 			Message: "config watch stopped; SIGHUP still reloads"})
+		a.reloadLoop(ctx)
 	}
 }
 
-// reloadLoop re-reads the file on Reload (SIGHUP), even when its content
-// is unchanged.
+// reloadLoop re-reads the file on Reload (SIGHUP) when the watcher could
+// not start, even when its content is unchanged.
 func (a *Agent) reloadLoop(ctx context.Context) {
 	for {
 		select {
 		case <-ctx.Done():
 			return
 		case <-a.reload:
-			a.reloadNow("reload requested")
+			a.reloadNow()
 		}
 	}
 }
 
 // reloadNow reads and parses the file now and delivers the outcome.
-func (a *Agent) reloadNow(why string) {
-	a.log.Info(why, "file", a.opts.ConfigPath)
+func (a *Agent) reloadNow() {
 	cfg, err := config.Load(a.opts.ConfigPath, a.parseOptions())
 	u := config.Update{Config: cfg, Err: err}
 	if cfg != nil {
@@ -111,7 +114,8 @@ func (a *Agent) ipChanged(ev client.Event) {
 	a.mu.Lock()
 	a.selfIP = ip
 	a.mu.Unlock()
-	a.reloadNow(fmt.Sprintf("own address changed to %s; rendering the file again", ip))
+	a.log.Info("own address changed; rendering the file again", "self_ip", ip)
+	a.Reload()
 }
 
 // detectIP sets SELF_IP from the IP source (or the host's interfaces).

@@ -57,6 +57,11 @@ type WatchOptions struct {
 	// Hash is the hash of the content the caller already holds (from Load):
 	// the first delivery is skipped when the file still has that content.
 	Hash string
+	// Reload, when it receives, makes Watch read, parse and deliver the
+	// file at once even if its content is unchanged (SIGHUP, or a variable
+	// such as SELF_IP changed). Parses stay on Watch's goroutine, so a
+	// forced one is never overtaken by an older one.
+	Reload <-chan struct{}
 
 	noNotify bool // tests: rely on polling alone
 }
@@ -144,6 +149,11 @@ func (w *watcher) run(ctx context.Context, events chan fsnotify.Event, errs chan
 			}
 		case <-poll:
 			w.rewatch()
+			w.check()
+			continue
+		case <-w.opts.Reload:
+			w.rewatch()
+			w.last = "" // deliver even an unchanged content
 			w.check()
 			continue
 		case <-timer.C:

@@ -8,6 +8,8 @@ import (
 	"fmt"
 	"os"
 	"path/filepath"
+	"strings"
+	"sync/atomic"
 	"testing"
 	"time"
 )
@@ -33,7 +35,9 @@ func startWatch(t *testing.T, path string, opts WatchOptions) *watchRun {
 	if opts.Debounce == 0 {
 		opts.Debounce = 20 * time.Millisecond
 	}
-	opts.Parse = testOptions()
+	if opts.Parse.Lookup == nil {
+		opts.Parse = testOptions()
+	}
 	ctx, cancel := context.WithCancel(context.Background())
 	w := &watchRun{updates: make(chan Update, 1000)}
 	done := make(chan error, 1)
@@ -257,5 +261,34 @@ func TestWatchMissingDirectory(t *testing.T) {
 	err := Watch(context.Background(), filepath.Join(t.TempDir(), "nope", "registry.yaml"), WatchOptions{}, func(Update) {})
 	if err == nil {
 		t.Fatal("Watch of a missing directory returned nil")
+	}
+}
+
+// TestWatchReloadRedelivers: a Reload delivers the unchanged file again,
+// parsed with the variables as they are now (an address change).
+func TestWatchReloadRedelivers(t *testing.T) {
+	path := filepath.Join(t.TempDir(), "registry.yaml")
+	body := strings.Replace(minimal, "http://10.0.0.1:3000", "http://${SELF_IP}:3000", 1)
+	write(t, path, body)
+	var ip atomic.Value
+	ip.Store("10.0.0.1")
+	reload := make(chan struct{})
+	opts := WatchOptions{Reload: reload, Parse: ParseOptions{Filename: "registry.yaml", Hostname: "h",
+		Lookup: func(name string) (string, bool) {
+			if name == "SELF_IP" {
+				return ip.Load().(string), true
+			}
+			return "", false
+		}}}
+	w := startWatch(t, path, opts)
+	u, _ := w.await(t, body)
+	if got := u.Config.Routes[0].Backend; got != "http://10.0.0.1:3000" {
+		t.Fatalf("first delivery backend %q", got)
+	}
+	ip.Store("10.0.0.2")
+	reload <- struct{}{}
+	u, _ = w.await(t, body)
+	if got := u.Config.Routes[0].Backend; got != "http://10.0.0.2:3000" {
+		t.Fatalf("backend after Reload %q, want the new address", got)
 	}
 }
