@@ -7,6 +7,7 @@ import (
 	"net"
 	"os"
 	"path/filepath"
+	"strings"
 	"sync"
 	"sync/atomic"
 	"testing"
@@ -300,4 +301,23 @@ func TestAgentConcurrentSnapshots(t *testing.T) {
 	f.await(client.EventConfigApplied)
 	close(stop)
 	wg.Wait()
+}
+
+// TestAgentWarnsAboutRestartOnlySettings: the routes of an edit apply live;
+// a setting that belongs to the session (or is read at start) is reported.
+func TestAgentWarnsAboutRestartOnlySettings(t *testing.T) {
+	f := newFixture(t, header+"routes:\n"+routeYAML("web", "a.example.com", "/", "http://b:3000"))
+	f.start(f.options())
+	f.await(client.EventConfigApplied)
+	edited := strings.Replace(header, "instance: i1", "instance: i2", 1)
+	f.write(edited + "routes:\n" + routeYAML("web", "a.example.com", "/", "http://b2:3000"))
+	ev := f.await(client.EventLog)
+	if ev.Data["level"] != "warn" || !strings.Contains(ev.Message, "take effect when the agent restarts") {
+		t.Fatalf("LOG event %q %v, want the restart warning", ev.Message, ev.Data)
+	}
+	f.await(client.EventConfigApplied)
+	f.wantBackend("a.example.com", "/x", "http://b2:3000")
+	if got := f.sim.Sessions(); len(got) != 1 || got[0].Instance != "i1" {
+		t.Fatalf("sessions %+v: the instance must not change before a restart", got)
+	}
 }

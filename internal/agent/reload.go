@@ -3,6 +3,7 @@ package agent
 import (
 	"context"
 	"errors"
+	"maps"
 	"net"
 	"time"
 
@@ -84,7 +85,7 @@ func (a *Agent) update(u config.Update) {
 		Data: map[string]any{"file": a.opts.ConfigPath, "hash": u.Hash, "routes": u.Routes}})
 	if old != nil && needsRestart(old, u.Config) {
 		a.emit(client.Event{Type: client.EventLog, Time: time.Now(),
-			Message: "proxy or service identity changed; it takes effect when the agent restarts",
+			Message: "proxy, service, reload or status settings changed; they take effect when the agent restarts",
 			Data:    map[string]any{"level": "warn"}})
 	}
 	if rec != nil {
@@ -92,11 +93,14 @@ func (a *Agent) update(u config.Update) {
 	}
 }
 
-// needsRestart reports changes the running session cannot take: the
-// registry address and the identity REGISTER sent.
+// needsRestart reports changes the running agent does not take live: the
+// registry address and the identity REGISTER sent (they belong to the
+// session), and the settings of the watcher and status endpoint.
 func needsRestart(a, b *config.Config) bool {
 	return a.Proxy != b.Proxy || a.Service.Name != b.Service.Name ||
-		a.Service.Instance != b.Service.Instance || a.Service.MaintenancePort != b.Service.MaintenancePort
+		a.Service.Instance != b.Service.Instance || a.Service.MaintenancePort != b.Service.MaintenancePort ||
+		a.Service.IPCIDR != b.Service.IPCIDR || !maps.Equal(a.Service.Metadata, b.Service.Metadata) ||
+		a.Reload != b.Reload || a.Status != b.Status
 }
 
 // ipChanged re-renders the file for the new address: backends written as
