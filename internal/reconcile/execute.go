@@ -176,9 +176,17 @@ func (x *executor) flush(ctx context.Context) error {
 	return nil
 }
 
+// errApplyFailed marks a CONFIG_APPLY refused by the server: the apply may
+// have been partial (§3), so the proxy and the session's list may disagree.
+var errApplyFailed = errors.New("reconcile: apply failed")
+
 func (x *executor) reply(s Step, res client.Result) {
 	if res.Err != nil && !(s.Kind == StepRouteRemove && isNotFound(res.Err)) {
-		x.fail(fmt.Errorf("%s: %w", s, res.Err))
+		if s.Kind == StepApply {
+			x.fail(fmt.Errorf("%s: %w: %w", s, errApplyFailed, res.Err))
+		} else {
+			x.fail(fmt.Errorf("%s: %w", s, res.Err))
+		}
 		if s.Kind == StepApply {
 			// §3: nothing applied, or a partial apply. The staged
 			// adds may be live in the proxy without the session

@@ -322,3 +322,31 @@ func TestIntegrationRefusedConfigKeepsLastGoodInForce(t *testing.T) {
 		}
 	}
 }
+
+// TestIntegrationNonApplyFailureKeepsHealthyRoutes: a failure that is not a
+// refused apply (here a ROUTE_UPDATE of a route removed behind the agent's
+// back) re-reads the list and repairs what it shows, without putting every
+// other route through a break-before-make gap.
+func TestIntegrationNonApplyFailureKeepsHealthyRoutes(t *testing.T) {
+	h := newHarness(t)
+	c := conf(rt("a", "a.com", "/", "http://a"), rt("b", "b.com", "/", "http://b"))
+	h.sync(desired(c))
+	idA, idB := h.r.Applied().Routes["a"].ID, h.r.Applied().Routes["b"].ID
+
+	var b client.Batch
+	b.RouteRemove(idB)
+	b.Apply()
+	if _, err := h.cl.Send(h.ctx, &b); err != nil {
+		t.Fatal(err)
+	}
+	c.Routes[1].Priority = 7
+	d := desired(c)
+	if err := h.try(d); err == nil {
+		t.Fatal("a ROUTE_UPDATE of a removed route succeeded")
+	}
+	h.sync(d)
+	h.check(d, time.Now())
+	if got := h.r.Applied().Routes["a"].ID; got != idA {
+		t.Fatalf("route a re-added (%s -> %s) after a failure that did not concern it", idA, got)
+	}
+}

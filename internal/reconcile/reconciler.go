@@ -54,6 +54,7 @@ type Reconciler struct {
 	// Owned by the Run goroutine.
 	applied      Applied
 	recover      bool      // rollback and re-read before the next plan
+	suspect      bool      // the failure was a refused apply: re-add everything
 	lastDrift    time.Time // last ROUTE_LIST comparison
 	terminalAt   uint64    // desired version that failed for good; 0 = none
 	terminalErr  error     // why terminalAt failed
@@ -226,6 +227,7 @@ func (r *Reconciler) Reconcile(ctx context.Context) (Result, error) {
 	r.count(func(s *Status) { s.Writes += stats.Writes; s.Commands += stats.Commands })
 	if err != nil {
 		r.recover = true
+		r.suspect = errors.Is(err, errApplyFailed)
 		// Roll back what may still be staged and re-read the truth
 		// now (rule 8); if that fails, the next pass does it.
 		if rerr := r.reread(ctx, true); rerr == nil {
@@ -249,9 +251,12 @@ func (r *Reconciler) Reconcile(ctx context.Context) (Result, error) {
 }
 
 // reread replaces what Applied believes by what ROUTE_LIST shows (rules 8,
-// 10). After a failure it first rolls back anything left staged, and marks
-// every route for re-adding: a failed apply may have left the session's
-// list and the proxy's table disagreeing (§3, §4).
+// 10). After a failure it first rolls back anything left staged; after a
+// refused apply (r.suspect) it also marks every route for re-adding: a
+// partial apply may have left the session's list and the proxy's table
+// disagreeing (§3, §4). Other failures (a refused maintenance request, a
+// lost reply) leave the routes as the list shows them: re-adding them all
+// would put every route through a break-before-make gap for nothing.
 func (r *Reconciler) reread(ctx context.Context, afterFailure bool) error {
 	// A list read from a newer session would make this one's routes look
 	// gone; the next pass resets for the new session instead (rule 9).
@@ -281,14 +286,17 @@ func (r *Reconciler) reread(ctx context.Context, afterFailure bool) error {
 	r.lastDrift = r.opts.Now()
 	before := r.applied
 	r.applied = r.applied.Observe(listed(infos))
-	if afterFailure {
+	if afterFailure && r.suspect {
 		for name, ar := range r.applied.Routes {
 			ar.Unverified = true
 			r.applied.Routes[name] = ar
 		}
-	} else if drift := driftText(before, r.applied); drift != "" {
-		r.count(func(s *Status) { s.Drifts++ })
-		r.log("warn", "drift: "+drift)
+		r.suspect = false
+	} else if !afterFailure {
+		if drift := driftText(before, r.applied); drift != "" {
+			r.count(func(s *Status) { s.Drifts++ })
+			r.log("warn", "drift: "+drift)
+		}
 	}
 	return nil
 }
