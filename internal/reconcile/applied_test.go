@@ -91,6 +91,14 @@ func TestReplayAfterRegister(t *testing.T) {
 		t.Fatalf("Diff:\n%s", d)
 	}
 
+	// api's health check changed while disconnected: its orphan keeps the
+	// old check and the sub-paths, so it is purged too.
+	c4 := conf(web, withHealth(rt("api", "example.com", "/api", "http://a"), "/h2"))
+	got, _ = converge(t, desired(c4), a)
+	if n := got.Counts().Purged; n != 1 {
+		t.Fatalf("purged %d, want 1 (api): %v", n, steps(got))
+	}
+
 	// With headers, every orphan is purged: a disconnected session's
 	// routes are served without headers (§7), and sub-paths stay on them.
 	c3 := conf(web, api)

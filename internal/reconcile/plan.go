@@ -243,14 +243,16 @@ func readdReasons(ar AppliedRoute, w RouteSpec, d Desired) []string {
 // keeps serving an earlier session's routes (§7), and only a removal of a
 // route of ours with the same path and an overlapping domain deletes them.
 // An orphan is harmless, and kept, only when a desired route routes exactly
-// like it with the same options and no headers are wanted (an orphan's
-// headers are no longer added, §7).
+// like it with the same health check and options, and no headers are wanted
+// (an orphan's headers are no longer added, §7).
 func purgeCopies(d Desired, orphans []AppliedRoute) []RouteSpec {
 	var out []RouteSpec
 	seen := map[string]bool{}
 	for _, o := range orphans {
 		harmless := len(d.Headers) == 0 && maps.Equal(o.Options, d.Options) && !o.Unverified &&
-			slices.ContainsFunc(d.Routes, func(r RouteSpec) bool { return sameRouting(r, o.Spec) })
+			slices.ContainsFunc(d.Routes, func(r RouteSpec) bool {
+				return sameRouting(r, o.Spec) && sameHealth(r.Health, o.Spec.Health)
+			})
 		k := routingKey(o.Spec)
 		if harmless || seen[k] {
 			continue
