@@ -87,3 +87,25 @@ func TestKeepaliveNotFooledBySlowCommand(t *testing.T) {
 		t.Fatalf("%d DISCONNECTED events while the server was answering in order", n)
 	}
 }
+
+// TestSessionReplacedIsReported: another client registering the same
+// service and instance takes the session (§2); PING still answers, so the
+// first client says so instead of failing in silence.
+func TestSessionReplacedIsReported(t *testing.T) {
+	sim := startSim(t, registrysim.Options{})
+	h := connected(t, sim.Addr(), nil)
+	connected(t, sim.Addr(), nil) // same service and instance
+	for range 2 {
+		var se *ServerError
+		if _, err := h.c.ListRoutes(ctxT(t)); !errors.As(err, &se) || se.Message != "session not found" {
+			t.Fatalf("ListRoutes on a replaced session = %v", err)
+		}
+	}
+	e := h.rec.wait(t, EventError, func(e Event) bool { return errors.Is(e.Err, ErrSessionReplaced) })
+	if !strings.Contains(e.Message, "instance") {
+		t.Fatalf("ERROR event %q", e.Message)
+	}
+	if err := h.c.Ping(ctxT(t)); err != nil {
+		t.Fatalf("PING on a replaced session = %v; the server still answers it", err)
+	}
+}

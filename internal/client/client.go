@@ -81,6 +81,7 @@ type Client struct {
 	cn        *conn // the live connection, nil when not connected
 	sid       string
 	gen       uint64
+	replaced  uint64        // generation already reported as replaced
 	connected chan struct{} // closed while connected
 	closed    bool
 	closedCh  chan struct{}

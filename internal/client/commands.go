@@ -3,6 +3,7 @@ package client
 import (
 	"context"
 	"encoding/json"
+	"errors"
 	"fmt"
 	"strconv"
 	"strings"
@@ -322,6 +323,10 @@ func (c *Client) observe(cmd Command, res Result) {
 		return ""
 	}
 	if res.Err != nil {
+		var se *ServerError
+		if errors.As(res.Err, &se) && se.Message == "session not found" {
+			c.sessionReplaced()
+		}
 		if cmd.Name == "CONFIG_VALIDATE" || cmd.Name == "CONFIG_APPLY" {
 			c.emit(EventConfigInvalid, cmd.Name+" refused", res.Err, map[string]any{"command": cmd.Name})
 		}
@@ -352,5 +357,22 @@ func (c *Client) observe(cmd Command, res Result) {
 		c.emit(EventConfigApplied, "config applied", nil, nil)
 	case cmd.Name == "CONFIG_VALIDATE" && res.Reply.Kind == "OK":
 		c.emit(EventConfigValidated, "config valid", nil, nil)
+	}
+}
+
+// sessionReplaced reports, once per session, that the server no longer knows
+// it while the connection lives: another client registered the same service
+// and instance (§2). PING still answers, so nothing else would tell. The
+// client does not register again: that would evict the other one in turn.
+func (c *Client) sessionReplaced() {
+	c.mu.Lock()
+	first := c.replaced != c.gen
+	c.replaced = c.gen
+	sid := c.sid
+	c.mu.Unlock()
+	if first {
+		c.emit(EventError, "session replaced: another client registered the same service and instance; "+
+			"the registry refuses this one's commands (give each replica its own instance name)",
+			ErrSessionReplaced, map[string]any{"session_id": sid})
 	}
 }

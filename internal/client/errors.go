@@ -20,6 +20,10 @@ var (
 	// ErrSessionChanged reports a batch bound to a session (Batch.ForSession)
 	// that is no longer the client's; nothing was written.
 	ErrSessionChanged = errors.New("client: session changed")
+	// ErrSessionReplaced reports that the server answered "session not
+	// found" on a live connection: another client registered the same
+	// service and instance (§2).
+	ErrSessionReplaced = errors.New("client: session replaced")
 )
 
 // ServerError is an "ERROR|message" reply of the server to Command.
