@@ -38,11 +38,14 @@ func eventLevel(ev client.Event) slog.Level {
 	switch ev.Type {
 	case client.EventError:
 		return slog.LevelError
-	case client.EventConfigInvalid, client.EventDisconnected, client.EventExtendedRetry,
+	case client.EventDisconnected:
+		if closed, _ := ev.Data["closed"].(bool); closed {
+			return slog.LevelInfo // the shutdown asked for it
+		}
+		return slog.LevelWarn
+	case client.EventConfigInvalid, client.EventExtendedRetry,
 		client.EventMaintLocalEntered, client.EventMaintLocalExited, client.EventIPChanged:
 		return slog.LevelWarn
-	case client.EventRetrying:
-		return slog.LevelDebug
 	}
 	return slog.LevelInfo
 }

@@ -158,6 +158,7 @@ func (c *Client) serve(ctx context.Context, cn *conn, reconnect, replay bool, ol
 
 	c.mu.Lock()
 	c.cn = nil
+	closing := c.closed
 	if c.state != StateClosed {
 		c.state = StateDisconnected
 	}
@@ -165,7 +166,8 @@ func (c *Client) serve(ctx context.Context, cn *conn, reconnect, replay bool, ol
 	c.mu.Unlock()
 	c.maint.disconnected()
 	err := disconnected(cn.cause())
-	c.emit(EventDisconnected, "disconnected", err, map[string]any{"session_id": sid})
+	// closed: the end Close asked for, not a loss to worry about.
+	c.emit(EventDisconnected, "disconnected", err, map[string]any{"session_id": sid, "closed": closing})
 	return err
 }
 

@@ -208,6 +208,9 @@ func TestCloseDeregisters(t *testing.T) {
 	if err := <-done; err != nil {
 		t.Fatalf("Run: %v", err)
 	}
+	if e := h.rec.wait(t, EventDisconnected, nil); e.Data["closed"] != true {
+		t.Fatalf("DISCONNECTED after Close: data %v, want closed=true", e.Data)
+	}
 	if s := sim.Sessions(); len(s) != 0 {
 		t.Fatalf("sessions after CLIENT_SHUTDOWN: %+v", s)
 	}
@@ -227,7 +230,9 @@ func TestCloseWithoutDeregisterLeavesGrace(t *testing.T) {
 	if err := <-done; err != nil {
 		t.Fatalf("Run: %v", err)
 	}
-	h.rec.wait(t, EventDisconnected, nil)
+	if e := h.rec.wait(t, EventDisconnected, nil); e.Data["closed"] != false {
+		t.Fatalf("DISCONNECTED when Run's context ended: data %v, want closed=false", e.Data)
+	}
 	eventually(t, "session in grace", func() bool {
 		s := sim.Sessions()
 		return len(s) == 1 && !s[0].Connected
