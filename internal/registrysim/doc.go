@@ -1,7 +1,8 @@
 // Package registrysim is an in-process TCP server that behaves like the real
 // go-proxy "service registry v2", quirks and bugs included, so that every other
 // package can be tested against the truth rather than against the published
-// protocol (PROTOCOL.md, the registry's observed behaviour; § numbers in comments refer to it).
+// protocol (docs/PROTOCOL.md, the registry's observed behaviour; § numbers in
+// comments refer to it).
 //
 // Besides the wire protocol it models the proxy's route table (§4): Resolve
 // tells which backend, maintenance page or nothing a request would reach, and
