@@ -304,9 +304,12 @@ func massRemoval(d Desired, a Applied, kind map[string]ChangeKind, threshold flo
 	// After a new session the routes still served are the old session's
 	// orphans (§7), and the purge removes those no desired route covers:
 	// they count as live too.
-	seen := map[string]bool{}
-	for _, ar := range a.Routes {
-		seen[routingKey(ar.Spec)] = true
+	var seen map[string]bool
+	if len(a.Orphans) > 0 {
+		seen = make(map[string]bool, len(a.Routes))
+		for _, ar := range a.Routes {
+			seen[routingKey(ar.Spec)] = true
+		}
 	}
 	for _, o := range a.Orphans {
 		if k := routingKey(o.Spec); !seen[k] {
