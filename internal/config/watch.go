@@ -113,6 +113,14 @@ type watcher struct {
 	real string          // path with every symlink resolved
 	dirs map[string]bool // extra directories watched (symlink targets)
 	last string          // hash, or error text, of the last delivery
+
+	// held is the hash of an invalid content seen once and not delivered
+	// yet: an editor saving in place can show a half-written file, so an
+	// invalid content is reported only once it has stayed for a debounce
+	// period (recheck asks run for that second look). force skips the wait.
+	held    string
+	recheck bool
+	force   bool
 }
 
 func (w *watcher) run(ctx context.Context, events chan fsnotify.Event, errs chan error) error {
@@ -127,8 +135,15 @@ func (w *watcher) run(ctx context.Context, events chan fsnotify.Event, errs chan
 	defer timer.Stop()
 	var pendingSince time.Time // zero: no change pending
 
-	w.rewatch()
-	w.check()
+	check := func() {
+		w.rewatch()
+		w.check()
+		if w.recheck {
+			w.recheck = false
+			timer.Reset(w.opts.Debounce)
+		}
+	}
+	check()
 	for {
 		select {
 		case <-ctx.Done():
@@ -148,18 +163,16 @@ func (w *watcher) run(ctx context.Context, events chan fsnotify.Event, errs chan
 				continue
 			}
 		case <-poll:
-			w.rewatch()
-			w.check()
+			check()
 			continue
 		case <-w.opts.Reload:
-			w.rewatch()
-			w.last = "" // deliver even an unchanged content
-			w.check()
+			w.last, w.force = "", true // deliver now, even an unchanged content
+			check()
+			w.force = false
 			continue
 		case <-timer.C:
 			pendingSince = time.Time{}
-			w.rewatch()
-			w.check()
+			check()
 			continue
 		}
 		// A relevant event: (re)arm the debounce timer.
@@ -227,7 +240,6 @@ func (w *watcher) check() {
 	if hash == w.last {
 		return
 	}
-	w.last = hash
 	u := Update{Hash: hash}
 	if len(data) > maxFileSize {
 		u.Err = Errors{{File: w.opts.Parse.Filename, Msg: fmt.Sprintf("the file is larger than %d MiB", maxFileSize>>20), Cause: ErrTooLong}}
@@ -236,5 +248,10 @@ func (w *watcher) check() {
 	} else {
 		u.Config, u.Routes = cfg, len(cfg.Routes)
 	}
+	if u.Err != nil && !w.force && w.held != hash {
+		w.held, w.recheck = hash, true
+		return
+	}
+	w.held, w.last = "", hash
 	w.fn(u)
 }

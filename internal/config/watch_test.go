@@ -292,3 +292,39 @@ func TestWatchReloadRedelivers(t *testing.T) {
 		t.Fatalf("backend after Reload %q, want the new address", got)
 	}
 }
+
+// TestWatcherHoldsBackAnInvalidContentOnce: a save in progress can show a
+// half-written file; it is reported only if it is still there at a second
+// look, and a Reload reports at once.
+func TestWatcherHoldsBackAnInvalidContentOnce(t *testing.T) {
+	path := filepath.Join(t.TempDir(), "registry.yaml")
+	var got []Update
+	w := &watcher{path: path, opts: WatchOptions{Parse: testOptions()}, fn: func(u Update) { got = append(got, u) },
+		dirs: map[string]bool{}}
+
+	write(t, path, version(1)[:len(version(1))-20]) // cut mid-route
+	w.check()
+	if len(got) != 0 || !w.recheck {
+		t.Fatalf("a first look at an invalid content delivered %d updates (recheck %v)", len(got), w.recheck)
+	}
+	w.recheck = false
+	write(t, path, version(1)) // the save completes
+	w.check()
+	if len(got) != 1 || got[0].Err != nil || got[0].Hash != hashOf(version(1)) {
+		t.Fatalf("after the save completed: %+v", got)
+	}
+
+	write(t, path, "routes: [")
+	w.check()
+	w.check() // still there at the second look
+	if len(got) != 2 || got[1].Err == nil {
+		t.Fatalf("an invalid content that stays was not reported: %+v", got)
+	}
+
+	write(t, path, "routes: {")
+	w.force = true
+	w.check()
+	if len(got) != 3 || got[2].Err == nil {
+		t.Fatalf("a forced reload did not report the invalid content at once: %+v", got)
+	}
+}
