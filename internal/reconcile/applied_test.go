@@ -85,9 +85,12 @@ func TestReplayAfterRegister(t *testing.T) {
 		"REMOVE orphan#0", "APPLY",
 		"ADD api example.com /api http://a 0", "ADD web example.com / http://w2 0", "HEALTH api h 10s 2s", "APPLY",
 		// maintenance is off now; the proxy may still hold it for
-		// http://a from the old session (§5)
+		// http://a and http://w from the old session (§5); no route
+		// uses http://w any more: it is released through a copy
+		"ADD release#0 "+releaseHost(desired(c2).Service, "http://w")+" / http://w 0", "APPLY",
+		"MAINT_EXIT release#0", "REMOVE release#0", "APPLY",
 		"MAINT_EXIT api")
-	if d := Diff(got); d != "+ route api example.com/api -> http://a (health /h every 10s (timeout 2s))\n+ route web example.com/ -> http://w2\n- orphan example.com/ -> http://w (purge: add, apply, remove, apply, §7)\n- maintenance api\n" {
+	if d := Diff(got); d != "+ route api example.com/api -> http://a (health /h every 10s (timeout 2s))\n+ route web example.com/ -> http://w2\n- orphan example.com/ -> http://w (purge: add, apply, remove, apply, §7)\n- maintenance of unused backend http://w (released through a temporary route, §5)\n- maintenance api\n" {
 		t.Fatalf("Diff:\n%s", d)
 	}
 

@@ -39,6 +39,11 @@ func Diff(c Changeset) string {
 			}
 			fmt.Fprintf(&b, "+ maintenance %s (page %s)\n", maintText(s), page)
 		case StepMaintExit:
+			if len(s.Release) > 0 {
+				fmt.Fprintf(&b, "- maintenance of unused backend %s (released through a temporary route, §5)\n",
+					strings.Join(s.Release, ", "))
+				continue
+			}
 			fmt.Fprintf(&b, "- maintenance %s\n", maintText(s))
 		}
 	}

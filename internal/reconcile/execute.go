@@ -239,10 +239,17 @@ func (x *executor) maint(ctx context.Context, s Step) error {
 		for _, name := range s.Targets {
 			if r, ok := x.t.a.Routes[name]; ok {
 				ids = append(ids, r.ID)
+			} else if id, ok := x.t.ids[name]; ok && isCopyKey(name) {
+				ids = append(ids, id)
 			}
 		}
 		if len(ids) == 0 {
 			return nil
+		}
+		if len(s.Release) > 0 && len(ids) == 1 {
+			// A comma list is confirmed without a check of the backend
+			// (§5), which a released backend may well fail.
+			ids = append(ids, ids[0])
 		}
 		target = strings.Join(ids, ",")
 	}

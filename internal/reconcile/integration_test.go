@@ -3,6 +3,7 @@ package reconcile
 import (
 	"context"
 	"errors"
+	"slices"
 	"strings"
 	"testing"
 	"time"
@@ -348,5 +349,44 @@ func TestIntegrationNonApplyFailureKeepsHealthyRoutes(t *testing.T) {
 	h.check(d, time.Now())
 	if got := h.r.Applied().Routes["a"].ID; got != idA {
 		t.Fatalf("route a re-added (%s -> %s) after a failure that did not concern it", idA, got)
+	}
+}
+
+// TestIntegrationMaintenanceReleasedFromOldBackend: the proxy keeps
+// maintenance per backend URL string for every session (§5). A route in
+// maintenance that moves to a new backend must not leave the old string in
+// maintenance, where any later route using it (a recycled address) would
+// serve the maintenance page; nor may the temporary route that releases it
+// stay behind.
+func TestIntegrationMaintenanceReleasedFromOldBackend(t *testing.T) {
+	h := newHarness(t)
+	c := conf(rt("api", "api.example.com", "/", "http://10.0.0.1:3000"))
+	c.Maintenance = config.Maintenance{Enabled: true, Targets: []string{"api"}}
+	d := desired(c)
+	h.sync(d)
+	h.check(d, time.Now())
+
+	c.Routes[0].Backend = "http://10.0.0.2:3000"
+	d = desired(c)
+	h.sync(d)
+	h.check(d, time.Now())
+	if in := h.srv.InMaintenance(); slices.Contains(in, "http://10.0.0.1:3000") {
+		t.Fatalf("the old backend is still in maintenance: %v", in)
+	}
+	for _, pr := range h.srv.ProxyRoutes() {
+		if pr.Backend == "http://10.0.0.1:3000" {
+			t.Fatalf("a route on the old backend is left in the proxy: %+v", pr)
+		}
+	}
+
+	c.Maintenance = config.Maintenance{}
+	d = desired(c)
+	h.sync(d)
+	h.check(d, time.Now())
+	if in := h.srv.InMaintenance(); len(in) != 0 {
+		t.Fatalf("maintenance is off, yet the proxy keeps %v in maintenance", in)
+	}
+	if p := Plan(d, h.r.Applied(), PlanOptions{Now: time.Now()}); !p.Empty() {
+		t.Fatalf("not converged:\n%s", Diff(p))
 	}
 }

@@ -2,6 +2,7 @@ package reconcile
 
 import (
 	"fmt"
+	"hash/fnv"
 	"maps"
 	"slices"
 	"strings"
@@ -84,7 +85,7 @@ func planMaintenance(d Desired, a Applied, now time.Time, going, adding map[stri
 	for b := range am.Stale {
 		gone[b] = true
 	}
-	var pre, post []string
+	var pre, post, release []string
 	for _, b := range slices.Sorted(maps.Keys(gone)) {
 		if _, ok := want[b]; ok {
 			continue
@@ -92,24 +93,27 @@ func planMaintenance(d Desired, a Applied, now time.Time, going, adding map[stri
 		names := appliedUsing(a, b)
 		stillTargets := func(n string) bool { return going[n] && slices.Contains(targets, n) }
 		switch {
-		case len(names) > 0 && !slices.ContainsFunc(names, func(n string) bool { return !stillTargets(n) }):
-			// Every route on b goes away in this plan but stays a target
-			// under a new backend: leaving b now would show it live until
-			// the removal and make the pass wait for b's check (§5). Leave
-			// it after the adds if a route of ours will use b, else never.
-			post = append(post, desiredUsing(d, b)...)
-		case len(names) > 0:
+		case len(names) > 0 && slices.ContainsFunc(names, func(n string) bool { return !stillTargets(n) }):
 			pre = append(pre, names...)
+		case len(desiredUsing(d, b)) > 0:
+			// Leave b after the adds, through a route of ours that will
+			// use it.
+			post = append(post, desiredUsing(d, b)...)
 		default:
-			if names := desiredUsing(d, b); len(names) > 0 {
-				post = append(post, names...)
-			}
+			// No route of ours will use b: every route on it goes away
+			// but stays a target under a new backend (leaving b first
+			// would show it live until the removal), or it was left
+			// from an earlier session. The proxy keeps b in maintenance
+			// for any route using that string later (§5): release it
+			// through a temporary route.
+			release = append(release, b)
 		}
 		delete(in, b)
 	}
 	if len(pre) > 0 {
 		m.preExit = append(m.preExit, Step{Kind: StepMaintExit, Targets: sortedUniq(pre)})
 	}
+	m.post = append(m.post, releaseSteps(d.Service, release)...)
 	if len(post) > 0 {
 		m.post = append(m.post, Step{Kind: StepMaintExit, Targets: sortedUniq(post)})
 	}
@@ -129,6 +133,35 @@ func planMaintenance(d Desired, a Applied, now time.Time, going, adding map[stri
 		m.post = append(m.post, Step{Kind: StepMaintEnter, Targets: sortedUniq(enter), Page: dm.Page})
 	}
 	return m
+}
+
+// releaseSteps take backends no route of ours uses out of maintenance: a
+// copy route per backend on a host name nobody requests, applied; MAINT_EXIT
+// of the copies; the copies removed, applied. The removal deletes nothing
+// else: no other route has that host (§4).
+func releaseSteps(service string, backends []string) []Step {
+	if len(backends) == 0 {
+		return nil
+	}
+	var steps, removes []Step
+	keys := make([]string, len(backends))
+	for i, b := range backends {
+		keys[i] = releaseKey(i)
+		steps = append(steps, Step{Kind: StepRouteAdd, Key: keys[i],
+			Route: RouteSpec{Domains: []string{releaseHost(service, b)}, Path: "/", Backend: b}})
+		removes = append(removes, Step{Kind: StepRouteRemove, Key: keys[i]})
+	}
+	steps = append(steps, Step{Kind: StepApply}, Step{Kind: StepMaintExit, Targets: keys, Release: backends})
+	steps = append(steps, removes...)
+	return append(steps, Step{Kind: StepApply})
+}
+
+// releaseHost is the host of a release copy: under .invalid, which never
+// resolves (RFC 2606), and distinct per service and backend.
+func releaseHost(service, backend string) string {
+	h := fnv.New64a()
+	h.Write([]byte(service + "|" + backend))
+	return fmt.Sprintf("maint-release-%016x.regagent.invalid", h.Sum64())
 }
 
 // matchesTarget reports whether a maintenance target names the route: by

@@ -93,11 +93,18 @@ func TestPlanMaintenanceWithRouteChanges(t *testing.T) {
 	eqSteps(t, got, "REMOVE api r100", "APPLY", "HEADER X 1", "ADD api api.example.com / http://a 0", "APPLY")
 
 	// A backend change while in maintenance: the new backend must be
-	// entered with the new id.
+	// entered with the new id, and the old one, which no route uses any
+	// more, released through a temporary route (§5).
 	c3 := conf(rt("api", "api.example.com", "/", "http://b"))
 	c3.Maintenance = c1.Maintenance
 	got, _ = converge(t, desired(c3), a)
-	eqSteps(t, got, "REMOVE api r100", "APPLY", "ADD api api.example.com / http://b 0", "APPLY", "MAINT_ENTER api ")
+	eqSteps(t, got, "REMOVE api r100", "APPLY", "ADD api api.example.com / http://b 0", "APPLY",
+		"ADD release#0 "+releaseHost(desired(c3).Service, "http://a")+" / http://a 0", "APPLY",
+		"MAINT_EXIT release#0", "REMOVE release#0", "APPLY",
+		"MAINT_ENTER api ")
+	if d := Diff(got); !strings.Contains(d, "- maintenance of unused backend http://a (released through a temporary route, §5)") {
+		t.Fatalf("Diff:\n%s", d)
+	}
 
 	// Backend change and leaving maintenance at once: leave with the old
 	// id, before the route is removed.

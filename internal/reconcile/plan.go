@@ -336,10 +336,17 @@ func routingKey(r RouteSpec) string {
 	return r.Path + "|" + strings.Join(r.Domains, ",")
 }
 
-// purgePrefix starts the keys of purge copies; no route name may use it.
-const purgePrefix = "orphan#"
+// purgePrefix and releasePrefix start the keys of copies: routes added only
+// to be removed again, to purge an orphan (§7) or to release a backend's
+// maintenance (§5). No route name may use them.
+const (
+	purgePrefix   = "orphan#"
+	releasePrefix = "release#"
+)
 
 func purgeKey(i int) string { return fmt.Sprintf("%s%d", purgePrefix, i) }
+
+func releaseKey(i int) string { return fmt.Sprintf("%s%d", releasePrefix, i) }
 
 // routeSteps lays out the route commands: purge, removals, additions.
 func routeSteps(d Desired, a Applied, want map[string]RouteSpec, kind map[string]ChangeKind, strays []string, purge []RouteSpec) []Step {

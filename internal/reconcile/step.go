@@ -36,8 +36,9 @@ func (k StepKind) String() string {
 // executor resolves keys to ids as the replies come in.
 type Step struct {
 	Kind StepKind
-	// Key names the route: its config name, "" for a stray, or
-	// "orphan#N" for a copy added only to purge an orphan (§7).
+	// Key names the route: its config name, "" for a stray, "orphan#N"
+	// for a copy added only to purge an orphan (§7), or "release#N" for
+	// one added only to take its backend out of maintenance (§5).
 	Key string
 	// ID is the route id when it is known at planning time.
 	ID string
@@ -53,6 +54,9 @@ type Step struct {
 	All     bool
 	Targets []string
 	Page    string
+	// Release lists the backends a MAINT_EXIT through release copies takes
+	// out of maintenance: no route of ours uses them any more (§5).
+	Release []string
 }
 
 // String is a compact form used by tests and debug output.

@@ -109,9 +109,9 @@ func (t *tracker) commit() (added []AppliedRoute, removed []Step) {
 		}
 	}
 	for _, r := range t.adds {
-		if isPurgeKey(r.Spec.Name) {
+		if isCopyKey(r.Spec.Name) {
 			t.copies[r.ID] = r.Spec
-			continue // a copy that only exists to be removed (§7)
+			continue // a copy that only exists to be removed (§5, §7)
 		}
 		r.Options = maps.Clone(t.options)
 		r.Headers = maps.Clone(t.headers)
@@ -163,6 +163,10 @@ func (t *tracker) maintDone(s Step) {
 	if s.All {
 		m.All = s.Kind == StepMaintEnter
 	}
+	for _, b := range s.Release {
+		delete(m.Backends, b)
+		delete(m.Stale, b)
+	}
 	for _, b := range backends {
 		delete(m.Stale, b)
 		if s.Kind == StepMaintEnter {
@@ -173,4 +177,6 @@ func (t *tracker) maintDone(s Step) {
 	}
 }
 
-func isPurgeKey(k string) bool { return strings.HasPrefix(k, purgePrefix) }
+func isCopyKey(k string) bool {
+	return strings.HasPrefix(k, purgePrefix) || strings.HasPrefix(k, releasePrefix)
+}

@@ -63,8 +63,8 @@ func (d Desired) Validate() error {
 		if r.Name == "" {
 			bad(fmt.Sprintf("route #%d", i+1), "has no name")
 		}
-		if strings.HasPrefix(r.Name, purgePrefix) {
-			bad(f(""), "names starting with %q are reserved", purgePrefix)
+		if isCopyKey(r.Name) {
+			bad(f(""), "names starting with %q or %q are reserved", purgePrefix, releasePrefix)
 		}
 		if names[r.Name] {
 			bad(f(""), "name used twice")
