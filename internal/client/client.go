@@ -125,6 +125,10 @@ func New(cfg Config) (*Client, error) {
 	}
 	setDefaults(&cfg, c.ipNet)
 	c.cfg = cfg
+	// A REGISTER over the line budget would fail every handshake, forever.
+	if _, err := appendLine(nil, "", c.registerCommand()); err != nil {
+		return nil, fmt.Errorf("cannot create client: %w", err)
+	}
 	c.events = newDispatcher(time.Now)
 	c.maint = newMaintenance(c)
 	return c, nil

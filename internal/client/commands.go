@@ -83,12 +83,17 @@ func decodeReply(r Reply, kind string, v any) error {
 	return nil
 }
 
+// registerCommand is the REGISTER of this client's identity (§2).
+func (c *Client) registerCommand() Command {
+	return Command{Name: "REGISTER", Args: []string{
+		c.cfg.Service, c.cfg.Instance, strconv.Itoa(c.cfg.MaintenancePort), c.metadata,
+	}}
+}
+
 // Register sends REGISTER on the current connection. Run does this itself;
 // calling it again replaces the session (§2) and increments Generation.
 func (c *Client) Register(ctx context.Context) (string, error) {
-	r, err := c.expect(ctx, Command{Name: "REGISTER", Args: []string{
-		c.cfg.Service, c.cfg.Instance, strconv.Itoa(c.cfg.MaintenancePort), c.metadata,
-	}}, "ACK")
+	r, err := c.expect(ctx, c.registerCommand(), "ACK")
 	if err != nil {
 		return "", fmt.Errorf("cannot register: %w", err)
 	}

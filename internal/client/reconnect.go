@@ -4,7 +4,6 @@ import (
 	"context"
 	"errors"
 	"fmt"
-	"strconv"
 	"sync"
 	"time"
 )
@@ -217,9 +216,7 @@ func (c *Client) handshake(cn *conn) (replay bool, err error) {
 			return false, err
 		}
 	}
-	r, err := c.call(cn, "", Command{Name: "REGISTER", Args: []string{
-		c.cfg.Service, c.cfg.Instance, strconv.Itoa(c.cfg.MaintenancePort), c.metadata,
-	}})
+	r, err := c.call(cn, "", c.registerCommand())
 	if err != nil {
 		return false, fmt.Errorf("cannot register: %w", err)
 	}

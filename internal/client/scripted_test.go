@@ -130,6 +130,10 @@ func TestNewValidates(t *testing.T) {
 			t.Errorf("%s: New succeeded", name)
 		}
 	}
+	huge := map[string]string{"blob": strings.Repeat("x", LineBudget)}
+	if _, err := New(Config{Addr: "x:1", Service: "s", Instance: "i", Metadata: huge}); !errors.Is(err, ErrLineTooLong) {
+		t.Errorf("New with a REGISTER over the line budget = %v, want ErrLineTooLong", err)
+	}
 	if _, err := firstIPv4(&net.IPNet{IP: net.IPv4(203, 0, 113, 0), Mask: net.CIDRMask(32, 32)}); !errors.Is(err, errNoIPv4) {
 		t.Errorf("firstIPv4 outside every interface: %v", err)
 	}
