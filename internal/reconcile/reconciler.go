@@ -48,8 +48,12 @@ type Reconciler struct {
 	drift   time.Duration
 	thresh  float64
 	st      Status
-	done    uint64  // desired version last applied without error
-	snap    Applied // copy of applied, for Applied()
+	done    uint64 // desired version last applied without error
+	// plan is the last plan; planText its Diff once Status rendered it.
+	plan         Changeset
+	planText     string
+	planRendered bool
+	snap         Applied // copy of applied, for Applied()
 
 	// Owned by the Run goroutine.
 	applied      Applied
@@ -196,7 +200,10 @@ func (r *Reconciler) Reconcile(ctx context.Context) (Result, error) {
 	c := Plan(*d, r.applied, PlanOptions{Now: now, MassRemovalThreshold: thresh})
 	r.warn(c)
 	r.mu.Lock()
-	r.st.LastPlan, r.st.LastPlanAt, r.st.LastCounts = Diff(c), now, c.Counts()
+	// Rendered by Status when asked: for thousands of routes the text costs
+	// as much as the plan.
+	r.plan, r.planText, r.planRendered = c, "", false
+	r.st.LastPlanAt, r.st.LastCounts = now, c.Counts()
 	r.mu.Unlock()
 	if c.Err != nil {
 		if fallback {

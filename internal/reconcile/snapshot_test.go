@@ -2,6 +2,7 @@ package reconcile
 
 import (
 	"encoding/json"
+	"strings"
 	"testing"
 	"time"
 )
@@ -20,6 +21,9 @@ func TestConvergedAndAppliedSnapshot(t *testing.T) {
 	h.sync(d)
 	if !h.r.Status().Converged {
 		t.Fatalf("Converged = false after a successful pass: %+v", h.r.Status())
+	}
+	if lp := h.r.Status().LastPlan; !strings.Contains(lp, "+ route web example.com/ -> http://w:3000") {
+		t.Fatalf("LastPlan = %q, want the Diff of the pass", lp)
 	}
 
 	b, err := json.Marshal(h.r.Applied())

@@ -67,6 +67,10 @@ func (r *Reconciler) Status() Status {
 	s := r.st
 	// A new session is empty until the replay pass: not converged then.
 	s.Converged = r.done != 0 && r.done == r.version && s.Generation == gen
+	if !r.planRendered && !r.st.LastPlanAt.IsZero() {
+		r.planText, r.planRendered = Diff(r.plan), true
+	}
+	s.LastPlan = r.planText
 	s.Routes = slices.Clone(s.Routes)
 	s.MaintenanceBackends = maps.Clone(s.MaintenanceBackends)
 	r.mu.Unlock()
