@@ -28,8 +28,11 @@ func runDaemon(ctx context.Context, args []string, env *environment) error {
 	if err != nil {
 		return err
 	}
+	path := configPath(*cfgFlag, env)
+	v, c, goVersion := buildVersion()
+	logger.Info("regagent starting", "version", v, "commit", c, "go", goVersion, "config", path)
 	a, err := agent.New(agent.Options{
-		ConfigPath: configPath(*cfgFlag, env),
+		ConfigPath: path,
 		ProxyAddr:  *proxy,
 		StatusAddr: *statusAddr,
 		Lookup:     env.getenv,
