@@ -22,9 +22,10 @@ ARG COMMIT=unknown
 # examples/examples_test.go runs this exact command line.
 RUN CGO_ENABLED=0 go build -trimpath -ldflags "-s -w -X main.version=${VERSION} -X main.commit=${COMMIT}" -o /out/regagent ./cmd/regagent
 
-# static: no libc is needed (CGO_ENABLED=0); nonroot: uid 65532.
+# static: no libc is needed (CGO_ENABLED=0); nonroot: uid 65532. USER is
+# numeric so that Kubernetes' runAsNonRoot can verify it.
 FROM gcr.io/distroless/static-debian12:nonroot
 COPY --from=build /out/regagent /usr/local/bin/regagent
-USER nonroot:nonroot
+USER 65532:65532
 ENTRYPOINT ["regagent"]
 CMD ["run", "-c", "/etc/regagent/registry.yaml"]

@@ -9,6 +9,7 @@ import (
 	"path/filepath"
 	"regexp"
 	"slices"
+	"strconv"
 	"strings"
 	"testing"
 )
@@ -337,6 +338,13 @@ func TestDockerfileRuntime(t *testing.T) {
 	}
 	if name, _, _ := strings.Cut(user, ":"); name == "" && !nonRootBase || name == "root" || name == "0" {
 		t.Errorf("runtime user is %q on %s; want a non-root USER", user, rt.from)
+	}
+	// The kubelet refuses runAsNonRoot with a user name it cannot resolve
+	// ("image has non-numeric user"): the USER must be a number.
+	if name, _, _ := strings.Cut(user, ":"); name != "" {
+		if _, err := strconv.Atoi(name); err != nil {
+			t.Errorf("runtime USER %q is not numeric; Kubernetes runAsNonRoot cannot verify it", user)
+		}
 	}
 	for _, c := range []struct{ instr, got, want string }{
 		{"ENTRYPOINT", entrypoint, `["regagent"]`},

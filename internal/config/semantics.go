@@ -195,8 +195,11 @@ func (p *parser) checkMetadata(cfg *Config) {
 	}
 }
 
+// checkTargets requires the targets of maintenance in force to name a
+// route. While maintenance is off they are inert, and an edit that removes
+// or renames a route (or writes routes: []) must not be refused for them.
 func (p *parser) checkTargets(cfg *Config) {
-	if len(cfg.Maintenance.Targets) == 0 {
+	if len(cfg.Maintenance.Targets) == 0 || !cfg.Maintenance.Enabled {
 		return
 	}
 	for i, t := range cfg.Maintenance.Targets {
