@@ -321,3 +321,41 @@ func TestAgentWarnsAboutRestartOnlySettings(t *testing.T) {
 		t.Fatalf("sessions %+v: the instance must not change before a restart", got)
 	}
 }
+
+// TestAgentRefusedFileKeepsReadiness: a valid file the reconciler refuses
+// (a mass removal) is treated like an invalid one: the last good config
+// stays applied and readiness does not change.
+func TestAgentRefusedFileKeepsReadiness(t *testing.T) {
+	three := "routes:\n" + routeYAML("a", "a.example.com", "/", "http://a:1") +
+		routeYAML("b", "b.example.com", "/", "http://b:1") + routeYAML("c", "c.example.com", "/", "http://c:1")
+	f := newFixture(t, header+three)
+	f.start(f.options())
+	f.await(client.EventConfigApplied)
+
+	f.write(header + "routes:\n" + routeYAML("a", "a.example.com", "/", "http://a:1"))
+	ev := f.await(client.EventError)
+	if !strings.Contains(ev.Message, "mass removal") {
+		t.Fatalf("ERROR %q, want the mass-removal refusal", ev.Message)
+	}
+	for _, host := range []string{"a.example.com", "b.example.com", "c.example.com"} {
+		if got := f.sim.Resolve(host, "/"); got.Kind != registrysim.TargetBackend {
+			t.Fatalf("%s: %v after a refused removal", host, got.Kind)
+		}
+	}
+	// The fallback pass that keeps the last good state in force follows
+	// the refusal; wait for it through the status rather than a sleep.
+	deadline := time.Now().Add(10 * time.Second)
+	for {
+		if ok, _ := f.agent.Ready(); ok {
+			break
+		}
+		if time.Now().After(deadline) {
+			_, why := f.agent.Ready()
+			t.Fatalf("not ready after a refused file: %s", why)
+		}
+		time.Sleep(5 * time.Millisecond)
+	}
+	if st := f.agent.Snapshot().(Snapshot).Reconciler; st.Converged || !st.Terminal || !st.InForce {
+		t.Fatalf("reconciler status converged=%v terminal=%v in_force=%v", st.Converged, st.Terminal, st.InForce)
+	}
+}

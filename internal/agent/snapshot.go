@@ -56,9 +56,10 @@ func (a *Agent) Snapshot() any {
 	return s
 }
 
-// Ready implements status.Source: the connection is up and the current
-// desired state has been applied. An invalid edit does not change
-// readiness: the last good config stays applied.
+// Ready implements status.Source: the connection is up and the config in
+// force is applied. An invalid edit, or a valid one the reconciler refuses
+// (a mass removal), does not change readiness: the last good config stays
+// applied, as it would after a typo.
 func (a *Agent) Ready() (bool, string) {
 	a.mu.Lock()
 	cl, rec := a.cl, a.rec
@@ -70,7 +71,7 @@ func (a *Agent) Ready() (bool, string) {
 		return false, "not connected to the registry"
 	}
 	st := rec.Status()
-	if !st.Converged {
+	if !st.InForce {
 		if st.LastError != "" {
 			return false, "not applied: " + st.LastError
 		}

@@ -49,6 +49,7 @@ type Reconciler struct {
 	thresh  float64
 	st      Status
 	done    uint64 // desired version last applied without error
+	inForce uint64 // version whose state in force (itself, or the last good one) is applied
 	// plan is the last plan; planText its Diff once Status rendered it.
 	plan         Changeset
 	planText     string
@@ -343,6 +344,7 @@ func (r *Reconciler) succeeded(d *Desired, v uint64, fallback bool) {
 	if fallback {
 		r.mu.Lock()
 		r.st.LastError, r.st.Terminal = r.terminalErr.Error(), true
+		r.inForce = v
 		r.mu.Unlock()
 		r.setApplied(r.terminalErr)
 		return

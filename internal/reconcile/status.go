@@ -37,6 +37,9 @@ type Status struct {
 	// Converged is true when the current desired state has been applied
 	// by a pass that ended without error.
 	Converged bool `json:"converged"`
+	// InForce is true when what should be in force is applied: the current
+	// desired state, or, while it is refused (Terminal), the last good one.
+	InForce bool `json:"in_force"`
 }
 
 // RouteStatus is one applied route.
@@ -67,6 +70,7 @@ func (r *Reconciler) Status() Status {
 	s := r.st
 	// A new session is empty until the replay pass: not converged then.
 	s.Converged = r.done != 0 && r.done == r.version && s.Generation == gen
+	s.InForce = r.inForce != 0 && r.inForce == r.version && s.Generation == gen
 	if !r.planRendered && !r.st.LastPlanAt.IsZero() {
 		r.planText, r.planRendered = Diff(r.plan), true
 	}
@@ -109,7 +113,7 @@ func (r *Reconciler) count(f func(*Status)) {
 // converged records that desired version v is in force.
 func (r *Reconciler) converged(v uint64) {
 	r.mu.Lock()
-	r.done = v
+	r.done, r.inForce = v, v
 	r.mu.Unlock()
 }
 
