@@ -262,10 +262,25 @@ func (c *Client) Send(ctx context.Context, b *Batch) ([]Result, error) {
 }
 
 // send writes cmds in one write on the live connection, if its session is
-// generation session (0: any).
+// generation session (0: any), and waits for every reply.
 func (c *Client) send(ctx context.Context, cmds []Command, onReply func(int, Result), session uint64) ([]Result, error) {
-	if err := ctx.Err(); err != nil {
+	p, err := c.write(ctx, cmds, onReply, session)
+	if err != nil {
 		return nil, err
+	}
+	return c.wait(ctx, p)
+}
+
+// sent is a write whose replies are awaited.
+type sent struct {
+	w     *waiter
+	start time.Time
+}
+
+// write checks and writes cmds; an error means nothing was written.
+func (c *Client) write(ctx context.Context, cmds []Command, onReply func(int, Result), session uint64) (sent, error) {
+	if err := ctx.Err(); err != nil {
+		return sent{}, err
 	}
 	cn, sid, gen, err := c.live()
 	if err == nil && session != 0 && gen != session {
@@ -275,33 +290,38 @@ func (c *Client) send(ctx context.Context, cmds []Command, onReply func(int, Res
 		// Encode anyway so unsafe input is reported as such, not as a
 		// connection problem.
 		if _, eerr := encode(sid, cmds); eerr != nil {
-			return nil, eerr
+			return sent{}, eerr
 		}
-		return nil, err
+		return sent{}, err
 	}
 	buf, err := encode(sid, cmds)
 	if err != nil {
-		return nil, err
+		return sent{}, err
 	}
 	w := &waiter{cmds: cmds, results: make([]Result, len(cmds)), done: make(chan struct{}), onReply: onReply}
 	start := time.Now()
 	if err := cn.send(buf, w); err != nil {
-		return nil, err
+		return sent{}, err
 	}
+	return sent{w: w, start: start}, nil
+}
+
+// wait returns the replies of a write; see Send for the errors.
+func (c *Client) wait(ctx context.Context, p sent) ([]Result, error) {
 	select {
-	case <-w.done:
+	case <-p.w.done:
 	case <-ctx.Done():
 		// The waiter stays queued: its replies will still arrive and must be
 		// consumed in order (FIFO), they are just dropped.
 		return nil, ctx.Err()
 	}
-	c.roundTrip(cmds, w, time.Since(start))
-	for _, r := range w.results {
+	c.roundTrip(p.w.cmds, p.w, time.Since(p.start))
+	for _, r := range p.w.results {
 		if r.Err != nil && errors.Is(r.Err, ErrDisconnected) {
-			return w.results, r.Err
+			return p.w.results, r.Err
 		}
 	}
-	return w.results, nil
+	return p.w.results, nil
 }
 
 // roundTrip reports a completed write to OnRoundTrip; a write cut short by

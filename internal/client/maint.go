@@ -82,8 +82,9 @@ func newMaintenance(c *Client) *maintenance {
 // maintenance, serving pageURL ("" = built-in page). It waits for the previous
 // maintenance operation to resolve, emits MAINT_REQUESTED and returns once the
 // proxy has ACKed; MAINT_PROXY_ENTERED or MAINT_LOCAL_ENTERED follows. When
-// not connected it falls back to local at once and returns nil. A refusal
-// returns the *ServerError (and falls back to local).
+// not connected it falls back to local at once and returns an error wrapping
+// ErrDisconnected: the proxy was not told. A refusal returns the
+// *ServerError (and falls back to local).
 func (c *Client) MaintenanceEnter(ctx context.Context, target, pageURL string) error {
 	if err := c.maint.do(ctx, &maintOp{target: target, page: pageURL, enter: true}); err != nil {
 		return fmt.Errorf("cannot enter maintenance: %w", err)
@@ -164,7 +165,9 @@ func (m *maintenance) do(ctx context.Context, op *maintOp) error {
 	if _, _, _, err := m.c.live(); err != nil {
 		m.resolveLocked(op, MaintLocal, "not connected", nil)
 		m.mu.Unlock()
-		return nil
+		// Handled locally, but the proxy was not told: the caller must
+		// not count it as done there.
+		return disconnected(err)
 	}
 	op.timer = time.AfterFunc(m.c.cfg.MaintenanceTimeout, func() {
 		m.mu.Lock()
@@ -173,10 +176,19 @@ func (m *maintenance) do(ctx context.Context, op *maintOp) error {
 	})
 	m.mu.Unlock()
 
-	res, err := m.c.send(ctx, []Command{cmd}, func(_ int, r Result) { m.acked(op, r) }, 0)
+	p, err := m.c.write(ctx, []Command{cmd}, func(_ int, r Result) { m.acked(op, r) }, 0)
+	if err != nil {
+		// Nothing was written: nothing will confirm it, and the next
+		// operation must not wait for it.
+		m.mu.Lock()
+		m.resolveLocked(op, MaintLocal, "not sent", err)
+		m.mu.Unlock()
+		return err
+	}
+	res, err := m.c.wait(ctx, p)
 	if err != nil {
 		if ctx.Err() != nil {
-			return err // sent or not, the op stays pending until it resolves
+			return err // written: the op stays pending until it resolves
 		}
 		m.mu.Lock()
 		m.resolveLocked(op, MaintLocal, "send failed", err)

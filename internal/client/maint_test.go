@@ -134,8 +134,9 @@ func TestMaintenanceSerialized(t *testing.T) {
 func TestMaintenanceNotConnectedIsLocal(t *testing.T) {
 	sim := startSim(t, registrysim.Options{})
 	h := newClient(t, sim.Addr(), nil)
-	if err := h.c.MaintenanceEnter(ctxT(t), "ALL", ""); err != nil {
-		t.Fatal(err)
+	// Handled locally, and the caller is told the proxy was not.
+	if err := h.c.MaintenanceEnter(ctxT(t), "ALL", ""); !errors.Is(err, ErrDisconnected) {
+		t.Fatalf("MaintenanceEnter while not connected = %v, want ErrDisconnected", err)
 	}
 	st := h.c.MaintenanceState()
 	if len(st) != 1 || st[0].Mode != MaintLocal || !st[0].Entered {

@@ -34,6 +34,10 @@ type AppliedRoute struct {
 	// Unverified is set when the route was read back from ROUTE_LIST, which
 	// does not show headers, options or health checks: it is re-added.
 	Unverified bool
+	// Refused marks an orphan staged by an apply the server refused: it
+	// may be live (a partial apply, §3) but was never in force, so the
+	// mass-removal guard does not count it.
+	Refused bool `json:",omitempty"`
 }
 
 // AppliedMaintenance is the maintenance entered by this agent. The proxy

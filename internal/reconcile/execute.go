@@ -191,7 +191,10 @@ func (x *executor) reply(s Step, res client.Result) {
 			// §3: nothing applied, or a partial apply. The staged
 			// adds may be live in the proxy without the session
 			// knowing them: keep them as orphans to purge.
-			x.t.a.Orphans = append(x.t.a.Orphans, x.t.adds...)
+			for _, r := range x.t.adds {
+				r.Refused = true
+				x.t.a.Orphans = append(x.t.a.Orphans, r)
+			}
 		}
 		return
 	}

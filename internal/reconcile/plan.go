@@ -312,6 +312,9 @@ func massRemoval(d Desired, a Applied, kind map[string]ChangeKind, threshold flo
 		}
 	}
 	for _, o := range a.Orphans {
+		if o.Refused {
+			continue // never in force: purging it loses nothing wanted
+		}
 		if k := routingKey(o.Spec); !seen[k] {
 			seen[k] = true
 			live++
