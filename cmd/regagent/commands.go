@@ -11,13 +11,18 @@ import (
 const usage = `regagent keeps the go-proxy registry in step with a YAML file.
 
 Usage:
-  regagent run [-c FILE] [--proxy ADDR] [--status-addr ADDR]   the daemon
-  regagent validate [--format text|json] FILE...               check files, never connects
-  regagent plan [-c FILE] (--status-addr ADDR | --from-empty)  what run would change (exit 2 = changes)
-  regagent schema                                              print the config file's JSON Schema
-  regagent demo [-c FILE]                                      run against an in-process registry
-  regagent version                                             print version information
+  regagent run [-c FILE] [--proxy ADDR] [--status-addr ADDR] [--log-format F] [--log-level L]
+                                       the daemon; SIGHUP reloads, SIGTERM shuts down
+  regagent validate [--format text|json] [FILE...]
+                                       check files (default the config file); never connects
+  regagent plan [-c FILE] (--status-addr ADDR | --from-empty)
+                                       what run would change (exit 2 = changes)
+  regagent schema                      print the config file's JSON Schema
+  regagent demo [-c FILE] [--status-addr ADDR] [--log-format F] [--log-level L]
+                                       run against an in-process registry (default -c examples/registry.yaml)
+  regagent version                     print version information
 
+The config file is -c FILE, else $REGAGENT_CONFIG, else ./registry.yaml.
 Exit codes: 0 ok, 1 error or invalid config, 2 (plan) changes pending.
 Run "regagent COMMAND -h" for a command's flags.
 `
@@ -68,6 +73,35 @@ func parseFlags(fs *flag.FlagSet, args []string) error {
 		return &exitCodeError{code: exitError}
 	}
 	return nil
+}
+
+// noArgs refuses positional arguments a command does not take, rather than
+// ignoring them (a file name after the flags would otherwise be dropped).
+func noArgs(fs *flag.FlagSet) error {
+	if fs.NArg() > 0 {
+		return fmt.Errorf("%s takes no arguments, got %q (use -c FILE for a config file)", fs.Name(), fs.Args())
+	}
+	return nil
+}
+
+// parseInterspersed parses flags anywhere among the arguments
+// ("validate a.yaml --format json") and returns the positional ones.
+func parseInterspersed(fs *flag.FlagSet, args []string) ([]string, error) {
+	var pos []string
+	for {
+		if err := parseFlags(fs, args); err != nil {
+			return nil, err
+		}
+		rest := fs.Args()
+		if len(rest) == 0 {
+			return pos, nil
+		}
+		if rest[0] == "--" {
+			return append(pos, rest[1:]...), nil
+		}
+		pos = append(pos, rest[0])
+		args = rest[1:]
+	}
 }
 
 // configPath picks the config file: the flag, then $REGAGENT_CONFIG, then

@@ -25,6 +25,9 @@ func runDemo(ctx context.Context, args []string, env *environment) error {
 	if err := parseFlags(fs, args); err != nil {
 		return err
 	}
+	if err := noArgs(fs); err != nil {
+		return err
+	}
 	logger, err := lf.logger(env.stderr)
 	if err != nil {
 		return err
@@ -51,7 +54,8 @@ func runDemo(ctx context.Context, args []string, env *environment) error {
 	if err != nil {
 		return err
 	}
-	return reportConfigErrors(a.Run(ctx), env)
+	defer reloadOnHUP(a)()
+	return reportConfigErrors(a.Run(ctx), env, "nothing was sent")
 }
 
 // tablePrinter prints the simulated proxy's table when it may have changed.

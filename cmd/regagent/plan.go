@@ -26,6 +26,9 @@ func runPlan(ctx context.Context, args []string, env *environment) error {
 	if err := parseFlags(fs, args); err != nil {
 		return err
 	}
+	if err := noArgs(fs); err != nil {
+		return err
+	}
 	if (*statusAddr == "") == !*fromEmpty {
 		return errors.New("plan needs exactly one of --status-addr ADDR or --from-empty")
 	}
@@ -55,7 +58,7 @@ func runPlan(ctx context.Context, args []string, env *environment) error {
 	opts.Filename = path
 	cfg, err := config.Load(path, opts)
 	if err != nil {
-		return reportConfigErrors(err, env)
+		return reportConfigErrors(err, env, "no plan")
 	}
 	selfIP, _ := opts.Lookup("SELF_IP")
 	c := reconcile.Plan(reconcile.FromConfig(cfg, selfIP), applied, reconcile.PlanOptions{
@@ -72,7 +75,9 @@ func runPlan(ctx context.Context, args []string, env *environment) error {
 		fmt.Fprintln(env.stdout)
 	}
 	if c.Err != nil {
-		return fmt.Errorf("run would refuse this change: %w", c.Err)
+		// Diff has said why ("! not applied: ..."); exit 1 without
+		// repeating it.
+		return &exitCodeError{code: exitError}
 	}
 	return &exitCodeError{code: exitChanges}
 }

@@ -21,8 +21,8 @@ func runDaemon(ctx context.Context, args []string, env *environment) error {
 	if err := parseFlags(fs, args); err != nil {
 		return err
 	}
-	if fs.NArg() > 0 {
-		return fmt.Errorf("run takes no arguments, got %q", fs.Args())
+	if err := noArgs(fs); err != nil {
+		return err
 	}
 	logger, err := lf.logger(env.stderr)
 	if err != nil {
@@ -42,11 +42,16 @@ func runDaemon(ctx context.Context, args []string, env *environment) error {
 		return err
 	}
 
+	defer reloadOnHUP(a)()
+	return reportConfigErrors(a.Run(ctx), env, "nothing was sent")
+}
+
+// reloadOnHUP makes SIGHUP reload the file until the returned stop is
+// called.
+func reloadOnHUP(a *agent.Agent) (stop func()) {
 	hup := make(chan os.Signal, 1)
 	signal.Notify(hup, syscall.SIGHUP)
-	defer signal.Stop(hup)
 	done := make(chan struct{})
-	defer close(done)
 	go func() {
 		for {
 			select {
@@ -57,12 +62,16 @@ func runDaemon(ctx context.Context, args []string, env *environment) error {
 			}
 		}
 	}()
-	return reportConfigErrors(a.Run(ctx), env)
+	return func() {
+		signal.Stop(hup)
+		close(done)
+	}
 }
 
 // reportConfigErrors prints every config error on its own line, compiler
-// style, and turns them into a silent exit 1.
-func reportConfigErrors(err error, env *environment) error {
+// style, and turns them into a silent exit 1; outcome says what that meant
+// ("nothing was sent").
+func reportConfigErrors(err error, env *environment, outcome string) error {
 	var errs config.Errors
 	if !errors.As(err, &errs) {
 		return err
@@ -70,6 +79,6 @@ func reportConfigErrors(err error, env *environment) error {
 	for _, e := range errs {
 		fmt.Fprintln(env.stderr, e.Error())
 	}
-	fmt.Fprintf(env.stderr, "regagent: the config is invalid (%d errors); nothing was sent\n", len(errs))
+	fmt.Fprintf(env.stderr, "regagent: the config is invalid (%d errors); %s\n", len(errs), outcome)
 	return &exitCodeError{code: exitError}
 }

@@ -1,8 +1,6 @@
 package main
 
 import (
-	"fmt"
-
 	"regagent/schema"
 )
 
@@ -11,8 +9,8 @@ func runSchema(args []string, env *environment) error {
 	if err := parseFlags(fs, args); err != nil {
 		return err
 	}
-	if fs.NArg() > 0 {
-		return fmt.Errorf("schema takes no arguments")
+	if err := noArgs(fs); err != nil {
+		return err
 	}
 	_, err := env.stdout.Write(schema.JSON())
 	return err

@@ -30,19 +30,21 @@ type errorReport struct {
 func runValidate(args []string, env *environment) error {
 	fs := newFlagSet("validate", env.stderr)
 	format := fs.String("format", "text", "output format: text (file:line:col: path: message) or json")
-	if err := parseFlags(fs, args); err != nil {
+	files, err := parseInterspersed(fs, args)
+	if err != nil {
 		return err
 	}
 	if *format != "text" && *format != "json" {
 		return fmt.Errorf("unknown format %q (want text or json)", *format)
 	}
-	if fs.NArg() == 0 {
-		return errors.New("validate needs at least one FILE")
+	if len(files) == 0 {
+		// Like run: $REGAGENT_CONFIG, else ./registry.yaml.
+		files = []string{configPath("", env)}
 	}
 	opts := localParseOptions(env)
 	var reports []fileReport
 	invalid := 0
-	for _, path := range fs.Args() {
+	for _, path := range files {
 		rep := validateFile(path, opts)
 		if !rep.Valid {
 			invalid++

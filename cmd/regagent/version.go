@@ -17,6 +17,9 @@ func runVersion(args []string, env *environment) error {
 	if err := parseFlags(fs, args); err != nil {
 		return err
 	}
+	if err := noArgs(fs); err != nil {
+		return err
+	}
 	v, c, goVersion := buildVersion()
 	fmt.Fprintf(env.stdout, "regagent %s (commit %s, %s)\n", v, c, goVersion)
 	return nil

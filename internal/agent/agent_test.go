@@ -312,7 +312,7 @@ func TestAgentWarnsAboutRestartOnlySettings(t *testing.T) {
 	edited := strings.Replace(header, "instance: i1", "instance: i2", 1)
 	f.write(edited + "routes:\n" + routeYAML("web", "a.example.com", "/", "http://b2:3000"))
 	ev := f.await(client.EventLog)
-	if ev.Data["level"] != "warn" || !strings.Contains(ev.Message, "take effect when the agent restarts") {
+	if ev.Data["level"] != "warn" || !strings.HasSuffix(ev.Message, "take effect when the agent restarts: service.instance") {
 		t.Fatalf("LOG event %q %v, want the restart warning", ev.Message, ev.Data)
 	}
 	f.await(client.EventConfigApplied)

@@ -5,6 +5,7 @@ import (
 	"errors"
 	"maps"
 	"net"
+	"strings"
 	"time"
 
 	"regagent/internal/client"
@@ -71,8 +72,12 @@ func (a *Agent) update(u config.Update) {
 			}
 			data["errors"] = msgs
 		}
-		a.emit(client.Event{Type: client.EventConfigInvalid, Time: time.Now(), Err: u.Err,
-			Message: "config is invalid; the last good config stays applied", Data: data})
+		ev := client.Event{Type: client.EventConfigInvalid, Time: time.Now(),
+			Message: "config is invalid; the last good config stays applied", Data: data}
+		if data["errors"] == nil {
+			ev.Err = u.Err // not a list of positions: a read error
+		}
+		a.emit(ev)
 		return
 	}
 	a.metrics.reloads.WithLabelValues("valid").Inc()
@@ -83,24 +88,42 @@ func (a *Agent) update(u config.Update) {
 	a.mu.Unlock()
 	a.emit(client.Event{Type: client.EventConfigValidated, Time: time.Now(), Message: "config is valid",
 		Data: map[string]any{"file": a.opts.ConfigPath, "hash": u.Hash, "routes": u.Routes}})
-	if old != nil && needsRestart(old, u.Config) {
+	if keys := restartOnly(old, u.Config); len(keys) > 0 {
 		a.emit(client.Event{Type: client.EventLog, Time: time.Now(),
-			Message: "proxy, service, reload or status settings changed; they take effect when the agent restarts",
-			Data:    map[string]any{"level": "warn"}})
+			Message: "changed settings take effect when the agent restarts: " + strings.Join(keys, ", "),
+			Data:    map[string]any{"level": "warn", "keys": keys}})
 	}
 	if rec != nil {
 		rec.SetDesired(u.Config, selfIP)
 	}
 }
 
-// needsRestart reports changes the running agent does not take live: the
-// registry address and the identity REGISTER sent (they belong to the
+// restartOnly lists the changed keys the running agent does not take live:
+// the registry address and the identity REGISTER sent (they belong to the
 // session), and the settings of the watcher and status endpoint.
-func needsRestart(a, b *config.Config) bool {
-	return a.Proxy != b.Proxy || a.Service.Name != b.Service.Name ||
-		a.Service.Instance != b.Service.Instance || a.Service.MaintenancePort != b.Service.MaintenancePort ||
-		a.Service.IPCIDR != b.Service.IPCIDR || !maps.Equal(a.Service.Metadata, b.Service.Metadata) ||
-		a.Reload != b.Reload || a.Status != b.Status
+func restartOnly(a, b *config.Config) []string {
+	if a == nil {
+		return nil
+	}
+	var keys []string
+	for _, c := range []struct {
+		key     string
+		changed bool
+	}{
+		{"proxy", a.Proxy != b.Proxy},
+		{"service.name", a.Service.Name != b.Service.Name},
+		{"service.instance", a.Service.Instance != b.Service.Instance},
+		{"service.maintenance_port", a.Service.MaintenancePort != b.Service.MaintenancePort},
+		{"service.ip_cidr", a.Service.IPCIDR != b.Service.IPCIDR},
+		{"service.metadata", !maps.Equal(a.Service.Metadata, b.Service.Metadata)},
+		{"reload", a.Reload != b.Reload},
+		{"status", a.Status != b.Status},
+	} {
+		if c.changed {
+			keys = append(keys, c.key)
+		}
+	}
+	return keys
 }
 
 // ipChanged re-renders the file for the new address: backends written as

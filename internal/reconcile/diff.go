@@ -30,6 +30,21 @@ func Diff(c Changeset) string {
 			fmt.Fprintf(&b, "- orphan %s (purge: add, apply, remove, apply, §7)\n", routeText(*ch.From))
 		}
 	}
+	// The service-wide set staged with every add (§4): what the added
+	// routes will carry.
+	var opts, hdrs []string
+	for _, s := range c.Steps {
+		switch s.Kind {
+		case StepOptionSet:
+			opts = append(opts, s.Name+"="+s.Value)
+		case StepHeaderSet:
+			hdrs = append(hdrs, s.Name+": "+s.Value)
+		}
+	}
+	if len(opts) > 0 || len(hdrs) > 0 {
+		opts, hdrs = sortedUniq(opts), sortedUniq(hdrs)
+		fmt.Fprintf(&b, "  with options [%s] headers [%s]\n", strings.Join(opts, ", "), strings.Join(hdrs, ", "))
+	}
 	for _, s := range c.Steps {
 		switch s.Kind {
 		case StepMaintEnter:
@@ -37,7 +52,11 @@ func Diff(c Changeset) string {
 			if page == "" {
 				page = "built-in"
 			}
-			fmt.Fprintf(&b, "+ maintenance %s (page %s)\n", maintText(s), page)
+			reason := ""
+			if s.Reason != "" {
+				reason = ", reason: " + s.Reason
+			}
+			fmt.Fprintf(&b, "+ maintenance %s (page %s%s)\n", maintText(s), page, reason)
 		case StepMaintExit:
 			if len(s.Release) > 0 {
 				fmt.Fprintf(&b, "- maintenance of unused backend %s (released through a temporary route, §5)\n",

@@ -128,9 +128,9 @@ func planMaintenance(d Desired, a Applied, now time.Time, going, adding map[stri
 	case wantAll && (!am.All || len(enter) > 0 || len(adding) > 0):
 		// ALL covers the routes applied when it is entered; entering it
 		// again after adds keeps a later MAINT_EXIT ALL complete.
-		m.post = append(m.post, Step{Kind: StepMaintEnter, All: true, Page: dm.Page})
+		m.post = append(m.post, Step{Kind: StepMaintEnter, All: true, Page: dm.Page, Reason: dm.Reason})
 	case !wantAll && len(enter) > 0:
-		m.post = append(m.post, Step{Kind: StepMaintEnter, Targets: sortedUniq(enter), Page: dm.Page})
+		m.post = append(m.post, Step{Kind: StepMaintEnter, Targets: sortedUniq(enter), Page: dm.Page, Reason: dm.Reason})
 	}
 	return m
 }

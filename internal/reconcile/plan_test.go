@@ -156,3 +156,25 @@ func TestPlanUntilFuture(t *testing.T) {
 		t.Fatalf("RequeueAt = %v, want %v", got.RequeueAt, until)
 	}
 }
+
+// TestDiffShowsOptionsAndHeaders: the review of a plan shows what the added
+// routes will carry, not only where they go.
+func TestDiffShowsOptionsAndHeaders(t *testing.T) {
+	c := conf(rt("web", "example.com", "/", "http://b:3000"))
+	c.Options = map[string]string{"timeout": "30s", "websocket": "true"}
+	c.Headers = map[string]string{"X-Env": "prod"}
+	got := Plan(desired(c), NewApplied(1), PlanOptions{Now: time.Now()})
+	want := "+ route web example.com/ -> http://b:3000\n  with options [timeout=30s, websocket=true] headers [X-Env: prod]\n"
+	if d := Diff(got); d != want {
+		t.Fatalf("Diff:\n%s\nwant:\n%s", d, want)
+	}
+}
+
+func TestDiffShowsMaintenanceReason(t *testing.T) {
+	c := conf(rt("web", "example.com", "/", "http://b:3000"))
+	c.Maintenance = config.Maintenance{Enabled: true, Reason: "database migration"}
+	got, _ := converge(t, desired(c), applied(t, conf(rt("web", "example.com", "/", "http://b:3000"))))
+	if d := Diff(got); !strings.Contains(d, "+ maintenance ALL (page built-in, reason: database migration)") {
+		t.Fatalf("Diff:\n%s", d)
+	}
+}

@@ -54,6 +54,9 @@ type Step struct {
 	All     bool
 	Targets []string
 	Page    string
+	// Reason is the file's maintenance.reason, for people (Diff, logs);
+	// the protocol has no field for it.
+	Reason string
 	// Release lists the backends a MAINT_EXIT through release copies takes
 	// out of maintenance: no route of ours uses them any more (§5).
 	Release []string
