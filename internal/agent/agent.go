@@ -55,13 +55,14 @@ type Agent struct {
 	metrics *metrics
 	reload  chan struct{}
 
-	mu       sync.Mutex
-	cfg      *config.Config // last good config
-	selfIP   string
-	invalid  error // errors of the file's current content, nil when valid
-	cl       *client.Client
-	rec      *reconcile.Reconciler
-	statusLn string
+	mu          sync.Mutex
+	cfg         *config.Config // last good config
+	selfIP      string
+	invalid     error  // errors of the file's current content, nil when valid
+	invalidHash string // hash of that content
+	cl          *client.Client
+	rec         *reconcile.Reconciler
+	statusLn    string
 }
 
 // New checks opts and returns an Agent; it starts nothing.

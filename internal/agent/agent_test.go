@@ -183,8 +183,9 @@ func TestAgentAppliesAndFollowsTheFile(t *testing.T) {
 		t.Fatalf("Ready = false (%s) after an invalid edit; want it unchanged", why)
 	}
 	snap := f.agent.Snapshot().(Snapshot)
-	if snap.ConfigValid || len(snap.Errors) != 1 {
-		t.Fatalf("Snapshot valid=%v errors=%v, want the error", snap.ConfigValid, snap.Errors)
+	if snap.ConfigValid || len(snap.Errors) != 1 || snap.InvalidHash == "" || snap.InvalidHash == snap.ConfigHash {
+		t.Fatalf("Snapshot valid=%v errors=%v hashes %q/%q, want the error and both hashes",
+			snap.ConfigValid, snap.Errors, snap.ConfigHash, snap.InvalidHash)
 	}
 
 	// Fixing the file recovers without a restart.

@@ -29,6 +29,9 @@ func TestAgentMaintenanceByEditingTheFile(t *testing.T) {
 	f.await(client.EventMaintProxyEntered)
 	wantKind("admin.example.com", registrysim.TargetMaintenance)
 	wantKind("a.example.com", registrysim.TargetBackend)
+	if got := gauge(t, f.agent, "regagent_maintenance_active"); got != 1 {
+		t.Fatalf("regagent_maintenance_active = %v, want 1 backend", got)
+	}
 
 	// Off again.
 	f.write(header + routes + "maintenance:\n  enabled: false\n  targets: [admin.example.com]\n")
@@ -41,7 +44,26 @@ func TestAgentMaintenanceByEditingTheFile(t *testing.T) {
 	f.await(client.EventMaintProxyEntered)
 	wantKind("a.example.com", registrysim.TargetMaintenance)
 	wantKind("admin.example.com", registrysim.TargetMaintenance)
+	if got := gauge(t, f.agent, "regagent_maintenance_active"); got != 2 {
+		t.Fatalf("regagent_maintenance_active = %v, want 2 backends", got)
+	}
 	f.await(client.EventMaintProxyExited)
 	wantKind("a.example.com", registrysim.TargetBackend)
 	wantKind("admin.example.com", registrysim.TargetBackend)
+}
+
+// gauge reads a gauge of the agent's registry.
+func gauge(t *testing.T, a *Agent, name string) float64 {
+	t.Helper()
+	mfs, err := a.opts.Registry.Gather()
+	if err != nil {
+		t.Fatal(err)
+	}
+	for _, mf := range mfs {
+		if mf.GetName() == name && len(mf.GetMetric()) == 1 {
+			return mf.GetMetric()[0].GetGauge().GetValue()
+		}
+	}
+	t.Fatalf("no gauge %s", name)
+	return 0
 }

@@ -60,7 +60,7 @@ func newMetrics(reg *prometheus.Registry, a *Agent) *metrics {
 		}, func() float64 { return float64(a.routesApplied()) }),
 		prometheus.NewGaugeFunc(prometheus.GaugeOpts{
 			Name: "regagent_maintenance_active",
-			Help: "Maintenance targets currently entered (proxy-confirmed or local).",
+			Help: "Backend URLs this agent holds in maintenance in the proxy.",
 		}, func() float64 { return float64(a.maintenanceActive()) }),
 		counterFunc("regagent_reconcile_passes_total", "Reconcile passes run.", a, func(s recStatus) int { return s.Passes }),
 		counterFunc("regagent_reconcile_errors_total", "Reconcile passes that failed.", a, func(s recStatus) int { return s.Errors }),

@@ -61,7 +61,7 @@ func (a *Agent) update(u config.Update) {
 	if u.Err != nil {
 		a.metrics.reloads.WithLabelValues("invalid").Inc()
 		a.mu.Lock()
-		a.invalid = u.Err
+		a.invalid, a.invalidHash = u.Err, u.Hash
 		a.mu.Unlock()
 		data := map[string]any{"file": a.opts.ConfigPath, "hash": u.Hash}
 		var errs config.Errors

@@ -12,8 +12,9 @@ import (
 // Snapshot is the agent's /status document.
 type Snapshot struct {
 	ConfigFile  string             `json:"config_file"`
-	ConfigHash  string             `json:"config_hash,omitempty"`
+	ConfigHash  string             `json:"config_hash,omitempty"` // of the config in force
 	ConfigValid bool               `json:"config_valid"`
+	InvalidHash string             `json:"invalid_hash,omitempty"` // of the file's current, invalid content
 	Errors      []string           `json:"errors,omitempty"`
 	Connection  string             `json:"connection"`
 	SessionID   string             `json:"session_id,omitempty"`
@@ -28,9 +29,12 @@ type Snapshot struct {
 // Snapshot implements status.Source.
 func (a *Agent) Snapshot() any {
 	a.mu.Lock()
-	cfg, invalid, cl, rec, selfIP := a.cfg, a.invalid, a.cl, a.rec, a.selfIP
+	cfg, invalid, invalidHash, cl, rec, selfIP := a.cfg, a.invalid, a.invalidHash, a.cl, a.rec, a.selfIP
 	a.mu.Unlock()
 	s := Snapshot{ConfigFile: a.opts.ConfigPath, ConfigValid: invalid == nil, SelfIP: selfIP, Time: time.Now()}
+	if invalid != nil {
+		s.InvalidHash = invalidHash
+	}
 	if cfg != nil {
 		s.ConfigHash = cfg.Hash
 	}
@@ -110,13 +114,7 @@ func (a *Agent) maintenanceActive() int {
 	if !ok {
 		return 0
 	}
-	n := 0
-	for _, m := range s.Maintenance {
-		if m.Entered {
-			n++
-		}
-	}
-	return n
+	return len(s.MaintenanceBackends)
 }
 
 func (a *Agent) configValid() bool {

@@ -10,47 +10,47 @@ import (
 type Applied struct {
 	// Generation is the client's session generation this state belongs
 	// to; a new REGISTER starts an empty session (§2, §7).
-	Generation uint64
+	Generation uint64 `json:"generation"`
 	// Routes are this agent's routes by name.
-	Routes map[string]AppliedRoute
+	Routes map[string]AppliedRoute `json:"routes"`
 	// Strays are routes of this session that belong to no name (found by
 	// ROUTE_LIST after a partial failure or drift), by id. They are removed.
-	Strays map[string]AppliedRoute
+	Strays map[string]AppliedRoute `json:"strays,omitempty"`
 	// Orphans are the routes the previous session had live: after a
 	// reconnect inside the grace period the proxy keeps serving them (§7).
-	Orphans []AppliedRoute
+	Orphans []AppliedRoute `json:"orphans,omitempty"`
 	// Maintenance is the maintenance this agent has entered.
-	Maintenance AppliedMaintenance
+	Maintenance AppliedMaintenance `json:"maintenance"`
 }
 
 // AppliedRoute is one live route and exactly what was sent for it.
 type AppliedRoute struct {
-	ID   string
-	Spec RouteSpec
+	ID   string    `json:"id"`
+	Spec RouteSpec `json:"spec"`
 	// Options and Headers were staged in the apply that added the route:
 	// the only ones it has (§4).
-	Options map[string]string
-	Headers map[string]string
+	Options map[string]string `json:"options,omitempty"`
+	Headers map[string]string `json:"headers,omitempty"`
 	// Unverified is set when the route was read back from ROUTE_LIST, which
 	// does not show headers, options or health checks: it is re-added.
-	Unverified bool
+	Unverified bool `json:"unverified,omitempty"`
 	// Refused marks an orphan staged by an apply the server refused: it
 	// may be live (a partial apply, §3) but was never in force, so the
 	// mass-removal guard does not count it.
-	Refused bool `json:",omitempty"`
+	Refused bool `json:"refused,omitempty"`
 }
 
 // AppliedMaintenance is the maintenance entered by this agent. The proxy
 // keeps it per backend URL string (§5), so that is how it is tracked.
 type AppliedMaintenance struct {
 	// All is set after MAINT_ENTER ALL.
-	All bool
+	All bool `json:"all,omitempty"`
 	// Backends maps each backend URL in maintenance to its page URL.
-	Backends map[string]string
+	Backends map[string]string `json:"backends,omitempty"`
 	// Stale are backends put in maintenance in an earlier session: they
 	// may still be in maintenance in the proxy (§5, §7), so they are left
 	// explicitly when no longer wanted.
-	Stale map[string]string
+	Stale map[string]string `json:"stale,omitempty"`
 }
 
 // NewApplied returns the empty state of a session.

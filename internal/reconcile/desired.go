@@ -1,6 +1,8 @@
 package reconcile
 
 import (
+	"encoding/json"
+	"fmt"
 	"maps"
 	"net"
 	"slices"
@@ -29,21 +31,21 @@ type Desired struct {
 
 // RouteSpec is one route as it is sent to the proxy.
 type RouteSpec struct {
-	Name string
+	Name string `json:"name"`
 	// Domains are sorted and without duplicates: their order means nothing
 	// to the proxy, so reordering them in the file changes nothing.
-	Domains  []string
-	Path     string
-	Backend  string
-	Priority int
-	Health   *HealthSpec
+	Domains  []string    `json:"domains"`
+	Path     string      `json:"path"`
+	Backend  string      `json:"backend"`
+	Priority int         `json:"priority,omitempty"`
+	Health   *HealthSpec `json:"health,omitempty"`
 }
 
 // HealthSpec is a route's active health check.
 type HealthSpec struct {
-	Path     string
-	Interval time.Duration
-	Timeout  time.Duration
+	Path     string        `json:"path"`
+	Interval time.Duration `json:"interval"`
+	Timeout  time.Duration `json:"timeout"`
 }
 
 // MaintenanceSpec is the desired maintenance state.
@@ -151,4 +153,34 @@ func overlaps(a, b RouteSpec) bool {
 		}
 	}
 	return false
+}
+
+// healthJSON is HealthSpec as people read it: durations as "10s".
+type healthJSON struct {
+	Path     string `json:"path"`
+	Interval string `json:"interval"`
+	Timeout  string `json:"timeout"`
+}
+
+// MarshalJSON writes the durations as Go duration strings.
+func (h HealthSpec) MarshalJSON() ([]byte, error) {
+	return json.Marshal(healthJSON{h.Path, h.Interval.String(), h.Timeout.String()})
+}
+
+// UnmarshalJSON reads what MarshalJSON wrote.
+func (h *HealthSpec) UnmarshalJSON(b []byte) error {
+	var v healthJSON
+	if err := json.Unmarshal(b, &v); err != nil {
+		return err
+	}
+	iv, err := time.ParseDuration(v.Interval)
+	if err != nil {
+		return fmt.Errorf("health interval: %w", err)
+	}
+	to, err := time.ParseDuration(v.Timeout)
+	if err != nil {
+		return fmt.Errorf("health timeout: %w", err)
+	}
+	*h = HealthSpec{Path: v.Path, Interval: iv, Timeout: to}
+	return nil
 }

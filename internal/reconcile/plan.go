@@ -61,7 +61,14 @@ type Change struct {
 
 // Counts sums a changeset by kind.
 type Counts struct {
-	Added, Removed, Readded, Updated, Purged, MaintEnter, MaintExit, Commands int
+	Added      int `json:"added"`
+	Removed    int `json:"removed"`
+	Readded    int `json:"readded"`
+	Updated    int `json:"updated"`
+	Purged     int `json:"purged"`
+	MaintEnter int `json:"maint_enter"`
+	MaintExit  int `json:"maint_exit"`
+	Commands   int `json:"commands"`
 }
 
 // Counts returns the number of changes of each kind and of commands.

@@ -30,6 +30,13 @@ func TestConvergedAndAppliedSnapshot(t *testing.T) {
 	if err != nil {
 		t.Fatal(err)
 	}
+	// The status document is read by people: snake_case keys, durations
+	// as "10s".
+	for _, want := range []string{`"routes":{`, `"spec":{`, `"backend":"http://a"`, `"interval":"10s"`} {
+		if !strings.Contains(string(b), want) {
+			t.Fatalf("Applied JSON lacks %s:\n%s", want, b)
+		}
+	}
 	var back Applied
 	if err := json.Unmarshal(b, &back); err != nil {
 		t.Fatal(err)

@@ -20,10 +20,10 @@ type Status struct {
 	MaintenanceBackends map[string]string `json:"maintenance_backends,omitempty"`
 
 	LastPlan    string    `json:"last_plan,omitempty"` // Diff of the last plan
-	LastPlanAt  time.Time `json:"last_plan_at"`
+	LastPlanAt  time.Time `json:"last_plan_at,omitzero"`
 	LastCounts  Counts    `json:"last_counts"`
 	LastError   string    `json:"last_error,omitempty"` // "" after a successful pass
-	LastErrorAt time.Time `json:"last_error_at"`
+	LastErrorAt time.Time `json:"last_error_at,omitzero"`
 	// Terminal is set when the last error waits for a config change.
 	Terminal bool `json:"terminal"`
 
