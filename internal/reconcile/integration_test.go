@@ -390,3 +390,25 @@ func TestIntegrationMaintenanceReleasedFromOldBackend(t *testing.T) {
 		t.Fatalf("not converged:\n%s", Diff(p))
 	}
 }
+
+// TestIntegrationOrphansDoNotPileUp: every reconnect inside the grace leaves
+// the old session's routes in the proxy as orphans (§7). Harmless ones are
+// kept to spare the routes a purge gap, but at most one per domain and path:
+// otherwise the proxy's list, whose apply cost grows with its size (§4),
+// grows with every reconnect.
+func TestIntegrationOrphansDoNotPileUp(t *testing.T) {
+	h := newHarness(t)
+	c := conf(rt("a", "a.com", "/", "http://a"), rt("b", "b.com", "/", "http://b"))
+	d := desired(c)
+	h.sync(d)
+	for range 5 {
+		gen := h.cl.Generation()
+		h.srv.DropConnections()
+		h.waitGeneration(gen)
+		h.sync(d)
+		h.check(d, time.Now())
+	}
+	if n := len(h.srv.ProxyRoutes()); n > 2*len(c.Routes) {
+		t.Fatalf("%d proxy entries for %d routes after 5 reconnects: orphans pile up", n, len(c.Routes))
+	}
+}

@@ -251,16 +251,22 @@ func readdReasons(ar AppliedRoute, w RouteSpec, d Desired) []string {
 // route of ours with the same path and an overlapping domain deletes them.
 // An orphan is harmless, and kept, only when a desired route routes exactly
 // like it with the same health check and options, and no headers are wanted
-// (an orphan's headers are no longer added, §7).
+// (an orphan's headers are no longer added, §7), and it is the only orphan
+// at its domain and path: otherwise every reconnect would leave one more
+// entry in the proxy, whose apply cost grows with its size (§4).
 func purgeCopies(d Desired, orphans []AppliedRoute) []RouteSpec {
 	var out []RouteSpec
+	perKey := map[string]int{}
+	for _, o := range orphans {
+		perKey[routingKey(o.Spec)]++
+	}
 	seen := map[string]bool{}
 	for _, o := range orphans {
-		harmless := len(d.Headers) == 0 && maps.Equal(o.Options, d.Options) && !o.Unverified &&
+		k := routingKey(o.Spec)
+		harmless := perKey[k] == 1 && len(d.Headers) == 0 && maps.Equal(o.Options, d.Options) && !o.Unverified &&
 			slices.ContainsFunc(d.Routes, func(r RouteSpec) bool {
 				return sameRouting(r, o.Spec) && sameHealth(r.Health, o.Spec.Health)
 			})
-		k := routingKey(o.Spec)
 		if harmless || seen[k] {
 			continue
 		}
