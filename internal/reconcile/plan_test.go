@@ -92,6 +92,9 @@ func TestPlanInvalidIsTerminal(t *testing.T) {
 	for name, c := range map[string]*config.Config{
 		"no scheme":        conf(rt("a", "x.com", "/", "localhost:3000")),
 		"pipe":             conf(rt("a", "x.com", "/a|b", "http://a")),
+		"CR":               conf(rt("a", "x.com", "/a\rb", "http://a")),
+		"LF in a header":   {Routes: []config.Route{rt("a", "x.com", "/", "http://a")}, Headers: map[string]string{"X": "a\nb"}},
+		"reserved release": conf(rt("release#0", "x.com", "/", "http://a")),
 		"no leading slash": conf(rt("a", "x.com", "api", "http://a")),
 		"overlap":          conf(rt("a", "x.com,y.com", "/", "http://a"), rt("b", "y.com", "/", "http://b")),
 		"bad duration":     {Routes: []config.Route{rt("a", "x.com", "/", "http://a")}, Options: map[string]string{"timeout": "soon"}},

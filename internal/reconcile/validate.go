@@ -156,4 +156,15 @@ func checkURL(s string) error {
 	return nil
 }
 
-func unsafe(v string) bool { return strings.ContainsAny(v, "|\r\n") }
+// unsafe reports whether v holds a byte the protocol cannot carry (§1). A
+// plain loop: it runs for every field of every route on every plan, and
+// strings.ContainsAny builds its byte set on each call.
+func unsafe(v string) bool {
+	for i := 0; i < len(v); i++ {
+		switch v[i] {
+		case '|', '\r', '\n':
+			return true
+		}
+	}
+	return false
+}
