@@ -28,18 +28,18 @@ func (c *Client) keepalive(cn *conn) {
 	}
 }
 
-// slowCommandAllowance bounds how long a PING may wait behind earlier
-// commands the server is still working on (a large CONFIG_APPLY takes
-// seconds, §4; BACKEND_TEST up to 5 s, §6) before the connection is declared
-// dead anyway.
-const slowCommandAllowance = 60 * time.Second
+// busyAllowance is how many keepalive timeouts a PING may wait behind
+// earlier commands the server is still working on (a large CONFIG_APPLY
+// takes seconds, §4; BACKEND_TEST up to 5 s, §6) before the connection is
+// declared dead anyway: 60 s with the default 5 s timeout.
+const busyAllowance = 12
 
 // ping sends one PING and waits for its reply or the connection's end. The
 // deadline runs from before the write: a write stuck on a peer that stopped
 // reading counts against it too, and failing the connection unblocks it.
 // While earlier commands are still unanswered the PONG cannot come (replies
-// are in order), so the deadline is extended, up to slowCommandAllowance:
-// a busy connection is not a dead one.
+// are in order), so the deadline is extended, up to busyAllowance
+// timeouts: a busy connection is not a dead one.
 func (c *Client) ping(cn *conn) {
 	cmd := Command{Name: "PING"}
 	buf, err := appendLine(nil, c.SessionID(), cmd)
@@ -59,7 +59,7 @@ func (c *Client) ping(cn *conn) {
 		if over {
 			return
 		}
-		if cn.waitsBehind(w) && time.Since(start) < slowCommandAllowance {
+		if cn.waitsBehind(w) && time.Since(start) < busyAllowance*c.cfg.KeepaliveTimeout {
 			deadline = time.AfterFunc(c.cfg.KeepaliveTimeout, expire)
 			return
 		}

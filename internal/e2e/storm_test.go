@@ -141,6 +141,14 @@ func TestEditStorm(t *testing.T) {
 				}
 				return nil
 			})
+			// The state is published before CONFIG_APPLIED is emitted (so
+			// that readiness never lags the event): wait for the event too.
+			r.until("the apply was reported", func() error {
+				if r.events.count(m, isType(client.EventConfigApplied)) == 0 {
+					return fmt.Errorf("no CONFIG_APPLIED yet")
+				}
+				return nil
+			})
 			applies := r.events.count(m, isType(client.EventConfigApplied))
 			validated := r.events.count(m, isType(client.EventConfigValidated))
 			invalid := r.events.count(m, isType(client.EventConfigInvalid))
