@@ -29,9 +29,7 @@ func TestAgentMaintenanceByEditingTheFile(t *testing.T) {
 	f.await(client.EventMaintProxyEntered)
 	wantKind("admin.example.com", registrysim.TargetMaintenance)
 	wantKind("a.example.com", registrysim.TargetBackend)
-	if got := gauge(t, f.agent, "regagent_maintenance_active"); got != 1 {
-		t.Fatalf("regagent_maintenance_active = %v, want 1 backend", got)
-	}
+	awaitGauge(t, f.agent, "regagent_maintenance_active", 1)
 
 	// Off again.
 	f.write(header + routes + "maintenance:\n  enabled: false\n  targets: [admin.example.com]\n")
@@ -44,12 +42,24 @@ func TestAgentMaintenanceByEditingTheFile(t *testing.T) {
 	f.await(client.EventMaintProxyEntered)
 	wantKind("a.example.com", registrysim.TargetMaintenance)
 	wantKind("admin.example.com", registrysim.TargetMaintenance)
-	if got := gauge(t, f.agent, "regagent_maintenance_active"); got != 2 {
-		t.Fatalf("regagent_maintenance_active = %v, want 2 backends", got)
-	}
+	awaitGauge(t, f.agent, "regagent_maintenance_active", 2)
 	f.await(client.EventMaintProxyExited)
 	wantKind("a.example.com", registrysim.TargetBackend)
 	wantKind("admin.example.com", registrysim.TargetBackend)
+}
+
+// awaitGauge waits for a gauge to read want. The proxy's MAINT_OK and the
+// reconciler's bookkeeping of the same pass run on different goroutines,
+// and no event marks the gauge's change: poll, with a failure bound.
+func awaitGauge(t *testing.T, a *Agent, name string, want float64) {
+	t.Helper()
+	deadline := time.Now().Add(10 * time.Second)
+	for got := gauge(t, a, name); got != want; got = gauge(t, a, name) {
+		if time.Now().After(deadline) {
+			t.Fatalf("%s = %v, want %v", name, got, want)
+		}
+		time.Sleep(2 * time.Millisecond)
+	}
 }
 
 // gauge reads a gauge of the agent's registry.
