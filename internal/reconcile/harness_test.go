@@ -48,18 +48,28 @@ func helper(tb tester) {
 
 func newHarness(tb tester) *harness {
 	helper(tb)
+	return newHarnessWith(tb, nil)
+}
+
+// newHarnessWith is newHarness with the client's config adjusted by mutate.
+func newHarnessWith(tb tester, mutate func(*client.Config)) *harness {
+	helper(tb)
 	srv := registrysim.New(registrysim.Options{MaintTimeout: 500 * time.Millisecond, MaintInterval: 5 * time.Millisecond})
 	if err := srv.Start(); err != nil {
 		tb.Fatalf("Start: %v", err)
 	}
 	h := &harness{tb: tb, srv: srv}
-	cl, err := client.New(client.Config{
+	cfg := client.Config{
 		Addr: srv.Addr(), Service: "svc", Instance: "i1",
 		KeepaliveInterval: -1, IPCheckInterval: -1,
 		IPSource:           func() (net.IP, error) { return net.IPv4(127, 0, 0, 1), nil },
 		MaintenanceTimeout: time.Second,
 		Backoff:            client.Backoff{Initial: 5 * time.Millisecond, Max: 20 * time.Millisecond, Multiplier: 2},
-	})
+	}
+	if mutate != nil {
+		mutate(&cfg)
+	}
+	cl, err := client.New(cfg)
 	if err != nil {
 		tb.Fatalf("client.New: %v", err)
 	}

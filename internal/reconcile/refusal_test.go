@@ -3,13 +3,11 @@ package reconcile
 import (
 	"context"
 	"errors"
-	"net"
 	"testing"
 	"time"
 
 	"regagent/internal/client"
 	"regagent/internal/config"
-	"regagent/internal/registrysim"
 )
 
 // A refused (partial) apply (§3) leaves the adds it staged as orphans to
@@ -71,49 +69,17 @@ func TestRevertAfterRefusedApply(t *testing.T) {
 // session not yet replaced.
 func gatedHarness(t *testing.T) (*harness, chan struct{}) {
 	t.Helper()
-	srv := registrysim.New(registrysim.Options{MaintTimeout: 500 * time.Millisecond, MaintInterval: 5 * time.Millisecond})
-	if err := srv.Start(); err != nil {
-		t.Fatalf("Start: %v", err)
-	}
 	release := make(chan struct{})
-	h := &harness{tb: t, srv: srv}
-	cl, err := client.New(client.Config{
-		Addr: srv.Addr(), Service: "svc", Instance: "i1",
-		KeepaliveInterval: -1, IPCheckInterval: -1,
-		IPSource:           func() (net.IP, error) { return net.IPv4(127, 0, 0, 1), nil },
-		MaintenanceTimeout: time.Second,
-		Sleep: func(ctx context.Context, _ time.Duration) error {
+	h := newHarnessWith(t, func(c *client.Config) {
+		c.Sleep = func(ctx context.Context, _ time.Duration) error {
 			select {
 			case <-release:
 				return nil
 			case <-ctx.Done():
 				return ctx.Err()
 			}
-		},
+		}
 	})
-	if err != nil {
-		t.Fatalf("client.New: %v", err)
-	}
-	h.cl = cl
-	h.r = New(cl, Options{OnEvent: h.record, Backoff: client.Backoff{Initial: 5 * time.Millisecond, Max: 50 * time.Millisecond, Multiplier: 2}})
-	cl.On("", h.r.HandleEvent)
-	ctx, cancel := context.WithCancel(context.Background())
-	h.ctx = ctx
-	done := make(chan struct{})
-	go func() {
-		defer close(done)
-		cl.Run(ctx)
-	}()
-	t.Cleanup(func() {
-		cancel()
-		<-done
-		srv.Close()
-	})
-	wctx, wcancel := context.WithTimeout(ctx, 5*time.Second)
-	defer wcancel()
-	if err := cl.WaitConnected(wctx); err != nil {
-		t.Fatalf("WaitConnected: %v", err)
-	}
 	return h, release
 }
 
