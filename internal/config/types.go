@@ -19,6 +19,7 @@ type Config struct {
 	Status      Status            `yaml:"status,omitempty" json:"status,omitempty"`
 	Reload      Reload            `yaml:"reload,omitempty" json:"reload,omitempty"`
 	Reconcile   Reconcile         `yaml:"reconcile,omitempty" json:"reconcile,omitempty"`
+	State       State             `yaml:"state,omitempty" json:"state,omitempty"`
 
 	// AllowMassRemoval lets one change remove more than the reconciler's
 	// mass-removal threshold of the live routes.
@@ -32,6 +33,11 @@ type Config struct {
 	// before interpolation: the same file re-rendered with another SELF_IP
 	// has the same Hash, so compare Configs, not hashes, to plan changes.
 	Hash string `yaml:"-" json:"-"`
+
+	// Secrets are the values that ${VAR} interpolation put into the file
+	// (SELF_IP and defaults written in the file excepted): whatever shows
+	// the config to people masks them.
+	Secrets []string `yaml:"-" json:"-"`
 }
 
 // Proxy says where the registry is and how to talk to it.
@@ -130,6 +136,15 @@ type Reconcile struct {
 	// MassRemovalThreshold is the fraction of live routes (0..1) above which
 	// a removal needs allow_mass_removal or an explicit `routes: []`.
 	MassRemovalThreshold float64 `yaml:"mass_removal_threshold,omitempty" json:"mass_removal_threshold,omitempty" validate:"gt=0,lte=1"`
+}
+
+// State configures the state file: what this agent made live, kept across
+// restarts of the process so that a new process can clean up after an old
+// one (PROTOCOL.md §7).
+type State struct {
+	// File is the state file's path; empty means the default directory
+	// ($STATE_DIRECTORY, else /var/lib/regagent) and "off" disables it.
+	File string `yaml:"file,omitempty" json:"file,omitempty" validate:"maxbytes=4096"`
 }
 
 // Duration is a time.Duration written in the file as a Go duration string
