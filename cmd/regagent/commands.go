@@ -11,7 +11,8 @@ import (
 const usage = `regagent keeps the go-proxy registry in step with a YAML file.
 
 Usage:
-  regagent run [-c FILE] [--proxy ADDR] [--status-addr ADDR] [--log-format F] [--log-level L]
+  regagent run [-c FILE] [--proxy ADDR] [--status-addr ADDR] [--state-file PATH]
+               [--log-format F] [--log-level L]
                                        the daemon; SIGHUP reloads, SIGTERM shuts down
   regagent validate [--format text|json] [FILE...]
                                        check files (default the config file); never connects

@@ -47,9 +47,12 @@ func runDemo(ctx context.Context, args []string, env *environment) error {
 		ConfigPath: *cfgFlag,
 		ProxyAddr:  sim.Addr(),
 		StatusAddr: *statusAddr,
-		Lookup:     env.getenv,
-		Logger:     logger,
-		OnEvent:    tp.onEvent,
+		// The simulated registry starts empty each time: no earlier
+		// process can have left anything in it to clean up.
+		StateFile: "off",
+		Lookup:    env.getenv,
+		Logger:    logger,
+		OnEvent:   tp.onEvent,
 	})
 	if err != nil {
 		return err

@@ -17,6 +17,7 @@ func runDaemon(ctx context.Context, args []string, env *environment) error {
 	cfgFlag := fs.String("c", "", "config file (default $REGAGENT_CONFIG, else ./registry.yaml)")
 	proxy := fs.String("proxy", "", "registry address host:port, overriding proxy.address")
 	statusAddr := fs.String("status-addr", "", "status endpoint address, overriding status.address")
+	stateFile := fs.String("state-file", "", "state file, overriding state.file (\"off\" disables it)")
 	lf := addLogFlags(fs, "auto")
 	if err := parseFlags(fs, args); err != nil {
 		return err
@@ -35,6 +36,7 @@ func runDaemon(ctx context.Context, args []string, env *environment) error {
 		ConfigPath: path,
 		ProxyAddr:  *proxy,
 		StatusAddr: *statusAddr,
+		StateFile:  *stateFile,
 		Lookup:     env.getenv,
 		Logger:     logger,
 	})

@@ -25,6 +25,9 @@ type Options struct {
 	ProxyAddr string
 	// StatusAddr, when set, overrides the file's status.address.
 	StatusAddr string
+	// StateFile, when set, overrides the file's state.file ("off"
+	// disables the state file).
+	StateFile string
 	// Lookup resolves ${VAR} in the file; default os.LookupEnv. SELF_IP is
 	// answered by the agent itself.
 	Lookup func(string) (string, bool)

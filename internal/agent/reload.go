@@ -100,7 +100,8 @@ func (a *Agent) update(u config.Update) {
 
 // restartOnly lists the changed keys the running agent does not take live:
 // the registry address and the identity REGISTER sent (they belong to the
-// session), and the settings of the watcher and status endpoint.
+// session), the settings of the watcher and status endpoint, and the state
+// file (read once, at start).
 func restartOnly(a, b *config.Config) []string {
 	if a == nil {
 		return nil
@@ -118,6 +119,7 @@ func restartOnly(a, b *config.Config) []string {
 		{"service.metadata", !maps.Equal(a.Service.Metadata, b.Service.Metadata)},
 		{"reload", a.Reload != b.Reload},
 		{"status", a.Status != b.Status},
+		{"state.file", a.State != b.State},
 	} {
 		if c.changed {
 			keys = append(keys, c.key)

@@ -13,6 +13,7 @@ import (
 	"strings"
 	"sync"
 
+	"regagent/internal/config"
 	"regagent/internal/reconcile"
 )
 
@@ -266,4 +267,17 @@ func unwrapLink(err error) error {
 		return le.Err
 	}
 	return err
+}
+
+// openState resolves the state file for cfg and reads what the previous
+// process made live. Without a state file, it says what a restart cannot
+// clean up; the reconciler still purges every route the file names.
+func (a *Agent) openState(cfg *config.Config) (inherited *reconcile.Memory, remember func(reconcile.Memory)) {
+	path := resolveStatePath(a.opts.StateFile, cfg.State.File, a.opts.Lookup)
+	if path == "" {
+		a.log.Warn("the state file is off; " + lostOnRestart)
+		return nil, nil
+	}
+	sf := newStateFile(path, cfg.Service.Name, cfg.Service.Instance, a.log)
+	return sf.load(), sf.remember
 }

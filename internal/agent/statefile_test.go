@@ -10,6 +10,7 @@ import (
 	"strings"
 	"testing"
 
+	"regagent/internal/config"
 	"regagent/internal/reconcile"
 )
 
@@ -310,5 +311,15 @@ func writeState(t *testing.T, path, body string) {
 	t.Helper()
 	if err := os.WriteFile(path, []byte(body), 0o600); err != nil {
 		t.Fatal(err)
+	}
+}
+
+// The state file is read once, at start: a change is reported as taking
+// effect at the next restart.
+func TestStateFileIsRestartOnly(t *testing.T) {
+	a, b := &config.Config{}, &config.Config{}
+	b.State.File = "/srv/regagent.state"
+	if got := restartOnly(a, b); !reflect.DeepEqual(got, []string{"state.file"}) {
+		t.Errorf("restartOnly = %q, want [state.file]", got)
 	}
 }
