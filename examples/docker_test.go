@@ -312,11 +312,14 @@ func TestDockerfileRuntime(t *testing.T) {
 		t.Errorf("runtime image is %q, want scratch or gcr.io/distroless/static*", rt.from)
 	}
 
-	var copied, user, entrypoint, command string
+	var copied, user, entrypoint, command, stateDir, stateOwner string
 	for _, in := range rt.instr {
 		switch in.cmd {
 		case "COPY":
 			f := strings.Fields(in.args)
+			if len(f) == 4 && f[0] == "--from="+build.name && strings.HasPrefix(f[1], "--chown=") && f[3] == "/var/lib/regagent" {
+				stateDir, stateOwner = f[2], strings.TrimPrefix(f[1], "--chown=")
+			}
 			if len(f) == 3 && f[0] == "--from="+build.name {
 				if f[1] != b.output {
 					t.Errorf("Dockerfile:%d: copies %s from the builder, which writes %s", in.line, f[1], b.output)
@@ -344,6 +347,23 @@ func TestDockerfileRuntime(t *testing.T) {
 	if name, _, _ := strings.Cut(user, ":"); name != "" {
 		if _, err := strconv.Atoi(name); err != nil {
 			t.Errorf("runtime USER %q is not numeric; Kubernetes runAsNonRoot cannot verify it", user)
+		}
+	}
+	// The default state directory: the image has no shell to make it, so
+	// the builder makes it and the runtime stage copies it with the
+	// agent's user as owner (a named volume mounted there inherits it).
+	if stateDir == "" {
+		t.Errorf("the runtime stage does not create /var/lib/regagent (COPY --from=%s --chown=UID:GID DIR /var/lib/regagent); the default state file could not be written", build.name)
+	} else {
+		if stateOwner != user {
+			t.Errorf("/var/lib/regagent is owned by %q, but the agent runs as %q", stateOwner, user)
+		}
+		made := false
+		for _, in := range build.instr {
+			made = made || in.cmd == "RUN" && slices.Equal(strings.Fields(in.args), []string{"mkdir", "-p", stateDir})
+		}
+		if !made {
+			t.Errorf("the builder stage does not make %s (RUN mkdir -p %s), which the runtime stage copies to /var/lib/regagent", stateDir, stateDir)
 		}
 	}
 	for _, c := range []struct{ instr, got, want string }{

@@ -11,6 +11,7 @@ import (
 	"fmt"
 	"io"
 	"os"
+	"path"
 	"path/filepath"
 	"strings"
 	"sync"
@@ -164,6 +165,7 @@ func checkShutdown(t *testing.T, where string, cfg *config.Config, graceSeconds 
 type runArgs struct {
 	config     string // -c, with the README's defaults applied
 	statusAddr string // --status-addr
+	stateFile  string // --state-file
 }
 
 // parseRunArgs reads a `regagent run` argument list (as the image's
@@ -191,6 +193,8 @@ func parseRunArgs(tb testing.TB, where string, args []string, env map[string]str
 			r.config = value
 		case "status-addr":
 			r.statusAddr = value
+		case "state-file":
+			r.stateFile = value
 		case "proxy", "log-format", "log-level":
 		default:
 			tb.Fatalf("%s: unknown run flag %q", where, args[i])
@@ -203,4 +207,28 @@ func parseRunArgs(tb testing.TB, where string, args []string, env map[string]str
 		tb.Fatalf("%s: no -c and no REGAGENT_CONFIG: the default ./registry.yaml depends on the working directory", where)
 	}
 	return r
+}
+
+// stateDir is the directory of the state file the agent of a deployment
+// uses, resolved as the README says: --state-file, else state.file, else
+// $STATE_DIRECTORY (its first path), else /var/lib/regagent. A deployment
+// without a state file fails: a restarted agent could not remove what its
+// predecessor left on the proxy.
+func stateDir(tb testing.TB, where string, run runArgs, cfg *config.Config, env map[string]string) string {
+	tb.Helper()
+	file := run.stateFile
+	if file == "" {
+		file = cfg.State.File
+	}
+	switch {
+	case file == "off":
+		tb.Fatalf("%s: the state file is off; a restarted agent could not clean up after its predecessor", where)
+	case file != "":
+		return path.Dir(file)
+	}
+	if dirs := env["STATE_DIRECTORY"]; dirs != "" {
+		dir, _, _ := strings.Cut(dirs, ":")
+		return path.Clean(dir)
+	}
+	return "/var/lib/regagent"
 }

@@ -41,6 +41,8 @@ type (
 				Name  string `yaml:"name"`
 				Items []any  `yaml:"items"`
 			} `yaml:"configMap"`
+			EmptyDir              *struct{} `yaml:"emptyDir"`
+			PersistentVolumeClaim *struct{} `yaml:"persistentVolumeClaim"`
 		} `yaml:"volumes"`
 	}
 	k8sContainer struct {
@@ -71,6 +73,7 @@ type (
 			Name      string `yaml:"name"`
 			MountPath string `yaml:"mountPath"`
 			SubPath   string `yaml:"subPath"`
+			ReadOnly  bool   `yaml:"readOnly"`
 		} `yaml:"volumeMounts"`
 	}
 	k8sProbe struct {
@@ -205,6 +208,28 @@ func TestKubernetesSidecar(t *testing.T) {
 			}
 			if cfg.Service.Instance != testPodName {
 				t.Errorf("%s: service.instance is %q; want the pod name (metadata.name), unique per replica", where, cfg.Service.Instance)
+			}
+
+			// The state file: a writable volume that outlives the
+			// container (a restart after a crash or an OOM kill) as long
+			// as the instance name it belongs to, the pod name, does.
+			sdir := stateDir(t, where, run, cfg, env)
+			stateVolume := ""
+			for _, m := range c.VolumeMounts {
+				if path.Clean(m.MountPath) == sdir && m.SubPath == "" {
+					if m.ReadOnly {
+						t.Errorf("%s: the state directory %s is mounted read-only", where, sdir)
+					}
+					stateVolume = m.Name
+				}
+			}
+			if stateVolume == "" {
+				t.Errorf("%s: no volume is mounted at the state directory %s (readOnlyRootFilesystem leaves nothing else writable)", where, sdir)
+			}
+			for _, v := range pod.Volumes {
+				if v.Name == stateVolume && v.EmptyDir == nil && v.PersistentVolumeClaim == nil {
+					t.Errorf("%s: the state volume %s is neither an emptyDir nor a persistentVolumeClaim", where, v.Name)
+				}
 			}
 
 			// The status endpoint and the probes.

@@ -38,7 +38,9 @@ func pod(t *testing.T, bin, config, name, ip string, sim *registrysim.Server) *e
 		t.Fatal(err)
 	}
 	cmd := exec.Command(bin, "run", "-c", filepath.Join(dir, "registry.yaml"), "--log-format", "json")
-	cmd.Env = append(os.Environ(), "POD_NAME="+name, "POD_IP="+ip, "POD_NAMESPACE=shop", "REGISTRY_ADDR="+sim.Addr())
+	// Each pod has its own state directory, as the example's emptyDir.
+	cmd.Env = append(os.Environ(), "POD_NAME="+name, "POD_IP="+ip, "POD_NAMESPACE=shop", "REGISTRY_ADDR="+sim.Addr(),
+		"STATE_DIRECTORY="+t.TempDir())
 	if err := cmd.Start(); err != nil {
 		t.Fatal(err)
 	}

@@ -25,6 +25,7 @@ type (
 		Networks map[string]struct {
 			External bool `yaml:"external"`
 		} `yaml:"networks"`
+		Volumes map[string]any `yaml:"volumes"`
 	}
 	stackService struct {
 		Image         string    `yaml:"image"`
@@ -145,16 +146,20 @@ func TestSwarmStacks(t *testing.T) {
 
 			// How registry.yaml reaches the container.
 			source := ""
+			type volume struct {
+				Type, Source, Target string
+				ReadOnly             bool `yaml:"read_only"`
+			}
+			var volumes []volume
 			for i := range agent.Volumes {
-				var v struct {
-					Type, Source, Target string
-				}
+				var v volume
 				if agent.Volumes[i].Kind == yaml.ScalarNode {
 					f := strings.Split(agent.Volumes[i].Value, ":")
 					v.Type, v.Source, v.Target = "bind", f[0], f[1]
 				} else {
 					decodeNode(t, where, &agent.Volumes[i], &v)
 				}
+				volumes = append(volumes, v)
 				switch path.Clean(v.Target) {
 				case run.config:
 					t.Errorf("%s: %s is a single-file mount of %s: editors and git replace the file, the mount keeps the old one", where, run.config, v.Source)
@@ -207,8 +212,33 @@ func TestSwarmStacks(t *testing.T) {
 					t.Errorf("%s: route %s goes to %s; want an app service's name on an external network (one of %v)", file, r.Name, r.Backend, names)
 				}
 			}
-			if !strings.HasPrefix(cfg.Service.Instance, "shop_regagent.1.") {
-				t.Errorf("%s: service.instance is %q; want the task name ({{.Task.Name}}), unique per task", file, cfg.Service.Instance)
+			// One instance name per replica, kept by the task that replaces
+			// a failed one: the state file belongs to an instance name, and
+			// a task name ({{.Task.Name}}) changes with every task.
+			if cfg.Service.Instance != "shop_regagent.1" {
+				t.Errorf("%s: service.instance is %q; want the service and slot ({{.Service.Name}}.{{.Task.Slot}}), the same for a replacement task", file, cfg.Service.Instance)
+			}
+
+			// The state file: a named volume (it outlives the task),
+			// writable, defined by the stack.
+			sdir := stateDir(t, where, run, cfg, env)
+			stateVolume := false
+			for _, v := range volumes {
+				if path.Clean(v.Target) != sdir {
+					continue
+				}
+				stateVolume = true
+				if v.Type != "volume" || v.Source == "" {
+					t.Errorf("%s: the state directory %s is a %s mount of %q; want a named volume", where, sdir, v.Type, v.Source)
+				} else if _, ok := stack.Volumes[v.Source]; !ok {
+					t.Errorf("%s: the state volume %s is not defined under volumes:", where, v.Source)
+				}
+				if v.ReadOnly {
+					t.Errorf("%s: the state directory %s is mounted read-only", where, sdir)
+				}
+			}
+			if !stateVolume {
+				t.Errorf("%s: no volume is mounted at the state directory %s; a replacement task could not clean up after a crashed one", where, sdir)
 			}
 
 			// Replacement: stop-first, one agent, within the grace period.
