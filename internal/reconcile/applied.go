@@ -3,6 +3,8 @@ package reconcile
 import (
 	"maps"
 	"slices"
+	"strconv"
+	"strings"
 )
 
 // Applied is what this agent has made live in the current session, learned
@@ -21,6 +23,14 @@ type Applied struct {
 	Orphans []AppliedRoute `json:"orphans,omitempty"`
 	// Maintenance is the maintenance this agent has entered.
 	Maintenance AppliedMaintenance `json:"maintenance"`
+	// MaxID is the highest route id number the proxy gave in this session.
+	MaxID int `json:"max_id,omitempty"`
+	// PrevMaxID, while not zero, is the highest route id number of the
+	// previous session, and the first id of this session is still to be
+	// seen. Route ids restart at r1 when the proxy restarts (§8), so a
+	// first id not above it proves the proxy lost every orphan and every
+	// maintenance state of earlier sessions.
+	PrevMaxID int `json:"prev_max_id,omitempty"`
 }
 
 // AppliedRoute is one live route and exactly what was sent for it.
@@ -68,9 +78,14 @@ func NewApplied(gen uint64) Applied {
 
 // Reset returns the state of a new session gen that follows a: empty, with
 // a's live routes kept as possible orphans (§7) and its maintenance kept as
-// possibly stale (§5).
+// possibly stale (§5), until the session's first route id tells whether
+// the proxy restarted (see PrevMaxID).
 func (a Applied) Reset(gen uint64) Applied {
 	n := NewApplied(gen)
+	n.PrevMaxID = a.MaxID
+	if n.PrevMaxID == 0 {
+		n.PrevMaxID = a.PrevMaxID
+	}
 	n.Orphans = slices.Clone(a.Orphans)
 	for _, name := range sortedKeys(a.Routes) {
 		n.Orphans = append(n.Orphans, a.Routes[name])
@@ -80,6 +95,38 @@ func (a Applied) Reset(gen uint64) Applied {
 	}
 	maps.Copy(n.Maintenance.Stale, a.Maintenance.Stale)
 	maps.Copy(n.Maintenance.Stale, a.Maintenance.Backends)
+	return n
+}
+
+// noteID records a route id the proxy gave in this session. The first one
+// settles whether the proxy restarted since the previous session: if so,
+// nothing of that session is left (§8), so there is nothing to purge or to
+// release.
+func (a *Applied) noteID(id string) {
+	n := routeNum(id)
+	if n <= 0 {
+		return
+	}
+	if a.PrevMaxID > 0 {
+		if n <= a.PrevMaxID {
+			a.Orphans = nil
+			clear(a.Maintenance.Stale)
+		}
+		a.PrevMaxID = 0
+	}
+	a.MaxID = max(a.MaxID, n)
+}
+
+// routeNum is the number of a route id "rN"; 0 when it is not one.
+func routeNum(id string) int {
+	num, ok := strings.CutPrefix(id, "r")
+	if !ok {
+		return 0
+	}
+	n, err := strconv.Atoi(num)
+	if err != nil || n < 0 {
+		return 0
+	}
 	return n
 }
 

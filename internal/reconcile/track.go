@@ -37,6 +37,7 @@ func (t *tracker) id(s Step) (string, bool) {
 }
 
 func (t *tracker) added(s Step, id string) {
+	t.a.noteID(id)
 	t.ids[s.Key] = id
 	spec := s.Route
 	spec.Name = s.Key
