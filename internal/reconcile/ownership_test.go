@@ -209,3 +209,43 @@ func TestReconnectsAfterProxyRestartsDoNotPurge(t *testing.T) {
 		}
 	}
 }
+
+// A route in maintenance that is re-added (break before make) for any
+// reason stays in maintenance: the proxy keeps maintenance on the backend
+// object, which a re-add would renew (§9); MAINT_STATUS lists its new id.
+func TestMaintenanceSurvivesEveryReadd(t *testing.T) {
+	base := func() *config.Config {
+		c := shopConfig("http://a:3000")
+		c.Maintenance = config.Maintenance{Enabled: true, Targets: []string{"admin"}}
+		return c
+	}
+	edits := map[string]func(*config.Config){
+		"headers": func(c *config.Config) { c.Headers = map[string]string{"X-Edit": "1"} },
+		"options": func(c *config.Config) { c.Options = map[string]string{"timeout": "5s"} },
+		"health":  func(c *config.Config) { c.Routes[1] = withHealth(c.Routes[1], "/healthz") },
+		"domains": func(c *config.Config) { c.Routes[1].Domains = []string{"shop.test", "admin.shop.test"} },
+		"path":    func(c *config.Config) { c.Routes[1].Path = "/admin2" },
+	}
+	for name, edit := range edits {
+		t.Run(name, func(t *testing.T) {
+			h := newHarness(t)
+			h.sync(desired(base()))
+			c := base()
+			edit(c)
+			d := desired(c)
+			h.sync(d)
+			h.check(d, time.Now())
+			admin := d.Routes[slices.IndexFunc(d.Routes, func(r RouteSpec) bool { return r.Name == "admin" })]
+			if got := h.srv.Resolve(admin.Domains[0], admin.Path); got.Kind != registrysim.TargetMaintenance {
+				t.Fatalf("admin after the %s edit: %+v", name, got)
+			}
+			ids, err := h.cl.MaintenanceStatus(h.ctx)
+			if err != nil {
+				t.Fatal(err)
+			}
+			if id := h.r.Applied().Routes["admin"].ID; !slices.Contains(ids, id) {
+				t.Fatalf("MAINT_STATUS %v does not list admin's id %s", ids, id)
+			}
+		})
+	}
+}

@@ -179,5 +179,5 @@ func (t *tracker) maintDone(s Step) {
 }
 
 func isCopyKey(k string) bool {
-	return strings.HasPrefix(k, purgePrefix) || strings.HasPrefix(k, releasePrefix)
+	return strings.HasPrefix(k, purgePrefix) || strings.HasPrefix(k, releasePrefix) || strings.HasPrefix(k, keepPrefix)
 }
