@@ -25,11 +25,10 @@ type Applied struct {
 	Maintenance AppliedMaintenance `json:"maintenance"`
 	// MaxID is the highest route id number the proxy gave in this session.
 	MaxID int `json:"max_id,omitempty"`
-	// PrevMaxID, while not zero, is the highest route id number of the
-	// previous session, and the first id of this session is still to be
-	// seen. Route ids restart at r1 when the proxy restarts (§8), so a
-	// first id not above it proves the proxy lost every orphan and every
-	// maintenance state of earlier sessions.
+	// PrevMaxID is the highest route id number of the previous session.
+	// Route ids restart at r1 when the proxy restarts (§8), so a first id
+	// of this session not above it proves that the proxy lost every
+	// orphan and every maintenance state of earlier sessions.
 	PrevMaxID int `json:"prev_max_id,omitempty"`
 }
 
@@ -99,20 +98,18 @@ func (a Applied) Reset(gen uint64) Applied {
 }
 
 // noteID records a route id the proxy gave in this session. The first one
-// settles whether the proxy restarted since the previous session: if so,
-// nothing of that session is left (§8), so there is nothing to purge or to
-// release.
+// settles whether anything of an earlier session can be left: not when it
+// is r1 (the proxy never made a route before) nor when it is not above the
+// previous session's ids (the proxy restarted since, §8). Then there is
+// nothing to purge and no maintenance to release.
 func (a *Applied) noteID(id string) {
 	n := routeNum(id)
 	if n <= 0 {
 		return
 	}
-	if a.PrevMaxID > 0 {
-		if n <= a.PrevMaxID {
-			a.Orphans = nil
-			clear(a.Maintenance.Stale)
-		}
-		a.PrevMaxID = 0
+	if a.MaxID == 0 && (n == 1 || n <= a.PrevMaxID) {
+		a.Orphans = nil
+		clear(a.Maintenance.Stale)
 	}
 	a.MaxID = max(a.MaxID, n)
 }

@@ -1,12 +1,8 @@
 package reconcile
 
 import (
-	"context"
-	"fmt"
 	"maps"
 	"slices"
-
-	"regagent/internal/client"
 )
 
 // takeOver is the state of the first session of a process. The proxy may
@@ -16,8 +12,8 @@ import (
 // path, and every route the inherited memory lists, is taken for an orphan
 // to purge, and the inherited maintenance for stale. When the proxy has
 // restarted since (an empty table), the purge finds nothing and removes
-// nothing: it is harmless, and the first route id of the session usually
-// proves the restart and cancels it (see Applied.PrevMaxID).
+// nothing: it is harmless, and the route id probed with REGISTER usually
+// proves the restart and cancels it (see Applied.noteID).
 func takeOver(gen uint64, d Desired, m *Memory) Applied {
 	a := NewApplied(gen)
 	add := func(r RouteSpec) {
@@ -102,35 +98,4 @@ func memoryEqual(a, b Memory) bool {
 		slices.EqualFunc(a.Routes, b.Routes, func(x, y MemoryRoute) bool {
 			return x.Name == y.Name && x.Path == y.Path && x.Backend == y.Backend && slices.Equal(x.Domains, y.Domains)
 		})
-}
-
-// probeHost and probeBackend make a route nobody requests (RFC 2606).
-const (
-	probeHost    = "probe.regagent.invalid"
-	probeBackend = "http://probe.regagent.invalid"
-)
-
-// probe learns the next route id of the proxy without changing anything:
-// a route staged and rolled back (§3: nothing reaches the proxy before
-// CONFIG_APPLY). Applied.noteID then tells whether the proxy restarted.
-func (r *Reconciler) probe(ctx context.Context) error {
-	var b client.Batch
-	i := b.RouteAdd(client.Route{Domains: []string{probeHost}, Path: "/", Backend: probeBackend})
-	b.Rollback()
-	b.ForSession(r.applied.Generation)
-	res, err := r.conn.Send(ctx, &b)
-	r.count(func(s *Status) { s.Writes++; s.Commands += b.Len() })
-	if err != nil {
-		return fmt.Errorf("cannot probe route ids: %w", err)
-	}
-	if i < len(res) && res[i].Err == nil {
-		r.applied.noteID(res[i].Reply.Payload)
-	}
-	return nil
-}
-
-// releases reports whether c takes a backend out of maintenance through a
-// release copy.
-func releases(c Changeset) bool {
-	return slices.ContainsFunc(c.Steps, func(s Step) bool { return len(s.Release) > 0 })
 }

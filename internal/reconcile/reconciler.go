@@ -199,6 +199,9 @@ func (r *Reconciler) Reconcile(ctx context.Context) (Result, error) {
 		} else {
 			r.applied = r.applied.Reset(gen)
 		}
+		// Purging and releasing are brief outages: the probe the client
+		// sent with REGISTER may prove there is nothing to purge.
+		r.applied.noteID(r.conn.ProbedRouteID())
 		r.recover = false
 		r.lastDrift = now
 	}
@@ -213,15 +216,6 @@ func (r *Reconciler) Reconcile(ctx context.Context) (Result, error) {
 	}
 
 	c := Plan(*d, r.applied, PlanOptions{Now: now, MassRemovalThreshold: thresh})
-	if r.applied.PrevMaxID > 0 && (len(r.applied.Orphans) > 0 || len(r.applied.Maintenance.Stale) > 0) &&
-		(c.Counts().Purged > 0 || releases(c)) {
-		// Purging and releasing are brief outages: first learn whether
-		// the proxy restarted, which leaves nothing to purge (§8).
-		if err := r.probe(ctx); err != nil {
-			return r.failed(err)
-		}
-		c = Plan(*d, r.applied, PlanOptions{Now: now, MassRemovalThreshold: thresh})
-	}
 	r.warn(c)
 	r.mu.Lock()
 	// Rendered by Status when asked: for thousands of routes the text costs
