@@ -81,7 +81,7 @@ type Client struct {
 	cn        *conn // the live connection, nil when not connected
 	sid       string
 	gen       uint64
-	probed    string // route id the probe got after REGISTER, "" if none
+	probed    string        // route id the probe got after REGISTER, "" if none
 	replaced  uint64        // generation already reported as replaced
 	connected chan struct{} // closed while connected
 	closed    bool
