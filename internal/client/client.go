@@ -81,6 +81,7 @@ type Client struct {
 	cn        *conn // the live connection, nil when not connected
 	sid       string
 	gen       uint64
+	probed    string        // route id the probe got after REGISTER, "" if none
 	replaced  uint64        // generation already reported as replaced
 	connected chan struct{} // closed while connected
 	closed    bool
@@ -193,6 +194,17 @@ func (c *Client) Generation() uint64 {
 	c.mu.Lock()
 	defer c.mu.Unlock()
 	return c.gen
+}
+
+// ProbedRouteID is the route id the proxy gave a route staged and rolled
+// back right after the current session's REGISTER, "" if unknown. Route
+// ids restart at r1 when the proxy restarts (§8): compared with the ids of
+// an earlier session, it tells whether the proxy kept that session's
+// routes.
+func (c *Client) ProbedRouteID() string {
+	c.mu.Lock()
+	defer c.mu.Unlock()
+	return c.probed
 }
 
 // Connected returns a channel that is closed while a connection is up (and

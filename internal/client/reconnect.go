@@ -216,42 +216,76 @@ func (c *Client) handshake(cn *conn) (replay bool, err error) {
 			return false, err
 		}
 	}
-	r, err := c.call(cn, "", c.registerCommand())
+	// The probe rides in the same write as REGISTER: the server ignores
+	// the session field and acts on the connection's session (§2).
+	rs, err := c.callAll(cn, "", append([]Command{c.registerCommand()}, probeCommands()...))
 	if err != nil {
 		return false, fmt.Errorf("cannot register: %w", err)
 	}
+	r := rs[0]
 	if r.Err != nil {
 		return false, fmt.Errorf("cannot register: %w", r.Err)
 	}
 	if r.Reply.Kind != "ACK" || r.Reply.Payload == "" {
 		return false, fmt.Errorf("cannot register: %w: reply %s", ErrProtocol, r.Reply.Kind)
 	}
+	probed := ""
+	if p := rs[1]; p.Err == nil && p.Reply.Kind == "ROUTE_OK" {
+		probed = p.Reply.Payload
+	}
 	c.mu.Lock()
 	c.sid = r.Reply.Payload
 	c.gen++
+	c.probed = probed
 	c.mu.Unlock()
 	return true, nil
+}
+
+// probeHost and probeBackend name a route nobody requests (RFC 2606).
+const (
+	probeHost    = "probe.regagent.invalid"
+	probeBackend = "http://probe.regagent.invalid"
+)
+
+// probeCommands stage a route and roll it back: nothing reaches the proxy
+// (§3), and the reply tells the proxy's next route id (see ProbedRouteID).
+func probeCommands() []Command {
+	return []Command{
+		{Name: "ROUTE_ADD", Args: []string{probeHost, "/", probeBackend, "0"}},
+		{Name: "CONFIG_ROLLBACK"},
+	}
 }
 
 // call does one command synchronously on a connection whose reader is not
 // running yet, reading on the calling goroutine (nats-style handshake).
 func (c *Client) call(cn *conn, sid string, cmd Command) (Result, error) {
-	buf, err := appendLine(nil, sid, cmd)
+	rs, err := c.callAll(cn, sid, []Command{cmd})
 	if err != nil {
 		return Result{}, err
 	}
-	w := &waiter{cmds: []Command{cmd}, results: make([]Result, 1), done: make(chan struct{})}
+	return rs[0], nil
+}
+
+// callAll is call for several commands written at once.
+func (c *Client) callAll(cn *conn, sid string, cmds []Command) ([]Result, error) {
+	buf, err := encode(sid, cmds)
+	if err != nil {
+		return nil, err
+	}
+	w := &waiter{cmds: cmds, results: make([]Result, len(cmds)), done: make(chan struct{})}
 	if err := cn.send(buf, w); err != nil {
-		return Result{}, err
+		return nil, err
 	}
 	rb := make([]byte, 4096)
 	for {
 		select {
 		case <-w.done:
-			if err := w.results[0].Err; err != nil && errors.Is(err, ErrDisconnected) {
-				return Result{}, err
+			for _, r := range w.results {
+				if r.Err != nil && errors.Is(r.Err, ErrDisconnected) {
+					return nil, r.Err
+				}
 			}
-			return w.results[0], nil
+			return w.results, nil
 		default:
 		}
 		n, err := cn.nc.Read(rb)

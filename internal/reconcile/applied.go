@@ -3,6 +3,8 @@ package reconcile
 import (
 	"maps"
 	"slices"
+	"strconv"
+	"strings"
 )
 
 // Applied is what this agent has made live in the current session, learned
@@ -21,6 +23,13 @@ type Applied struct {
 	Orphans []AppliedRoute `json:"orphans,omitempty"`
 	// Maintenance is the maintenance this agent has entered.
 	Maintenance AppliedMaintenance `json:"maintenance"`
+	// MaxID is the highest route id number the proxy gave in this session.
+	MaxID int `json:"max_id,omitempty"`
+	// PrevMaxID is the highest route id number of the previous session.
+	// Route ids restart at r1 when the proxy restarts (§8), so a first id
+	// of this session not above it proves that the proxy lost every
+	// orphan and every maintenance state of earlier sessions.
+	PrevMaxID int `json:"prev_max_id,omitempty"`
 }
 
 // AppliedRoute is one live route and exactly what was sent for it.
@@ -68,9 +77,14 @@ func NewApplied(gen uint64) Applied {
 
 // Reset returns the state of a new session gen that follows a: empty, with
 // a's live routes kept as possible orphans (§7) and its maintenance kept as
-// possibly stale (§5).
+// possibly stale (§5), until the session's first route id tells whether
+// the proxy restarted (see PrevMaxID).
 func (a Applied) Reset(gen uint64) Applied {
 	n := NewApplied(gen)
+	n.PrevMaxID = a.MaxID
+	if n.PrevMaxID == 0 {
+		n.PrevMaxID = a.PrevMaxID
+	}
 	n.Orphans = slices.Clone(a.Orphans)
 	for _, name := range sortedKeys(a.Routes) {
 		n.Orphans = append(n.Orphans, a.Routes[name])
@@ -80,6 +94,36 @@ func (a Applied) Reset(gen uint64) Applied {
 	}
 	maps.Copy(n.Maintenance.Stale, a.Maintenance.Stale)
 	maps.Copy(n.Maintenance.Stale, a.Maintenance.Backends)
+	return n
+}
+
+// noteID records a route id the proxy gave in this session. The first one
+// settles whether anything of an earlier session can be left: not when it
+// is r1 (the proxy never made a route before) nor when it is not above the
+// previous session's ids (the proxy restarted since, §8). Then there is
+// nothing to purge and no maintenance to release.
+func (a *Applied) noteID(id string) {
+	n := routeNum(id)
+	if n <= 0 {
+		return
+	}
+	if a.MaxID == 0 && (n == 1 || n <= a.PrevMaxID) {
+		a.Orphans = nil
+		clear(a.Maintenance.Stale)
+	}
+	a.MaxID = max(a.MaxID, n)
+}
+
+// routeNum is the number of a route id "rN"; 0 when it is not one.
+func routeNum(id string) int {
+	num, ok := strings.CutPrefix(id, "r")
+	if !ok {
+		return 0
+	}
+	n, err := strconv.Atoi(num)
+	if err != nil || n < 0 {
+		return 0
+	}
 	return n
 }
 

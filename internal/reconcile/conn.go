@@ -19,6 +19,9 @@ type Conn interface {
 	// Generation changes with every REGISTER: a new, empty session (§2).
 	Generation() uint64
 	SessionID() string
+	// ProbedRouteID is the route id a route staged and rolled back after
+	// REGISTER got, "" if unknown: it tells whether the proxy restarted.
+	ProbedRouteID() string
 	WaitConnected(ctx context.Context) error
 }
 

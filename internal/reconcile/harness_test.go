@@ -29,6 +29,9 @@ type harness struct {
 	ctx context.Context
 
 	drift time.Duration // given with every desired state
+	// kill ends the client without CLIENT_SHUTDOWN, as a killed process
+	// would: the proxy keeps serving its routes (§7).
+	kill func()
 
 	mu     sync.Mutex
 	events []client.Event
@@ -58,6 +61,15 @@ func newHarnessWith(tb tester, mutate func(*client.Config)) *harness {
 	if err := srv.Start(); err != nil {
 		tb.Fatalf("Start: %v", err)
 	}
+	tb.Cleanup(func() { srv.Close() })
+	return attachHarness(tb, srv, mutate, Options{})
+}
+
+// attachHarness is a harness on a running server: one agent process, with
+// its client configured by mutate and its reconciler by opts. Its client
+// stops with the test, or earlier through kill.
+func attachHarness(tb tester, srv *registrysim.Server, mutate func(*client.Config), opts Options) *harness {
+	helper(tb)
 	h := &harness{tb: tb, srv: srv}
 	cfg := client.Config{
 		Addr: srv.Addr(), Service: "svc", Instance: "i1",
@@ -74,7 +86,9 @@ func newHarnessWith(tb tester, mutate func(*client.Config)) *harness {
 		tb.Fatalf("client.New: %v", err)
 	}
 	h.cl = cl
-	h.r = New(cl, Options{OnEvent: h.record, Backoff: client.Backoff{Initial: 5 * time.Millisecond, Max: 50 * time.Millisecond, Multiplier: 2}})
+	opts.OnEvent = h.record
+	opts.Backoff = client.Backoff{Initial: 5 * time.Millisecond, Max: 50 * time.Millisecond, Multiplier: 2}
+	h.r = New(cl, opts)
 	cl.On("", h.r.HandleEvent)
 	ctx, cancel := context.WithCancel(context.Background())
 	h.ctx = ctx
@@ -83,11 +97,11 @@ func newHarnessWith(tb tester, mutate func(*client.Config)) *harness {
 		defer close(done)
 		cl.Run(ctx)
 	}()
-	tb.Cleanup(func() {
+	h.kill = func() {
 		cancel()
 		<-done
-		srv.Close()
-	})
+	}
+	tb.Cleanup(h.kill)
 	wctx, wcancel := context.WithTimeout(ctx, 5*time.Second)
 	defer wcancel()
 	if err := cl.WaitConnected(wctx); err != nil {

@@ -10,17 +10,23 @@ import (
 )
 
 type maintPlan struct {
-	preExit   []Step // before any route change, while the old ids exist
-	post      []Step // after the routes are applied, with the new ids
+	preExit []Step // before any route change, while the old ids exist
+	post    []Step // after the routes are applied, with the new ids
+	// keep are the backends in maintenance whose routes the plan re-adds:
+	// a keeper route holds each one's backend object, and so its
+	// maintenance, across the re-add (§9).
+	keep      []string
 	warnings  []string
 	requeueAt time.Time
 }
 
 // planMaintenance compares desired maintenance with what was entered. The
-// proxy keeps maintenance per backend URL string, shared by every route
-// with that string (§5), so that is the unit compared: a route re-added
-// with the same backend stays in maintenance without a new MAINT_ENTER,
-// and nothing here re-adds a route (rule 7). going holds the names of the
+// proxy keeps maintenance on a backend object shared by every route with
+// the same backend URL string, which lives as long as one of them does
+// (§5, §9), so the backend is the unit compared. A route removed and added
+// again would get a fresh object, out of maintenance: a keeper route holds
+// the object across the re-add, and the new id is entered again so that
+// MAINT_STATUS lists it. Nothing here re-adds a route (rule 7). going holds the names of the
 // routes the plan removes or re-adds, adding those it adds or re-adds. Targets are resolved to route
 // names here and to this session's route ids by the executor; the server
 // would accept a path or domain and change nothing (§5).
@@ -122,8 +128,18 @@ func planMaintenance(d Desired, a Applied, now time.Time, going, adding map[stri
 	for b, names := range want {
 		if p, ok := in[b]; !ok || p != dm.Page {
 			enter = append(enter, names...)
+			continue
+		}
+		for _, n := range names {
+			if adding[n] {
+				enter = append(enter, n)
+			}
+		}
+		if slices.ContainsFunc(appliedUsing(a, b), func(n string) bool { return going[n] }) {
+			m.keep = append(m.keep, b)
 		}
 	}
+	slices.Sort(m.keep)
 	switch {
 	case wantAll && (!am.All || len(enter) > 0 || len(adding) > 0):
 		// ALL covers the routes applied when it is entered; entering it
@@ -154,6 +170,14 @@ func releaseSteps(service string, backends []string) []Step {
 	steps = append(steps, Step{Kind: StepApply}, Step{Kind: StepMaintExit, Targets: keys, Release: backends})
 	steps = append(steps, removes...)
 	return append(steps, Step{Kind: StepApply})
+}
+
+// keepHost is the host of a keeper route: like releaseHost, one nobody
+// requests.
+func keepHost(service, backend string) string {
+	h := fnv.New64a()
+	h.Write([]byte(service + "|" + backend))
+	return fmt.Sprintf("maint-keep-%016x.regagent.invalid", h.Sum64())
 }
 
 // releaseHost is the host of a release copy: under .invalid, which never

@@ -84,13 +84,16 @@ func TestPlanMaintenanceWithRouteChanges(t *testing.T) {
 	c1.Maintenance = config.Maintenance{Enabled: true, Targets: []string{"api"}}
 	a := applied(t, c1)
 
-	// A re-add with the same backend stays in maintenance: the proxy
-	// keeps it per backend URL (§5).
+	// A re-add with the same backend: the proxy keeps maintenance on the
+	// backend object, which would go with the removed route (§9). A keeper
+	// route holds it from the removal's apply until the route is back, and
+	// the new id is entered so that MAINT_STATUS lists it.
 	c2 := conf(api)
 	c2.Maintenance = c1.Maintenance
 	c2.Headers = map[string]string{"X": "1"}
 	got, _ := converge(t, desired(c2), a)
-	eqSteps(t, got, "REMOVE api r100", "APPLY", "HEADER X 1", "ADD api api.example.com / http://a 0", "APPLY")
+	eqSteps(t, got, "ADD keep#0 "+keepHost(desired(c2).Service, "http://a")+" / http://a 0", "REMOVE api r100", "APPLY",
+		"HEADER X 1", "ADD api api.example.com / http://a 0", "APPLY", "REMOVE keep#0", "APPLY", "MAINT_ENTER api ")
 
 	// A backend change while in maintenance: the new backend must be
 	// entered with the new id, and the old one, which no route uses any

@@ -204,7 +204,7 @@ func Plan(d Desired, a Applied, o PlanOptions) Changeset {
 	m := planMaintenance(d, a, o.Now, going, adding)
 	c.Warnings, c.RequeueAt = m.warnings, m.requeueAt
 	c.Steps = append(c.Steps, m.preExit...)
-	c.Steps = append(c.Steps, routeSteps(d, a, want, kind, strays, purge)...)
+	c.Steps = append(c.Steps, routeSteps(d, a, want, kind, strays, purge, m.keep)...)
 	c.Steps = append(c.Steps, m.post...)
 	return c
 }
@@ -358,14 +358,21 @@ func routingKey(r RouteSpec) string {
 const (
 	purgePrefix   = "orphan#"
 	releasePrefix = "release#"
+	keepPrefix    = "keep#"
 )
 
 func purgeKey(i int) string { return fmt.Sprintf("%s%d", purgePrefix, i) }
 
+func keepKey(i int) string { return fmt.Sprintf("%s%d", keepPrefix, i) }
+
 func releaseKey(i int) string { return fmt.Sprintf("%s%d", releasePrefix, i) }
 
-// routeSteps lays out the route commands: purge, removals, additions.
-func routeSteps(d Desired, a Applied, want map[string]RouteSpec, kind map[string]ChangeKind, strays []string, purge []RouteSpec) []Step {
+// routeSteps lays out the route commands: purge, removals, additions. A
+// keeper route per backend in keep is added in the apply of the removals
+// (adds run first, §4), so the backend object and its maintenance outlive
+// the removed routes and pass to the routes added again; it is removed
+// after them (§9).
+func routeSteps(d Desired, a Applied, want map[string]RouteSpec, kind map[string]ChangeKind, strays []string, purge []RouteSpec, keep []string) []Step {
 	var steps []Step
 	// §7: add a copy of each orphan, apply, remove the copies (which
 	// deletes the orphans), apply; the routes are added after.
@@ -408,8 +415,14 @@ func routeSteps(d Desired, a Applied, want map[string]RouteSpec, kind map[string
 		removes = append(removes, Step{Kind: StepRouteRemove, ID: id})
 	}
 	if len(removes) > 0 {
+		for i, b := range keep {
+			steps = append(steps, Step{Kind: StepRouteAdd, Key: keepKey(i),
+				Route: RouteSpec{Domains: []string{keepHost(d.Service, b)}, Path: "/", Backend: b}})
+		}
 		steps = append(steps, removes...)
 		steps = append(steps, Step{Kind: StepApply})
+	} else {
+		keep = nil
 	}
 	if len(adds) > 0 || len(updates) > 0 {
 		// Every apply that adds routes, or updates one (the proxy appends
@@ -425,6 +438,12 @@ func routeSteps(d Desired, a Applied, want map[string]RouteSpec, kind map[string
 		}
 		steps = append(steps, adds...)
 		steps = append(steps, health...)
+		steps = append(steps, Step{Kind: StepApply})
+	}
+	for i := range keep {
+		steps = append(steps, Step{Kind: StepRouteRemove, Key: keepKey(i)})
+	}
+	if len(keep) > 0 {
 		steps = append(steps, Step{Kind: StepApply})
 	}
 	return steps

@@ -25,6 +25,15 @@ type Options struct {
 	Backoff client.Backoff
 	// Rand is the jitter source; default math/rand/v2.
 	Rand func() float64
+	// Service and Instance name the memory handed to Remember.
+	Service, Instance string
+	// Inherited is what an earlier process of this agent made live, from
+	// its state file; nil when unknown. The first session purges it, with
+	// every desired route, and releases its maintenance (§7).
+	Inherited *Memory
+	// Remember, when set, receives what may be live on the proxy before
+	// and after each execution, on the Run goroutine, when it changed.
+	Remember func(Memory)
 }
 
 // Result says when the next pass is due without any event.
@@ -65,6 +74,7 @@ type Reconciler struct {
 	terminalErr  error     // why terminalAt failed
 	good         *Desired  // the last desired state applied without error
 	lastWarnings string
+	remembered   *Memory // last memory handed to Remember
 }
 
 // New returns a Reconciler that talks to the proxy through conn.
@@ -184,7 +194,14 @@ func (r *Reconciler) Reconcile(ctx context.Context) (Result, error) {
 			r.count(func(s *Status) { s.Replays++ })
 			r.log("info", fmt.Sprintf("new session %s: replaying the configuration", r.conn.SessionID()))
 		}
-		r.applied = r.applied.Reset(gen)
+		if r.applied.Generation == 0 {
+			r.applied = takeOver(gen, *d, r.opts.Inherited)
+		} else {
+			r.applied = r.applied.Reset(gen)
+		}
+		// Purging and releasing are brief outages: the probe the client
+		// sent with REGISTER may prove there is nothing to purge.
+		r.applied.noteID(r.conn.ProbedRouteID())
 		r.recover = false
 		r.lastDrift = now
 	}
@@ -230,8 +247,10 @@ func (r *Reconciler) Reconcile(ctx context.Context) (Result, error) {
 	}
 
 	start := time.Now()
+	r.remember(r.applied, &c)
 	a, stats, err := execute(ctx, r.conn, r.applied, c, r.opts.OnEvent)
 	r.applied = a
+	r.remember(a, nil)
 	r.count(func(s *Status) { s.Writes += stats.Writes; s.Commands += stats.Commands })
 	if err != nil {
 		r.recover = true

@@ -37,6 +37,7 @@ func (t *tracker) id(s Step) (string, bool) {
 }
 
 func (t *tracker) added(s Step, id string) {
+	t.a.noteID(id)
 	t.ids[s.Key] = id
 	spec := s.Route
 	spec.Name = s.Key
@@ -178,5 +179,5 @@ func (t *tracker) maintDone(s Step) {
 }
 
 func isCopyKey(k string) bool {
-	return strings.HasPrefix(k, purgePrefix) || strings.HasPrefix(k, releasePrefix)
+	return strings.HasPrefix(k, purgePrefix) || strings.HasPrefix(k, releasePrefix) || strings.HasPrefix(k, keepPrefix)
 }
