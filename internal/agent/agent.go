@@ -158,7 +158,9 @@ func (a *Agent) Run(ctx context.Context) error {
 	if err != nil {
 		return err
 	}
-	rec := reconcile.New(cl, reconcile.Options{OnEvent: a.emit})
+	inherited, remember := a.openState(cfg)
+	rec := reconcile.New(cl, reconcile.Options{OnEvent: a.emit, Service: cfg.Service.Name,
+		Instance: cfg.Service.Instance, Inherited: inherited, Remember: remember})
 	cl.On("", func(ev client.Event) {
 		rec.HandleEvent(ev)
 		if reconcilerReports(ev.Type) {

@@ -9,9 +9,12 @@ import (
 	"reflect"
 	"strings"
 	"testing"
+	"time"
 
+	"regagent/internal/client"
 	"regagent/internal/config"
 	"regagent/internal/reconcile"
+	"regagent/internal/registrysim"
 )
 
 // logBuffer collects a logger's records as JSON lines.
@@ -321,5 +324,48 @@ func TestStateFileIsRestartOnly(t *testing.T) {
 	b.State.File = "/srv/regagent.state"
 	if got := restartOnly(a, b); !reflect.DeepEqual(got, []string{"state.file"}) {
 		t.Errorf("restartOnly = %q, want [state.file]", got)
+	}
+}
+
+// The agent writes what it applied to the file's state.file, and a second
+// agent with the same service and instance inherits it: the route the
+// file no longer has, left served by the first agent's session (keep mode,
+// PROTOCOL.md §7), is removed from the proxy.
+func TestAgentStateFileAcrossRuns(t *testing.T) {
+	state := filepath.Join(t.TempDir(), "regagent.state")
+	head := header + "state:\n  file: " + state + "\nshutdown:\n  mode: keep\n"
+	f := newFixture(t, head+"routes:\n"+routeYAML("web", "a.example.com", "/", "http://b:3000")+
+		routeYAML("old", "old.example.com", "/", "http://old:3000"))
+	f.start(f.options())
+	f.await(client.EventConfigApplied)
+	if err := f.stop(); err != nil {
+		t.Fatal(err)
+	}
+	got := newStateFile(state, "shop", "i1", slog.New(slog.DiscardHandler)).load()
+	if got == nil || len(got.Routes) != 2 {
+		t.Fatalf("state after the first run = %+v, want both routes", got)
+	}
+	// The proxy must have seen the connection end: a REGISTER while it is
+	// still live would remove its routes at once (§2).
+	deadline := time.Now().Add(10 * time.Second)
+	for ss := f.sim.Sessions(); len(ss) != 1 || ss[0].Connected; ss = f.sim.Sessions() {
+		if time.Now().After(deadline) {
+			t.Fatalf("sessions %+v, want one in its grace", ss)
+		}
+		time.Sleep(5 * time.Millisecond)
+	}
+	if got := f.sim.Resolve("old.example.com", "/"); got.Backend != "http://old:3000" {
+		t.Fatalf("keep mode: old.example.com/ = %v %s", got.Kind, got.Backend)
+	}
+
+	f.write(head + "routes:\n" + routeYAML("web", "a.example.com", "/", "http://b:3000"))
+	f.start(f.options())
+	f.await(client.EventConfigApplied)
+	if got := f.sim.Resolve("old.example.com", "/"); got.Kind != registrysim.TargetNone {
+		t.Errorf("old.example.com/ = %v %s, want no route", got.Kind, got.Backend)
+	}
+	got = newStateFile(state, "shop", "i1", slog.New(slog.DiscardHandler)).load()
+	if got == nil || len(got.Routes) != 1 || got.Routes[0].Backend != "http://b:3000" {
+		t.Fatalf("state after the second run = %+v, want the web route only", got)
 	}
 }
