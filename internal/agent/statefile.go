@@ -217,9 +217,9 @@ func (s *stateFile) warnWriteLocked(err error) {
 // itself survives a power loss.
 func writeAtomic(path string, data []byte) (err error) {
 	dir := filepath.Dir(path)
-	f, err := os.CreateTemp(dir, "."+filepath.Base(path)+".tmp-*")
+	f, err := createTemp(path)
 	if err != nil {
-		return fmt.Errorf("cannot create a temporary file in %s: %w", dir, unwrapPath(err))
+		return err
 	}
 	tmp := f.Name()
 	defer func() {
@@ -251,6 +251,30 @@ func writeAtomic(path string, data []byte) (err error) {
 	return nil
 }
 
+// createTemp creates the temporary file of an atomic write of path.
+func createTemp(path string) (*os.File, error) {
+	dir := filepath.Dir(path)
+	f, err := os.CreateTemp(dir, "."+filepath.Base(path)+".tmp-*")
+	if err != nil {
+		return nil, fmt.Errorf("cannot create a temporary file in %s: %w", dir, unwrapPath(err))
+	}
+	return f, nil
+}
+
+// probe tells at start whether the state file can be written (a missing or
+// read-only volume), rather than at the first apply, which may come much
+// later while the proxy is unreachable. The first write then fails the same
+// way and is not warned about twice.
+func (s *stateFile) probe() {
+	f, err := createTemp(s.path)
+	if err != nil {
+		s.warnWrite(err)
+		return
+	}
+	f.Close()
+	os.Remove(f.Name())
+}
+
 // unwrapPath drops the path of a *fs.PathError: the temporary file's name
 // is random, and errors that differ only by it are one error to warn about.
 func unwrapPath(err error) error {
@@ -279,5 +303,7 @@ func (a *Agent) openState(cfg *config.Config) (inherited *reconcile.Memory, reme
 		return nil, nil
 	}
 	sf := newStateFile(path, cfg.Service.Name, cfg.Service.Instance, a.log)
-	return sf.load(), sf.remember
+	inherited = sf.load()
+	sf.probe()
+	return inherited, sf.remember
 }

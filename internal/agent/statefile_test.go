@@ -250,6 +250,35 @@ func TestStateFileUnusable(t *testing.T) {
 	}
 }
 
+// A state directory that is missing (a volume not mounted) is reported at
+// start, once: the first write fails the same way and says nothing more.
+func TestStateFileProbeWarnsAtStart(t *testing.T) {
+	dir := filepath.Join(t.TempDir(), "missing")
+	var logs logBuffer
+	s := newStateFile(filepath.Join(dir, "regagent.state"), "shop", "i1", logs.logger())
+	s.load()
+	s.probe()
+	if n := logs.count(t, "WARN", "cannot write the state file"); n != 1 {
+		t.Fatalf("%d warnings at start, want 1:\n%s", n, logs.String())
+	}
+	s.remember(testMemory("http://a:3000"))
+	if n := logs.count(t, "WARN", "cannot write the state file"); n != 1 {
+		t.Errorf("the first write warned again:\n%s", logs.String())
+	}
+
+	// A writable directory: the probe leaves nothing behind and says nothing.
+	var ok logBuffer
+	okDir := t.TempDir()
+	s = newStateFile(filepath.Join(okDir, "regagent.state"), "shop", "i1", ok.logger())
+	s.probe()
+	if n := ok.count(t, "WARN", ""); n != 0 {
+		t.Errorf("the probe of a writable directory warned:\n%s", ok.String())
+	}
+	if ents, _ := os.ReadDir(okDir); len(ents) != 0 {
+		t.Errorf("the probe left %v", ents)
+	}
+}
+
 // A corrupt file is replaced by the next write.
 func TestStateFileCorruptIsOverwritten(t *testing.T) {
 	path := filepath.Join(t.TempDir(), "regagent.state")
