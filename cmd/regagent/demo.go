@@ -4,6 +4,8 @@ import (
 	"context"
 	"fmt"
 	"io"
+	"os"
+	"path/filepath"
 	"slices"
 	"strings"
 	"sync"
@@ -42,17 +44,24 @@ func runDemo(ctx context.Context, args []string, env *environment) error {
 	fmt.Fprintf(env.stdout, "Simulated go-proxy registry on %s. Edit %s and watch the table; Ctrl-C ends.\n",
 		sim.Addr(), *cfgFlag)
 
+	// The simulated registry starts empty each time, so no earlier process
+	// can have left anything in it: a state file of this run only, which
+	// goes with it.
+	stateDir, err := os.MkdirTemp("", "regagent-demo-")
+	if err != nil {
+		return fmt.Errorf("cannot create the demo's state directory: %w", err)
+	}
+	defer os.RemoveAll(stateDir)
+
 	tp := &tablePrinter{w: env.stdout, sim: sim}
 	a, err := agent.New(agent.Options{
 		ConfigPath: *cfgFlag,
 		ProxyAddr:  sim.Addr(),
 		StatusAddr: *statusAddr,
-		// The simulated registry starts empty each time: no earlier
-		// process can have left anything in it to clean up.
-		StateFile: "off",
-		Lookup:    env.getenv,
-		Logger:    logger,
-		OnEvent:   tp.onEvent,
+		StateFile:  filepath.Join(stateDir, "regagent.state"),
+		Lookup:     env.getenv,
+		Logger:     logger,
+		OnEvent:    tp.onEvent,
 	})
 	if err != nil {
 		return err

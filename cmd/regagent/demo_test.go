@@ -5,6 +5,7 @@ import (
 	"context"
 	"os"
 	"path/filepath"
+	"regexp"
 	"strings"
 	"sync"
 	"syscall"
@@ -95,5 +96,18 @@ func TestDemo(t *testing.T) {
 		}
 	case <-time.After(15 * time.Second):
 		t.Fatal("demo did not end after cancel")
+	}
+
+	// The demo keeps its state in a directory of its own, removed at exit:
+	// no warning about a state file, nothing left behind.
+	for _, l := range strings.Split(stderr.String(), "\n") {
+		if strings.Contains(l, "state file") && strings.Contains(l, `"level":"WARN"`) {
+			t.Errorf("the demo warned about its state file: %s", l)
+		}
+	}
+	if m := regexp.MustCompile(`"state_file":"([^"]+)"`).FindStringSubmatch(stderr.String()); m == nil {
+		t.Errorf("the demo did not log its state file:\n%s", stderr.String())
+	} else if _, err := os.Stat(filepath.Dir(m[1])); !os.IsNotExist(err) {
+		t.Errorf("the demo left its state directory %s (stat: %v)", filepath.Dir(m[1]), err)
 	}
 }
