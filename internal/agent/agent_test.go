@@ -84,7 +84,9 @@ func (f *fixture) options() Options {
 		ConfigPath: f.path,
 		ProxyAddr:  f.sim.Addr(),
 		Hostname:   "host1",
-		Lookup:     func(string) (string, bool) { return "", false },
+		// The test's own state file, never the machine's default.
+		StateFile: filepath.Join(f.dir, "regagent.state"),
+		Lookup:    func(string) (string, bool) { return "", false },
 		IPSource: func() (net.IP, error) {
 			return net.ParseIP(f.ip.Load().(string)), nil
 		},

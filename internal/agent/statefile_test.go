@@ -366,7 +366,9 @@ func TestAgentStateFileAcrossRuns(t *testing.T) {
 	head := header + "state:\n  file: " + state + "\nshutdown:\n  mode: keep\n"
 	f := newFixture(t, head+"routes:\n"+routeYAML("web", "a.example.com", "/", "http://b:3000")+
 		routeYAML("old", "old.example.com", "/", "http://old:3000"))
-	f.start(f.options())
+	opts := f.options()
+	opts.StateFile = "" // the file's state.file
+	f.start(opts)
 	f.await(client.EventConfigApplied)
 	if err := f.stop(); err != nil {
 		t.Fatal(err)
@@ -389,7 +391,7 @@ func TestAgentStateFileAcrossRuns(t *testing.T) {
 	}
 
 	f.write(head + "routes:\n" + routeYAML("web", "a.example.com", "/", "http://b:3000"))
-	f.start(f.options())
+	f.start(opts)
 	f.await(client.EventConfigApplied)
 	if got := f.sim.Resolve("old.example.com", "/"); got.Kind != registrysim.TargetNone {
 		t.Errorf("old.example.com/ = %v %s, want no route", got.Kind, got.Backend)

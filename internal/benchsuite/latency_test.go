@@ -29,8 +29,11 @@ func startAgent(tb testing.TB, spec fileSpec) *liveAgent {
 		ConfigPath: la.path,
 		ProxyAddr:  la.sim.Addr(),
 		Hostname:   "bench-host",
-		Lookup:     func(string) (string, bool) { return "", false },
-		IPSource:   loopbackIP,
+		// The state file is on by default: its writes are part of the
+		// latency, in a directory of the test's own.
+		StateFile: filepath.Join(tb.TempDir(), "regagent.state"),
+		Lookup:    func(string) (string, bool) { return "", false },
+		IPSource:  loopbackIP,
 		OnEvent: func(ev client.Event) {
 			// Runs on the reconciler's goroutine right after the apply's
 			// reply: the timestamp is the moment the agent knows.

@@ -60,6 +60,9 @@ func startDaemon(b *testing.B, bin string, spec fileSpec) *daemon {
 	writeFile(b, path, spec.render())
 	d.cmd = exec.Command(bin, "run", "-c", path, "--proxy", d.sim.Addr(),
 		"--status-addr", "127.0.0.1:0", "--log-format", "json")
+	// A state directory of its own, as systemd's StateDirectory= gives:
+	// never the machine's /var/lib/regagent.
+	d.cmd.Env = append(os.Environ(), "STATE_DIRECTORY="+b.TempDir())
 	stderr, err := d.cmd.StderrPipe()
 	if err != nil {
 		b.Fatal(err)

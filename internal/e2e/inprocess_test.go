@@ -75,9 +75,11 @@ func startRun(tb testing.TB, content string, s setup) *run {
 		ConfigPath: r.path,
 		ProxyAddr:  addr,
 		Hostname:   "e2e-host",
-		Lookup:     func(string) (string, bool) { return "", false },
-		IPSource:   func() (net.IP, error) { return net.IPv4(10, 0, 0, 1), nil },
-		OnEvent:    r.events.add,
+		// The test's own state file, never the machine's default.
+		StateFile: filepath.Join(tb.TempDir(), "regagent.state"),
+		Lookup:    func(string) (string, bool) { return "", false },
+		IPSource:  func() (net.IP, error) { return net.IPv4(10, 0, 0, 1), nil },
+		OnEvent:   r.events.add,
 	})
 	if err != nil {
 		tb.Fatal(err)

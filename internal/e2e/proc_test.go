@@ -50,7 +50,9 @@ func startProc(tb testing.TB, args ...string) *proc {
 	tb.Helper()
 	p := &proc{tb: tb, logs: newRecorder[logLine](), done: make(chan struct{})}
 	p.cmd = exec.Command(binPath, args...)
-	p.cmd.Env = append(os.Environ(), "REGAGENT_CONFIG=")
+	// A state directory of the test's own, as systemd's StateDirectory=
+	// gives: never the machine's /var/lib/regagent.
+	p.cmd.Env = append(os.Environ(), "REGAGENT_CONFIG=", "STATE_DIRECTORY="+tb.TempDir())
 	lw := &lineWriter{add: p.logs.add}
 	p.cmd.Stderr = lw
 	p.cmd.Stdout = io.Discard
