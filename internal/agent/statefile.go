@@ -127,10 +127,10 @@ func (s *stateFile) read() (*reconcile.Memory, error) {
 	if len(data) > maxStateSize {
 		return nil, fmt.Errorf("the state file is larger than %d MiB", maxStateSize>>20)
 	}
+	// Unknown fields are ignored: a newer agent may add some, and an older
+	// one still reads the routes; an incompatible change bumps the format.
 	var doc stateDoc
-	dec := json.NewDecoder(bytes.NewReader(data))
-	dec.DisallowUnknownFields()
-	if err := dec.Decode(&doc); err != nil {
+	if err := json.Unmarshal(data, &doc); err != nil {
 		return nil, fmt.Errorf("the state file is corrupt: %w", err)
 	}
 	if doc.Format != stateFormat {

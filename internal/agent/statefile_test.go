@@ -133,6 +133,19 @@ func TestStateFileRoundTrip(t *testing.T) {
 	}
 }
 
+// A field this agent does not know (written by a newer one) is skipped;
+// the routes are still read.
+func TestStateFileIgnoresUnknownFields(t *testing.T) {
+	path := filepath.Join(t.TempDir(), "regagent.state")
+	writeState(t, path, `{"format":1,"service":"shop","instance":"i1","future":{"x":1},`+
+		`"routes":[{"domains":["a"],"path":"/","backend":"http://a","weight":3}]}`)
+	var logs logBuffer
+	got := newStateFile(path, "shop", "i1", logs.logger()).load()
+	if got == nil || len(got.Routes) != 1 || got.Routes[0].Backend != "http://a" {
+		t.Fatalf("load = %+v, want the route:\n%s", got, logs.String())
+	}
+}
+
 // A memory without identity gets the agent's: the file must say whose
 // routes these are.
 func TestStateFileFillsIdentity(t *testing.T) {
@@ -190,8 +203,8 @@ func TestStateFileUnusable(t *testing.T) {
 	}{
 		{"corrupt", func(t *testing.T, path string) { writeState(t, path, `{"format":1,"routes":[`) }},
 		{"not JSON", func(t *testing.T, path string) { writeState(t, path, "\x00\x01garbage") }},
-		{"unknown field", func(t *testing.T, path string) {
-			writeState(t, path, `{"format":1,"service":"shop","instance":"i1","routes":[],"extra":1}`)
+		{"trailing data", func(t *testing.T, path string) {
+			writeState(t, path, `{"format":1,"service":"shop","instance":"i1","routes":[]}{"format":1`)
 		}},
 		{"other format", func(t *testing.T, path string) {
 			writeState(t, path, `{"format":2,"service":"shop","instance":"i1","routes":[]}`)
