@@ -53,7 +53,7 @@ func TestRemoveAndAddSameApplyRoutesNothing(t *testing.T) {
 	c.register("svc", "inst1")
 	c.addApply("a.com|/x|http://old:1|0")
 	c.expect("ROUTE_REMOVE|{sid}|r1\nROUTE_ADD|{sid}|a.com|/x|http://new:1|0\nCONFIG_APPLY|{sid}", "ROUTE_OK", "ROUTE_OK|r2", "OK")
-	c.expect("ROUTE_LIST|{sid}", `ROUTE_LIST_OK|[{"route_id":"r2","domains":["a.com"],"path":"/x","backend":"http://new:1","priority":0,"status":"active"}]`)
+	c.expect("ROUTE_LIST|{sid}", `ROUTE_LIST_OK|[{"backend":"http://new:1","domains":["a.com"],"path":"/x","priority":0,"route_id":"r2","status":"active"}]`)
 	backend(t, srv, "a.com", "/x", "") // §4: 503 for good
 	backend(t, srv, "a.com", "/x/y", "")
 }
@@ -91,7 +91,7 @@ func TestUpdateBackendLeavesSubPathsOnOld(t *testing.T) {
 	c.expect("ROUTE_UPDATE|{sid}|r1|backend_url|http://new:1\nCONFIG_APPLY|{sid}", "ROUTE_OK", "OK")
 	backend(t, srv, "a.com", "/api", "http://new:1")
 	backend(t, srv, "a.com", "/api/users", "http://old:1")
-	c.expect("ROUTE_LIST|{sid}", `ROUTE_LIST_OK|[{"route_id":"r1","domains":["a.com"],"path":"/api","backend":"http://new:1","priority":0,"status":"active"}]`)
+	c.expect("ROUTE_LIST|{sid}", `ROUTE_LIST_OK|[{"backend":"http://new:1","domains":["a.com"],"path":"/api","priority":0,"route_id":"r1","status":"active"}]`)
 	if n := len(srv.ProxyRoutes()); n != 2 {
 		t.Fatalf("proxy has %d routes, want 2 (old entry stays)", n)
 	}
@@ -134,7 +134,7 @@ func TestTwoSessionsSameDomainPath(t *testing.T) {
 	c1.expect("ROUTE_REMOVE|{sid}|r1\nCONFIG_APPLY|{sid}", "ROUTE_OK", "OK")
 	backend(t, srv, "a.com", "/x", "")
 	backend(t, srv, "a.com", "/x/y", "")
-	c2.expect("ROUTE_LIST|{sid}", `ROUTE_LIST_OK|[{"route_id":"r2","domains":["a.com"],"path":"/x","backend":"http://two:1","priority":0,"status":"active"}]`)
+	c2.expect("ROUTE_LIST|{sid}", `ROUTE_LIST_OK|[{"backend":"http://two:1","domains":["a.com"],"path":"/x","priority":0,"route_id":"r2","status":"active"}]`)
 }
 
 func TestShutdownOfOneSessionRemovesOthersSameRoute(t *testing.T) {

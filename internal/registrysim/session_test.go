@@ -27,7 +27,8 @@ func TestRegisterReplacesLiveSession(t *testing.T) {
 	backend(t, srv, "a.com", "/x", "") // §2: removed at once
 	backend(t, srv, "b.com", "/y", "http://two:1")
 	old.expect("PING|"+oldSID, "PONG")
-	for _, cmd := range []string{"ROUTE_LIST", "RECONNECT", "SESSION_INFO", "CONFIG_APPLY", "MAINT_STATUS"} {
+	old.expect("RECONNECT|"+oldSID, "REREGISTER") // §9
+	for _, cmd := range []string{"ROUTE_LIST", "SESSION_INFO", "CONFIG_APPLY", "MAINT_STATUS"} {
 		old.expect(cmd+"|"+oldSID, "ERROR|session not found")
 	}
 	c.expect("ROUTE_LIST|{sid}", "ROUTE_LIST_OK|[]")
@@ -100,15 +101,35 @@ func TestReregisterWithinGraceLeavesOrphans(t *testing.T) {
 	backend(t, srv, "a.com", "/x/y", "http://new:1")
 }
 
+// TestSecondRegisterOnSameConnection: "A second REGISTER on the same
+// connection only repoints the connection: the first session's routes stay
+// enabled and never expire, until a later REGISTER of that service+instance
+// removes them" (§9).
 func TestSecondRegisterOnSameConnection(t *testing.T) {
-	srv := newServer(t, Options{Grace: time.Hour})
+	srv := newServer(t, Options{Grace: time.Millisecond})
 	c := dial(t, srv)
 	first := c.register("svc", "inst1")
+	c.send("HEADERS_SET|{sid}|ALL|X-Env|prod")
+	c.read()
 	c.addApply("a.com|/x|http://one:1|0")
-	c.register("svc", "inst2")
+	second := c.register("svc", "inst2")
 	c.expect("ROUTE_LIST|{sid}", "ROUTE_LIST_OK|[]")
-	if found, conn := connected(srv, first); !found || conn {
-		t.Fatalf("first session found=%v connected=%v, want in grace", found, conn)
+	if found, conn := connected(srv, first); !found || !conn {
+		t.Fatalf("first session found=%v connected=%v, want kept as connected", found, conn)
 	}
-	backend(t, srv, "a.com", "/x", "http://one:1")
+	// Dropping the connection detaches the second session only; with a 1 ms
+	// grace it expires, the first never does.
+	c.nc.Close()
+	eventually(t, "second session expired", func() bool { found, _ := connected(srv, second); return !found })
+	if found, _ := connected(srv, first); !found {
+		t.Fatal("first session expired")
+	}
+	got := srv.Resolve("a.com", "/x")
+	if got.Kind != TargetBackend || got.Backend != "http://one:1" || got.Headers["X-Env"] != "prod" {
+		t.Fatalf("Resolve = %+v, want served by one:1, enabled (headers added)", got)
+	}
+	// A later REGISTER of svc/inst1 removes the routes: it was never seen to drop.
+	n := dial(t, srv)
+	n.register("svc", "inst1")
+	backend(t, srv, "a.com", "/x", "")
 }
