@@ -224,20 +224,6 @@ func TestHealthURLJoin(t *testing.T) {
 	}
 }
 
-func TestPartialApply(t *testing.T) {
-	srv := newServer(t, Options{})
-	c := dial(t, srv)
-	c.register("svc", "inst1")
-	c.send("ROUTE_ADD|{sid}|a.com|/1|http://b:1|0", "ROUTE_ADD|{sid}|a.com|/2|http://b:2:x|0", "ROUTE_ADD|{sid}|a.com|/3|http://b:3|0")
-	for range 3 {
-		c.read()
-	}
-	c.expect("CONFIG_APPLY|{sid}", `ERROR|failed to add route r2: invalid backend URL: parse "http://b:2:x": invalid port ":2:x" after host`)
-	backend(t, srv, "a.com", "/1", "http://b:1") // live
-	backend(t, srv, "a.com", "/3", "")
-	c.expect("CONFIG_DIFF|{sid}", `DIFF_OK|{"headers":0,"options":0,"routes":{"added":3,"removed":0}}`)
-}
-
 func TestValidationErrorAppliesNothing(t *testing.T) {
 	srv := newServer(t, Options{})
 	c := dial(t, srv)
