@@ -55,8 +55,10 @@ func TestDrain(t *testing.T) {
 	if got := kinds(srv, "a.com", "/x/1", 200); got[TargetDraining] == 0 || got[TargetBackend] == 0 {
 		t.Fatalf("at 75%%: %v, want both served and rejected requests", got)
 	}
-	clock.Add(2500 * time.Millisecond) // the drain time has passed: all rejected
-	for _, p := range []string{"/x", "/x/1"} { // exact: b's route; sub-path: a's
+	// The drain time has passed: all rejected, on the exact path (b's
+	// route) as on a sub-path (a's route, first in the list).
+	clock.Add(2500 * time.Millisecond)
+	for _, p := range []string{"/x", "/x/1"} {
 		if got := kinds(srv, "a.com", p, 50); got[TargetDraining] != 50 {
 			t.Fatalf("after the drain, %s: %v, want every request rejected", p, got)
 		}
