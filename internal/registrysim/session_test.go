@@ -1,6 +1,7 @@
 package registrysim
 
 import (
+	"slices"
 	"testing"
 	"time"
 )
@@ -132,4 +133,62 @@ func TestSecondRegisterOnSameConnection(t *testing.T) {
 	n := dial(t, srv)
 	n.register("svc", "inst1")
 	backend(t, srv, "a.com", "/x", "")
+}
+
+// TestDeadSessionRoutesOutliveReregister is §7 across processes: "The
+// re-REGISTER "cleans up" the old session but skips removing its routes
+// because they are already disabled; they are then never removed ...
+// Maintenance entered by the dead session stays on its backend strings."
+// A killed agent's routes stay in the list, disabled and served, in the
+// order the sort keeps them, through any number of restarts.
+func TestDeadSessionRoutesOutliveReregister(t *testing.T) {
+	srv := newServer(t, Options{Grace: time.Hour})
+	c := dial(t, srv)
+	c.register("svc", "inst1")
+	c.addApply("shop.test,www.shop.test|/|http://a:1|0", "shop.test|/admin|http://admin:1|0") // r1, r2
+	c.expect("MAINT_ENTER|{sid}|r2|", "ACK", "MAINT_OK|r2")
+	srv.DropConnections() // SIGKILL
+
+	n := dial(t, srv)
+	n.register("svc", "inst1")
+	n.expect("ROUTE_LIST|{sid}", "ROUTE_LIST_OK|[]") // nothing tells the new process
+	n.expect("HEADERS_SET|{sid}|ALL|X-By|new", "HEADERS_OK")
+	n.addApply("shop.test|/admin|http://admin:1|0", "shop.test,www.shop.test|/|http://b:1|0") // r3, r4
+	if ss := srv.Sessions(); len(ss) != 1 || ss[0].ID != n.sid {
+		t.Fatalf("sessions = %+v, want only the new one (no grace timer left)", ss)
+	}
+	check := func(wantOrder []string, disabled map[string]bool) {
+		t.Helper()
+		rs := srv.ProxyRoutes()
+		if got := routeIDs(rs); !slices.Equal(got, wantOrder) {
+			t.Fatalf("list order = %v, want %v", got, wantOrder)
+		}
+		for _, r := range rs {
+			if r.Disabled != disabled[r.ID] {
+				t.Fatalf("%s disabled=%v, want %v", r.ID, r.Disabled, disabled[r.ID])
+			}
+		}
+	}
+	check([]string{"r2", "r3", "r1", "r4"}, map[string]bool{"r1": true, "r2": true})
+	backend(t, srv, "shop.test", "/", "http://b:1")          // exact map: the newest
+	backend(t, srv, "shop.test", "/x", "http://a:1")         // the dead session's route comes first
+	backend(t, srv, "www.shop.test", "/admin", "http://a:1") // no /admin for www: the "/" routes
+	got := srv.Resolve("shop.test", "/deep")
+	if got.HeaderRouteID != "r4" || got.Headers["X-By"] != "new" {
+		t.Fatalf("Resolve(shop.test, /deep) = %+v, want the headers of the first enabled route r4", got)
+	}
+	// The dead session's maintenance stays on its backend object, which the
+	// re-added route shares.
+	maintenance(t, srv, "shop.test", "/admin", "")
+	maintenance(t, srv, "shop.test", "/admin/x", "")
+	n.expect("MAINT_STATUS|{sid}", `MAINT_STATUS_OK|{"in_maintenance":[]}`)
+
+	// A second and a third crash change nothing but disable the newer routes.
+	for range 2 {
+		srv.DropConnections()
+		n = dial(t, srv)
+		n.register("svc", "inst1")
+	}
+	check([]string{"r2", "r3", "r1", "r4"}, map[string]bool{"r1": true, "r2": true, "r3": true, "r4": true})
+	backend(t, srv, "shop.test", "/x", "http://a:1")
 }
