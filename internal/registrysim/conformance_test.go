@@ -52,7 +52,7 @@ func TestConformance(t *testing.T) {
 			s("PING", "PONG"),
 			s("CONFIG_APPLY", "OK"),
 			s("ROUTE_LIST", `ROUTE_LIST_OK|[{"backend":"http://b:1","domains":["a.com"],"path":"/x","priority":0,"route_id":"r1","status":"active"}]`),
-			s("STATS_GET", `STATS_OK|[{"route_id":"r1","requests":0,"errors":0}]`),
+			s("STATS_GET", `STATS_OK|[{"errors":0,"requests":0,"route_id":"r1"}]`),
 			s("ROUTE_REMOVE", "ERROR|invalid format"),
 			s("PING|{sid}|extra|fields", "PONG"),
 			s("SESSION_INFO|{sid}", `~SESSION_OK\|\{"connected_at":"[^"]+","instance_name":"inst1","last_activity":"[^"]+","metadata":\{\},"routes_active":1,"routes_staged":0,"service_name":"svc","session_id":"`+sidRe+`","uptime_seconds":\d+\}`),

@@ -65,18 +65,12 @@ func (s *Server) cmdDrainCancel(c *conn, sess *session, _ []string) reply {
 	return line("DRAIN_OK")
 }
 
-type routeStats struct {
-	RouteID  string `json:"route_id"`
-	Requests int    `json:"requests"`
-	Errors   int    `json:"errors"`
-}
-
 // cmdStats answers one zeroed entry per applied route: the simulator serves
-// no traffic.
+// no traffic. Keys come out in alphabetical order (§9).
 func (s *Server) cmdStats(_ *conn, sess *session, _ []string) reply {
-	out := []routeStats{}
+	out := []map[string]any{}
 	for _, id := range sess.activeIDs() {
-		out = append(out, routeStats{RouteID: id})
+		out = append(out, map[string]any{"errors": 0, "requests": 0, "route_id": id})
 	}
 	b, _ := json.Marshal(out)
 	return line("STATS_OK|" + string(b))
