@@ -41,7 +41,7 @@ func (b *memoryBox) last() *Memory {
 	return b.m
 }
 
-func startSim(t *testing.T) *registrysim.Server {
+func startSim(t testing.TB) *registrysim.Server {
 	t.Helper()
 	srv := registrysim.New(registrysim.Options{MaintTimeout: 500 * time.Millisecond, MaintInterval: 5 * time.Millisecond})
 	if err := srv.Start(); err != nil {
