@@ -46,6 +46,9 @@ type Options struct {
 	ShutdownTimeout time.Duration
 	// Registry receives the agent's metrics; default a new registry.
 	Registry *prometheus.Registry
+	// StatusLimits bound the status endpoint's connections; zero fields
+	// take status.DefaultLimits.
+	StatusLimits status.Limits
 }
 
 // Agent is the daemon. Create it with New and call Run once.
@@ -235,7 +238,7 @@ func (a *Agent) startStatus(cfg *config.Config) (*status.Server, error) {
 	if addr == "" {
 		return nil, nil
 	}
-	srv, err := status.Listen(addr, status.Handler(a, a.opts.Registry), a.log)
+	srv, err := status.Listen(addr, status.Handler(a, a.opts.Registry), a.log, a.opts.StatusLimits)
 	if err != nil {
 		return nil, err
 	}
