@@ -76,20 +76,18 @@ func awaitClosed(t *testing.T, c net.Conn, br *bufio.Reader) {
 	}
 }
 
-func TestConnectionCap(t *testing.T) {
+// TestConnectionCapRefusesExcess: connections that are not idle (here,
+// nothing sent yet) fill the cap; past it, connections are answered 503 and
+// closed at once, and /healthz answers again once they have gone.
+func TestConnectionCapRefusesExcess(t *testing.T) {
 	released := make(chan struct{}, 16)
-	s := start(t, &fakeSource{ready: true}, Limits{MaxConns: 3, IdleTimeout: time.Minute,
+	s := start(t, &fakeSource{ready: true}, Limits{MaxConns: 3, ReadHeaderTimeout: time.Minute,
 		onRelease: func() { released <- struct{}{} }})
 
-	// Three keep-alive connections, served and now idle, fill the cap.
 	held := make([]net.Conn, 3)
 	for i := range held {
 		held[i] = dial(t, s.Addr())
-		if resp := roundTrip(t, held[i], bufio.NewReader(held[i]), getHealthz); resp.StatusCode != http.StatusOK {
-			t.Fatalf("connection %d: %s", i, resp.Status)
-		}
 	}
-	// Past the cap, connections are answered 503 and closed at once.
 	for i := 0; i < 5; i++ {
 		c := dial(t, s.Addr())
 		b, err := io.ReadAll(c)
@@ -97,9 +95,8 @@ func TestConnectionCap(t *testing.T) {
 			t.Fatalf("excess connection %d: %q, %v", i, b, err)
 		}
 	}
-	// The held ones still work.
-	br := bufio.NewReader(held[0])
-	if resp := roundTrip(t, held[0], br, getHealthz); resp.StatusCode != http.StatusOK {
+	// The held ones are still served.
+	if resp := roundTrip(t, held[0], bufio.NewReader(held[0]), getHealthz); resp.StatusCode != http.StatusOK {
 		t.Fatalf("held connection: %s", resp.Status)
 	}
 	for _, c := range held {
@@ -108,15 +105,50 @@ func TestConnectionCap(t *testing.T) {
 	for range held {
 		<-released
 	}
-	resp, err := http.Get("http://" + s.Addr() + "/healthz")
-	if err != nil {
-		t.Fatal(err)
+	c := dial(t, s.Addr())
+	if resp := roundTrip(t, c, bufio.NewReader(c), getHealthz); resp.StatusCode != http.StatusOK {
+		t.Fatalf("/healthz after the held connections closed: %s", resp.Status)
 	}
-	resp.Body.Close()
-	if resp.StatusCode != http.StatusOK {
-		t.Fatalf("/healthz after the idle connections closed: %s", resp.Status)
+}
+
+// TestConnectionCapEvictsIdle: when idle keep-alive connections fill the
+// cap, a new connection takes the place of one of them: a probe is served.
+func TestConnectionCapEvictsIdle(t *testing.T) {
+	idle := make(chan struct{}, 16)
+	s := start(t, &fakeSource{ready: true}, Limits{MaxConns: 3, IdleTimeout: time.Minute,
+		onIdle: func() { idle <- struct{}{} }})
+
+	held := make([]net.Conn, 3)
+	readers := make([]*bufio.Reader, 3)
+	for i := range held {
+		held[i] = dial(t, s.Addr())
+		readers[i] = bufio.NewReader(held[i])
+		if resp := roundTrip(t, held[i], readers[i], getHealthz); resp.StatusCode != http.StatusOK {
+			t.Fatalf("connection %d: %s", i, resp.Status)
+		}
+		<-idle
 	}
-	http.DefaultClient.CloseIdleConnections()
+	probe := dial(t, s.Addr())
+	if resp := roundTrip(t, probe, bufio.NewReader(probe), getHealthz); resp.StatusCode != http.StatusOK {
+		t.Fatalf("probe with the cap full of idle connections: %s", resp.Status)
+	}
+	// Exactly one idle connection made room: the server closed it.
+	closed := 0
+	for i, c := range held {
+		if _, err := io.WriteString(c, getHealthz); err != nil {
+			closed++
+			continue
+		}
+		resp, err := http.ReadResponse(readers[i], nil)
+		if err != nil {
+			closed++
+			continue
+		}
+		resp.Body.Close()
+	}
+	if closed != 1 {
+		t.Fatalf("%d idle connections closed, want 1", closed)
+	}
 }
 
 func TestIdleConnectionIsClosed(t *testing.T) {

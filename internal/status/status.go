@@ -89,11 +89,13 @@ type Limits struct {
 	ReadHeaderTimeout, ReadTimeout, WriteTimeout time.Duration
 	// IdleTimeout closes a keep-alive connection with no request.
 	IdleTimeout time.Duration
-	// MaxConns caps the open connections; past it a new connection is
-	// answered 503 and closed.
+	// MaxConns caps the open connections. Past it, a new connection
+	// replaces an idle keep-alive one, or is answered 503 and closed when
+	// none is idle.
 	MaxConns int
 
 	onRelease func() // tests: a connection slot was given back
+	onIdle    func() // tests: a connection went idle
 }
 
 // DefaultLimits suit probes, a scraper and a person with curl.
@@ -153,6 +155,7 @@ func Listen(addr string, h http.Handler, logger *slog.Logger, limits Limits) (*S
 		return nil, fmt.Errorf("cannot listen for status: %w", err)
 	}
 	limits = limits.withDefaults()
+	limited := newLimitListener(ln, limits.MaxConns, limits.onRelease, limits.onIdle)
 	s := &Server{ln: ln, srv: &http.Server{
 		Handler:           h,
 		ReadHeaderTimeout: limits.ReadHeaderTimeout,
@@ -161,11 +164,12 @@ func Listen(addr string, h http.Handler, logger *slog.Logger, limits Limits) (*S
 		IdleTimeout:       limits.IdleTimeout,
 		MaxHeaderBytes:    16 << 10, // a probe's header is a few hundred bytes
 		ErrorLog:          slog.NewLogLogger(logger.Handler(), slog.LevelDebug),
+		ConnState:         limited.connState,
 	}}
 	s.wg.Add(1)
 	go func() {
 		defer s.wg.Done()
-		if err := s.srv.Serve(newLimitListener(ln, limits.MaxConns, limits.onRelease)); err != nil && !errors.Is(err, http.ErrServerClosed) {
+		if err := s.srv.Serve(limited); err != nil && !errors.Is(err, http.ErrServerClosed) {
 			s.err = err
 		}
 	}()
