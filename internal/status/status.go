@@ -163,8 +163,10 @@ func Listen(addr string, h http.Handler, logger *slog.Logger, limits Limits) (*S
 		WriteTimeout:      limits.WriteTimeout,
 		IdleTimeout:       limits.IdleTimeout,
 		MaxHeaderBytes:    16 << 10, // a probe's header is a few hundred bytes
-		ErrorLog:          slog.NewLogLogger(logger.Handler(), slog.LevelDebug),
-		ConnState:         limited.connState,
+		// The server reports what it cannot serve (accept failures near the
+		// descriptor limit): worth a warning.
+		ErrorLog:  slog.NewLogLogger(logger.Handler(), slog.LevelWarn),
+		ConnState: limited.connState,
 	}}
 	s.wg.Add(1)
 	go func() {
