@@ -58,6 +58,23 @@ func (c *Client) Run(ctx context.Context) error {
 	return nil
 }
 
+// minStableFor is the shortest time a connection must stay up to count as
+// good; see stableFor.
+const minStableFor = 10 * time.Second
+
+// stableFor is how long a connection must stay up before it counts as good
+// and resets the backoff. A registry that answers REGISTER and then drops the
+// connection must not get a fresh REGISTER and replay every Initial: until
+// the connection has outlived two keepalive rounds (the server answered
+// PINGs, not only the handshake), and at least minStableFor, its loss counts
+// as one more failed try.
+func (c *Client) stableFor() time.Duration {
+	if c.cfg.KeepaliveInterval > 0 {
+		return max(minStableFor, 2*c.cfg.KeepaliveInterval)
+	}
+	return minStableFor
+}
+
 // loop is the connect → serve → back off cycle.
 func (c *Client) loop(ctx context.Context) {
 	var (
@@ -66,13 +83,23 @@ func (c *Client) loop(ctx context.Context) {
 		extended bool // EXTENDED_RETRY already emitted in this outage
 		first    = true
 		served   bool  // a connection was up before: the next one is a reconnect
+		refused  bool  // the previous try failed to dial: probing is cheap
+		flapping bool  // the previous connection died before it was stable
 		lastErr  error // why the previous try or connection failed
 	)
+	fail := func(err error) {
+		fails++
+		lastErr = err
+		if fails >= extendedRetryAfter && !extended {
+			extended = true
+			c.emit(EventExtendedRetry, "still cannot connect", err, map[string]any{"attempt": fails, "flapping": flapping})
+		}
+	}
 	for !c.stopping(ctx) {
 		if !first {
-			d := c.cfg.Backoff.Delay(tries, c.cfg.Rand)
+			d := c.retryDelay(tries, refused)
 			tries++
-			c.emit(EventRetrying, "reconnecting", lastErr, map[string]any{"attempt": tries, "delay": d})
+			c.emit(EventRetrying, "reconnecting", lastErr, map[string]any{"attempt": tries, "delay": d, "flapping": flapping})
 			if err := c.cfg.Sleep(ctx, d); err != nil || c.stopping(ctx) {
 				return
 			}
@@ -80,26 +107,49 @@ func (c *Client) loop(ctx context.Context) {
 		first = false
 		c.setState(StateConnecting)
 		oldSID := c.SessionID()
-		cn, replay, err := c.connect(ctx)
+		cn, replay, dialed, err := c.connect(ctx)
 		if err != nil {
 			c.setState(StateDisconnected)
 			if c.stopping(ctx) {
 				return
 			}
-			fails++
-			lastErr = err
-			c.cfg.Logger.Debug("connect failed", "attempt", fails, "err", err)
-			if fails >= extendedRetryAfter && !extended {
-				extended = true
-				c.emit(EventExtendedRetry, "still cannot connect", err, map[string]any{"attempt": fails})
-			}
+			refused = !dialed
+			c.cfg.Logger.Debug("connect failed", "attempt", fails+1, "err", err)
+			fail(err)
 			continue
 		}
-		tries, fails, extended = 0, 0, false
+		refused = false
 		c.checkIP()
-		lastErr = c.serve(ctx, cn, served, replay, oldSID)
+		up := c.cfg.Now()
+		err = c.serve(ctx, cn, served, replay, oldSID)
 		served = true
+		if c.stopping(ctx) {
+			return
+		}
+		if uptime := c.cfg.Now().Sub(up); uptime < c.stableFor() {
+			flapping = true
+			c.cfg.Logger.Warn("connection flapping", "uptime", uptime, "attempt", fails+1, "err", err)
+			c.emit(EventLog, "connection flapping: lost soon after the handshake", err,
+				map[string]any{"level": "warn", "attempt": fails + 1, "uptime": uptime})
+			fail(err)
+			continue
+		}
+		tries, fails, extended, flapping, lastErr = 0, 0, false, false, err
 	}
+}
+
+// retryDelay is the wait before reconnect try number tries (0-based). While
+// the registry refuses connections a try is only a dial, which costs it next
+// to nothing, so the wait is capped at Backoff.ProbeMax: a restarted registry
+// is found within ProbeMax of accepting connections whatever the outage
+// length. A try after a handshake or a connection failed costs a REGISTER and
+// a replay and follows the full schedule up to Max.
+func (c *Client) retryDelay(tries int, refused bool) time.Duration {
+	b := c.cfg.Backoff
+	if refused {
+		b.Max = min(b.Max, b.ProbeMax)
+	}
+	return b.Delay(tries, c.cfg.Rand)
 }
 
 func (c *Client) stopping(ctx context.Context) bool {
@@ -171,14 +221,22 @@ func (c *Client) serve(ctx context.Context, cn *conn, reconnect, replay bool, ol
 }
 
 // connect dials and performs the handshake synchronously under one deadline.
-// replay reports whether the session is new (REGISTER) rather than restored.
-func (c *Client) connect(ctx context.Context) (cn *conn, replay bool, err error) {
+// replay reports whether the session is new (REGISTER) rather than restored;
+// dialed whether the dial succeeded (a failure after it is the handshake's).
+func (c *Client) connect(ctx context.Context) (cn *conn, replay, dialed bool, err error) {
+	cn, replay, err = c.dialHandshake(ctx, &dialed)
+	return cn, replay, dialed, err
+}
+
+// dialHandshake is connect; *dialed is set once the dial succeeded.
+func (c *Client) dialHandshake(ctx context.Context, dialed *bool) (cn *conn, replay bool, err error) {
 	dctx, cancel := context.WithTimeout(ctx, c.cfg.DialTimeout)
 	defer cancel()
 	nc, err := c.cfg.Dial(dctx, "tcp", c.cfg.Addr)
 	if err != nil {
 		return nil, false, fmt.Errorf("cannot connect: %w", err)
 	}
+	*dialed = true
 	// Ending ctx (Run stopping) must interrupt a handshake blocked on I/O.
 	stop := context.AfterFunc(dctx, func() { _ = nc.SetDeadline(time.Unix(1, 0)) })
 	defer stop()

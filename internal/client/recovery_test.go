@@ -1,0 +1,237 @@
+package client
+
+import (
+	"bufio"
+	"context"
+	"errors"
+	"net"
+	"strings"
+	"sync"
+	"sync/atomic"
+	"testing"
+	"time"
+)
+
+// fakeClock is a virtual time that only Sleep advances.
+type fakeClock struct{ ns atomic.Int64 }
+
+func (f *fakeClock) now() time.Time { return time.Unix(0, f.ns.Load()) }
+
+func (f *fakeClock) elapsed() time.Duration { return time.Duration(f.ns.Load()) }
+
+func (f *fakeClock) sleep(ctx context.Context, d time.Duration) error {
+	f.ns.Add(int64(d))
+	return ctx.Err()
+}
+
+var errRefused = &net.OpError{Op: "dial", Net: "tcp", Err: errors.New("connection refused")}
+
+// firstDialAfter runs a client whose registry refuses connections until
+// virtual time opensAt, at the default backoff, and returns the virtual time
+// of its first dial at or after opensAt.
+func firstDialAfter(tb testing.TB, opensAt time.Duration, rnd float64) time.Duration {
+	tb.Helper()
+	var clk fakeClock
+	ctx, cancel := context.WithCancel(context.Background())
+	defer cancel()
+	var got atomic.Int64
+	cfg := testConfig("registry:7000")
+	cfg.Backoff = Backoff{}
+	cfg.Rand = func() float64 { return rnd }
+	cfg.Sleep = clk.sleep
+	cfg.Now = clk.now
+	cfg.Dial = func(context.Context, string, string) (net.Conn, error) {
+		if t := clk.elapsed(); t >= opensAt {
+			got.Store(int64(t))
+			cancel() // the dial that would succeed is all this measures
+		}
+		return nil, errRefused
+	}
+	c, err := New(cfg)
+	if err != nil {
+		tb.Fatal(err)
+	}
+	if err := c.Run(ctx); err != nil {
+		tb.Fatal(err)
+	}
+	return time.Duration(got.Load())
+}
+
+// A restarted registry is dialled within ProbeMax (2s) of opening its port,
+// whatever the outage length, at the default settings; with the handshake
+// and replay that keeps every route live within 3s.
+func TestBackWithinProbeMaxAfterOutage(t *testing.T) {
+	const bound = DefaultProbeMax
+	for _, outage := range []time.Duration{
+		time.Second, 2 * time.Second, 3800 * time.Millisecond, 7300 * time.Millisecond, 15 * time.Second,
+		33 * time.Second, 61 * time.Second, 62 * time.Second, 90 * time.Second, 120 * time.Second,
+	} {
+		for _, rnd := range []float64{0, 0.5, 0.999999} {
+			if lag := firstDialAfter(t, outage, rnd) - outage; lag < 0 || lag > bound {
+				t.Errorf("outage %v, jitter %v: first dial %v after the registry opened, want ≤ %v", outage, rnd, lag, bound)
+			}
+		}
+	}
+}
+
+// TestWorstCaseLagOverOutages sweeps outage lengths 1–120 s in 50 ms steps
+// and reports the longest time from the registry opening to the next dial.
+func TestWorstCaseLagOverOutages(t *testing.T) {
+	if testing.Short() {
+		t.Skip("sweep")
+	}
+	var worst, at time.Duration
+	for outage := time.Second; outage <= 120*time.Second; outage += 50 * time.Millisecond {
+		for _, rnd := range []float64{0, 0.999999} {
+			if lag := firstDialAfter(t, outage, rnd) - outage; lag > worst {
+				worst, at = lag, outage
+			}
+		}
+	}
+	t.Logf("worst lag from registry open to first dial over 1–120 s outages: %v (outage %v)", worst, at)
+	if worst > DefaultProbeMax {
+		t.Fatalf("worst lag %v, want ≤ %v", worst, DefaultProbeMax)
+	}
+}
+
+// flappingServer accepts connections, answers REGISTER with ACK and closes
+// the connection at once, as a broken registry does. It counts connections.
+func flappingServer(tb testing.TB) (addr string, conns *atomic.Int32) {
+	tb.Helper()
+	ln, err := net.Listen("tcp", "127.0.0.1:0")
+	if err != nil {
+		tb.Fatal(err)
+	}
+	conns = new(atomic.Int32)
+	var wg sync.WaitGroup
+	wg.Add(1)
+	go func() {
+		defer wg.Done()
+		for {
+			nc, err := ln.Accept()
+			if err != nil {
+				return
+			}
+			n := conns.Add(1)
+			wg.Add(1)
+			go func() {
+				defer wg.Done()
+				defer nc.Close()
+				sc := bufio.NewScanner(nc)
+				for sc.Scan() {
+					switch line := sc.Text(); {
+					case strings.HasPrefix(line, "RECONNECT|"):
+						_, _ = nc.Write([]byte("ERROR|no session\n"))
+					case strings.HasPrefix(line, "REGISTER|"):
+						_, _ = nc.Write([]byte("ACK|s" + string(rune('0'+n%10)) + "\n"))
+						return
+					}
+				}
+			}()
+		}
+	}()
+	tb.Cleanup(func() { ln.Close(); wg.Wait() })
+	return ln.Addr().String(), conns
+}
+
+// A registry that answers REGISTER and drops the connection gets a growing
+// backoff (each such connection counts as a failed try), a flapping warning
+// and EXTENDED_RETRY, not a REGISTER and replay every Initial forever.
+func TestFlappingRegistryBacksOff(t *testing.T) {
+	addr, conns := flappingServer(t)
+	var clk fakeClock
+	const window = 120 * time.Second
+	ctx, cancel := context.WithCancel(context.Background())
+	defer cancel()
+	h := newClient(t, addr, func(c *Config) {
+		c.Backoff = Backoff{}
+		c.Rand = func() float64 { return 0.5 }
+		c.Now = clk.now
+		c.Sleep = func(ctx context.Context, d time.Duration) error {
+			if clk.elapsed()+d > window {
+				cancel()
+			}
+			return clk.sleep(ctx, d)
+		}
+	})
+	if err := h.c.Run(ctx); err != nil {
+		t.Fatal(err)
+	}
+	// 0, 0.25, 0.75, 1.75, 3.75, 7.75, 15.75, 31.75, 61.75, 91.75 s: ten
+	// connections in two minutes (was one every 250 ms: 481).
+	if n := conns.Load(); n > 12 {
+		t.Fatalf("%d connections in %v of virtual time, want ≤ 12", n, window)
+	}
+	if n := h.rec.count(EventExtendedRetry); n != 1 {
+		t.Fatalf("EXTENDED_RETRY %d times, want 1", n)
+	}
+	h.rec.wait(t, EventLog, func(e Event) bool {
+		return e.Data["level"] == "warn" && strings.Contains(e.Message, "flapping")
+	})
+	h.rec.wait(t, EventRetrying, func(e Event) bool { return e.Data["flapping"] == true })
+}
+
+// A stable connection (up longer than stableFor) resets the schedule: the
+// next loss is retried after Initial again.
+func TestStableConnectionResetsBackoff(t *testing.T) {
+	c, err := New(Config{Addr: "x:1", Service: "s", Instance: "i"})
+	if err != nil {
+		t.Fatal(err)
+	}
+	if got := c.stableFor(); got != 30*time.Second {
+		t.Fatalf("stableFor at the default 15s keepalive = %v, want 30s", got)
+	}
+	c, err = New(Config{Addr: "x:1", Service: "s", Instance: "i", KeepaliveInterval: -1})
+	if err != nil {
+		t.Fatal(err)
+	}
+	if got := c.stableFor(); got != minStableFor {
+		t.Fatalf("stableFor without keepalive = %v, want %v", got, minStableFor)
+	}
+}
+
+// A library caller cannot configure a PING storm or a dial storm: tiny
+// durations are raised to the minimums config also enforces.
+func TestNewRaisesTinyDurations(t *testing.T) {
+	c, err := New(Config{Addr: "x:1", Service: "s", Instance: "i",
+		KeepaliveInterval: time.Nanosecond, Backoff: Backoff{Initial: time.Nanosecond, Max: time.Nanosecond, ProbeMax: time.Nanosecond}})
+	if err != nil {
+		t.Fatal(err)
+	}
+	if got := c.cfg.KeepaliveInterval; got != MinKeepaliveInterval {
+		t.Errorf("KeepaliveInterval = %v, want %v", got, MinKeepaliveInterval)
+	}
+	b := c.cfg.Backoff
+	if b.Initial != MinBackoffInitial || b.Max != MinBackoffMax || b.ProbeMax != MinBackoffMax {
+		t.Errorf("Backoff = %+v, want Initial %v, Max and ProbeMax %v", b, MinBackoffInitial, MinBackoffMax)
+	}
+	// The dial loop against a registry that is down: every wait is at least
+	// MinBackoffInitial, the waits settle at MinBackoffMax.
+	var clk fakeClock
+	ctx, cancel := context.WithCancel(context.Background())
+	defer cancel()
+	var dials atomic.Int32
+	cfg := testConfig("registry:7000")
+	cfg.Backoff = Backoff{Initial: time.Nanosecond, Max: time.Nanosecond}
+	cfg.Sleep = clk.sleep
+	cfg.Now = clk.now
+	cfg.Dial = func(context.Context, string, string) (net.Conn, error) {
+		if clk.elapsed() >= 10*time.Second {
+			cancel()
+		}
+		dials.Add(1)
+		return nil, errRefused
+	}
+	c, err = New(cfg)
+	if err != nil {
+		t.Fatal(err)
+	}
+	if err := c.Run(ctx); err != nil {
+		t.Fatal(err)
+	}
+	// 10 s of virtual time at ≥ 100 ms per wait: at most ~100 dials (was
+	// 10 billion at 1 ns).
+	if n := dials.Load(); n > 110 {
+		t.Fatalf("%d dials in 10 s, want ≤ 110", n)
+	}
+}
