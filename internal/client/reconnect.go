@@ -314,7 +314,7 @@ func (c *Client) call(cn *conn, sid string, cmd Command) (Result, error) {
 		}
 		n, err := cn.nc.Read(rb)
 		if n > 0 {
-			if perr := cn.p.feed(rb[:n], cn.dispatchLine); perr != nil {
+			if perr := cn.p.feed(rb[:n], cn.dispatchLine, cn.dispatchLong); perr != nil {
 				cn.fail(perr)
 			}
 		}
