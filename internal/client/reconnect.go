@@ -144,12 +144,19 @@ func (c *Client) loop(ctx context.Context) {
 // is found within ProbeMax of accepting connections whatever the outage
 // length. A try after a handshake or a connection failed costs a REGISTER and
 // a replay and follows the full schedule up to Max.
+//
+// Probe waits are jittered downwards only, uniformly over the last Jitter
+// fraction: Delay's ±Jitter clamped at the cap would make half the waits
+// exactly ProbeMax, and clients that lost the registry at the same moment
+// would keep dialling it in step.
 func (c *Client) retryDelay(tries int, refused bool) time.Duration {
 	b := c.cfg.Backoff
-	if refused {
-		b.Max = min(b.Max, b.ProbeMax)
+	if !refused {
+		return b.Delay(tries, c.cfg.Rand)
 	}
-	return b.Delay(tries, c.cfg.Rand)
+	b.Max = min(b.Max, b.ProbeMax)
+	d := b.Delay(tries, nil)
+	return time.Duration(float64(d) * (1 - b.Jitter*c.cfg.Rand()))
 }
 
 func (c *Client) stopping(ctx context.Context) bool {

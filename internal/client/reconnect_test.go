@@ -151,9 +151,10 @@ func TestBackoffScheduleAndExtendedRetry(t *testing.T) {
 	})
 	h.run(t)
 	h.rec.wait(t, EventConnected, nil)
-	// Refused dials: the schedule stops growing at ProbeMax (2s).
-	want := []time.Duration{250 * time.Millisecond, 500 * time.Millisecond, time.Second, 2 * time.Second,
-		2 * time.Second, 2 * time.Second, 2 * time.Second, 2 * time.Second}
+	// Refused dials: the schedule stops growing at ProbeMax (2s), jittered
+	// downwards (rand 0.5: -10%).
+	want := []time.Duration{225 * time.Millisecond, 450 * time.Millisecond, 900 * time.Millisecond, 1800 * time.Millisecond,
+		1800 * time.Millisecond, 1800 * time.Millisecond, 1800 * time.Millisecond, 1800 * time.Millisecond}
 	mu.Lock()
 	got := append([]time.Duration(nil), delays...)
 	mu.Unlock()

@@ -4,6 +4,7 @@ import (
 	"bufio"
 	"context"
 	"errors"
+	"math/rand/v2"
 	"net"
 	"strings"
 	"sync"
@@ -74,14 +75,14 @@ func TestBackWithinProbeMaxAfterOutage(t *testing.T) {
 	}
 }
 
-// TestWorstCaseLagOverOutages sweeps outage lengths 1–120 s in 50 ms steps
+// TestWorstCaseLagOverOutages sweeps outage lengths 1–120 s in 10 ms steps
 // and reports the longest time from the registry opening to the next dial.
 func TestWorstCaseLagOverOutages(t *testing.T) {
 	if testing.Short() {
 		t.Skip("sweep")
 	}
 	var worst, at time.Duration
-	for outage := time.Second; outage <= 120*time.Second; outage += 50 * time.Millisecond {
+	for outage := time.Second; outage <= 120*time.Second; outage += 10 * time.Millisecond {
 		for _, rnd := range []float64{0, 0.999999} {
 			if lag := firstDialAfter(t, outage, rnd) - outage; lag > worst {
 				worst, at = lag, outage
@@ -91,6 +92,44 @@ func TestWorstCaseLagOverOutages(t *testing.T) {
 	t.Logf("worst lag from registry open to first dial over 1–120 s outages: %v (outage %v)", worst, at)
 	if worst > DefaultProbeMax {
 		t.Fatalf("worst lag %v, want ≤ %v", worst, DefaultProbeMax)
+	}
+}
+
+// TestDownRegistryLoad computes the dials per second N clients put on a
+// registry that refuses connections, once their schedules reached ProbeMax,
+// and checks that the jitter keeps them from dialling in step: no 100 ms
+// slot gets more than twice its share.
+func TestDownRegistryLoad(t *testing.T) {
+	for _, n := range []int{100, 1000} {
+		const from, to, slot = 20 * time.Second, 80 * time.Second, 100 * time.Millisecond
+		slots := make([]int, (to-from)/slot)
+		dials := 0
+		for i := range n {
+			c, err := New(Config{Addr: "x:1", Service: "s", Instance: "i"})
+			if err != nil {
+				t.Fatal(err)
+			}
+			c.cfg.Rand = rand.New(rand.NewPCG(uint64(i), 1)).Float64
+			var at time.Duration
+			for tries := 0; at < to; tries++ {
+				if at >= from {
+					slots[(at-from)/slot]++
+					dials++
+				}
+				at += c.retryDelay(tries, true)
+			}
+		}
+		rate := float64(dials) / (to - from).Seconds()
+		share := rate * slot.Seconds()
+		t.Logf("%d clients, registry down: %.0f dials/s", n, rate)
+		if want := float64(n) / 1.8; rate < want*0.9 || rate > want*1.1 {
+			t.Errorf("%d clients: %.0f dials/s, want about %.0f (one per 1.8 s on average)", n, rate, want)
+		}
+		for i, k := range slots {
+			if n >= 1000 && float64(k) > 2*share {
+				t.Fatalf("%d clients: %d dials in slot %d, share %.0f: clients dial in step", n, k, i, share)
+			}
+		}
 	}
 }
 
