@@ -75,16 +75,19 @@ func (c *Client) stableFor() time.Duration {
 	return minStableFor
 }
 
-// loop is the connect → serve → back off cycle.
+// loop is the connect → serve → back off cycle. Two kinds of failed tries
+// are counted apart because they cost the registry very different amounts:
+// a refused dial (probes) next to nothing, a handshake that failed or a
+// connection lost before it was stable (flaps) a REGISTER and a replay.
 func (c *Client) loop(ctx context.Context) {
 	var (
 		tries    int  // reconnect tries since the last good connection
-		fails    int  // failed tries in a row
+		fails    int  // failed tries in a row, of both kinds
+		probes   int  // refused dials in a row
+		flaps    int  // handshakes or unstable connections in a row
 		extended bool // EXTENDED_RETRY already emitted in this outage
 		first    = true
 		served   bool  // a connection was up before: the next one is a reconnect
-		refused  bool  // the previous try failed to dial: probing is cheap
-		flapping bool  // the previous connection died before it was stable
 		lastErr  error // why the previous try or connection failed
 	)
 	fail := func(err error) {
@@ -92,14 +95,14 @@ func (c *Client) loop(ctx context.Context) {
 		lastErr = err
 		if fails >= extendedRetryAfter && !extended {
 			extended = true
-			c.emit(EventExtendedRetry, "still cannot connect", err, map[string]any{"attempt": fails, "flapping": flapping})
+			c.emit(EventExtendedRetry, "still cannot connect", err, map[string]any{"attempt": fails, "flapping": flaps > 0})
 		}
 	}
 	for !c.stopping(ctx) {
 		if !first {
-			d := c.retryDelay(tries, refused)
+			d := c.retryDelay(probes, flaps)
 			tries++
-			c.emit(EventRetrying, "reconnecting", lastErr, map[string]any{"attempt": tries, "delay": d, "flapping": flapping})
+			c.emit(EventRetrying, "reconnecting", lastErr, map[string]any{"attempt": tries, "delay": d, "flapping": flaps > 0})
 			if err := c.cfg.Sleep(ctx, d); err != nil || c.stopping(ctx) {
 				return
 			}
@@ -113,12 +116,16 @@ func (c *Client) loop(ctx context.Context) {
 			if c.stopping(ctx) {
 				return
 			}
-			refused = !dialed
+			if dialed {
+				probes, flaps = 0, flaps+1
+			} else {
+				probes++
+			}
 			c.cfg.Logger.Debug("connect failed", "attempt", fails+1, "err", err)
 			fail(err)
 			continue
 		}
-		refused = false
+		probes = 0
 		c.checkIP()
 		up := c.cfg.Now()
 		err = c.serve(ctx, cn, served, replay, oldSID)
@@ -127,35 +134,40 @@ func (c *Client) loop(ctx context.Context) {
 			return
 		}
 		if uptime := c.cfg.Now().Sub(up); uptime < c.stableFor() {
-			flapping = true
-			c.cfg.Logger.Warn("connection flapping", "uptime", uptime, "attempt", fails+1, "err", err)
-			c.emit(EventLog, "connection flapping: lost soon after the handshake", err,
-				map[string]any{"level": "warn", "attempt": fails + 1, "uptime": uptime})
+			flaps++
+			// One short connection is a registry restarted twice; two in
+			// a row are worth a warning.
+			if flaps >= 2 {
+				c.cfg.Logger.Warn("connection flapping", "uptime", uptime, "flaps", flaps, "err", err)
+				c.emit(EventLog, "connection flapping: lost soon after the handshake", err,
+					map[string]any{"level": "warn", "attempt": flaps, "uptime": uptime})
+			}
 			fail(err)
 			continue
 		}
-		tries, fails, extended, flapping, lastErr = 0, 0, false, false, err
+		tries, fails, flaps, extended, lastErr = 0, 0, 0, false, err
 	}
 }
 
-// retryDelay is the wait before reconnect try number tries (0-based). While
-// the registry refuses connections a try is only a dial, which costs it next
-// to nothing, so the wait is capped at Backoff.ProbeMax: a restarted registry
-// is found within ProbeMax of accepting connections whatever the outage
-// length. A try after a handshake or a connection failed costs a REGISTER and
-// a replay and follows the full schedule up to Max.
+// retryDelay is the wait before the next try. After probes refused dials in
+// a row the next try is only a dial again, which costs the registry next to
+// nothing, so the wait is capped at Backoff.ProbeMax: a restarted registry is
+// found within ProbeMax of accepting connections whatever the outage length.
+// Otherwise the next try costs a REGISTER and a replay, and the wait follows
+// the full schedule up to Max by the flaps in a row (none after a stable
+// connection was lost: Initial).
 //
 // Probe waits are jittered downwards only, uniformly over the last Jitter
 // fraction: Delay's ±Jitter clamped at the cap would make half the waits
 // exactly ProbeMax, and clients that lost the registry at the same moment
 // would keep dialling it in step.
-func (c *Client) retryDelay(tries int, refused bool) time.Duration {
+func (c *Client) retryDelay(probes, flaps int) time.Duration {
 	b := c.cfg.Backoff
-	if !refused {
-		return b.Delay(tries, c.cfg.Rand)
+	if probes == 0 {
+		return b.Delay(flaps-1, c.cfg.Rand)
 	}
 	b.Max = min(b.Max, b.ProbeMax)
-	d := b.Delay(tries, nil)
+	d := b.Delay(probes-1, nil)
 	return time.Duration(float64(d) * (1 - b.Jitter*c.cfg.Rand()))
 }
 

@@ -11,6 +11,8 @@ import (
 	"sync/atomic"
 	"testing"
 	"time"
+
+	"regagent/internal/registrysim"
 )
 
 // fakeClock is a virtual time that only Sleep advances.
@@ -83,10 +85,9 @@ func TestWorstCaseLagOverOutages(t *testing.T) {
 	}
 	var worst, at time.Duration
 	for outage := time.Second; outage <= 120*time.Second; outage += 10 * time.Millisecond {
-		for _, rnd := range []float64{0, 0.999999} {
-			if lag := firstDialAfter(t, outage, rnd) - outage; lag > worst {
-				worst, at = lag, outage
-			}
+		// rnd 0: no shortening, the longest waits.
+		if lag := firstDialAfter(t, outage, 0) - outage; lag > worst {
+			worst, at = lag, outage
 		}
 	}
 	t.Logf("worst lag from registry open to first dial over 1–120 s outages: %v (outage %v)", worst, at)
@@ -116,7 +117,7 @@ func TestDownRegistryLoad(t *testing.T) {
 					slots[(at-from)/slot]++
 					dials++
 				}
-				at += c.retryDelay(tries, true)
+				at += c.retryDelay(tries+1, 0)
 			}
 		}
 		rate := float64(dials) / (to - from).Seconds()
@@ -272,5 +273,46 @@ func TestNewRaisesTinyDurations(t *testing.T) {
 	// 10 billion at 1 ns).
 	if n := dials.Load(); n > 110 {
 		t.Fatalf("%d dials in 10 s, want ≤ 110", n)
+	}
+}
+
+// A registry restart after a stable connection, or after one that was lost
+// soon after its handshake (counted as a failed try), is still found within
+// ProbeMax of the registry opening: the waits between refused dials do not
+// inherit the schedule of failed handshakes, nor refused dials the schedule
+// of the next handshake.
+func TestBackWithinProbeMaxAfterLoss(t *testing.T) {
+	for _, uptime := range []time.Duration{5 * time.Second, time.Minute} {
+		for _, outage := range []time.Duration{time.Second, 7300 * time.Millisecond, 33 * time.Second, 120 * time.Second} {
+			sim := startSim(t, registrysim.Options{})
+			var clk fakeClock
+			var opensAt, firstAfter atomic.Int64
+			var d net.Dialer
+			h := newClient(t, sim.Addr(), func(c *Config) {
+				c.Backoff = Backoff{}
+				c.Rand = func() float64 { return 0 } // the longest waits
+				c.Sleep = clk.sleep
+				c.Now = clk.now
+				c.Dial = func(ctx context.Context, network, addr string) (net.Conn, error) {
+					now := int64(clk.elapsed())
+					if now < opensAt.Load() {
+						return nil, errRefused
+					}
+					firstAfter.CompareAndSwap(0, now)
+					return d.DialContext(ctx, network, addr)
+				}
+			})
+			opensAt.Store(int64(20 * time.Second)) // down at start-up too: ten refused dials
+			h.run(t)
+			h.rec.wait(t, EventConnected, nil)
+			clk.ns.Add(int64(uptime))
+			opensAt.Store(int64(clk.elapsed() + outage))
+			firstAfter.Store(0)
+			sim.DropConnections()
+			h.rec.wait(t, EventReconnected, nil)
+			if lag := time.Duration(firstAfter.Load() - opensAt.Load()); lag < 0 || lag > DefaultProbeMax {
+				t.Errorf("up %v, outage %v: first dial %v after the registry opened, want ≤ %v", uptime, outage, lag, DefaultProbeMax)
+			}
+		}
 	}
 }
