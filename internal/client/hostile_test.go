@@ -100,8 +100,20 @@ func TestReplyOverCapKeepsConnection(t *testing.T) {
 	ctx := ctxT(t)
 	gen := h.c.Generation()
 	for range 2 {
-		if _, err := h.c.ListRoutes(ctx); !errors.Is(err, ErrReplyTooLong) {
+		runtime.GC()
+		var before, after runtime.MemStats
+		runtime.ReadMemStats(&before)
+		_, err := h.c.ListRoutes(ctx)
+		runtime.ReadMemStats(&after)
+		if !errors.Is(err, ErrReplyTooLong) {
 			t.Fatalf("ListRoutes over the cap: %v, want ErrReplyTooLong", err)
+		}
+		// What is kept of the line before it is known to be too long:
+		// at most the cap, in blocks.
+		alloc := after.TotalAlloc - before.TotalAlloc
+		t.Logf("reply of %d bytes over a %d cap: allocated %d bytes", len(huge), maxReplyLine, alloc)
+		if alloc > maxReplyLine+maxReplyLine/8 {
+			t.Fatalf("an over-long reply allocated %d bytes, cap %d", alloc, maxReplyLine)
 		}
 		if err := h.c.Ping(ctx); err != nil {
 			t.Fatalf("Ping after the over-long reply: %v", err)
