@@ -13,6 +13,7 @@ import (
 
 	"regagent/internal/agent"
 	"regagent/internal/client"
+	"regagent/internal/redact"
 	"regagent/internal/registrysim"
 )
 
@@ -110,7 +111,7 @@ func renderTable(routes []registrysim.ProxyRoute, maint []string) string {
 			state += " (session gone)"
 		}
 		for _, d := range r.Domains {
-			fmt.Fprintf(tw, "%s\t%s\t%s\t%s\t%s\n", r.ID, d, r.Path, r.Backend, state)
+			fmt.Fprintf(tw, "%s\t%s\t%s\t%s\t%s\n", r.ID, d, r.Path, redact.URLPasswords(r.Backend), state)
 		}
 	}
 	tw.Flush()

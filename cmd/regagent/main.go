@@ -16,6 +16,8 @@ import (
 	"os"
 	"os/signal"
 	"syscall"
+
+	"regagent/internal/redact"
 )
 
 // Exit codes are part of the command's interface (see README).
@@ -96,7 +98,7 @@ func exitCode(err error, stderr io.Writer) int {
 		code = ce.code
 	}
 	if !errors.Is(err, errSilent) && !(ce != nil && ce.err == nil) {
-		fmt.Fprintf(stderr, "regagent: %v\n", err)
+		fmt.Fprintf(stderr, "regagent: %s\n", redact.URLPasswords(err.Error()))
 	}
 	return code
 }

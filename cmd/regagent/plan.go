@@ -12,6 +12,7 @@ import (
 	"regagent/internal/agent"
 	"regagent/internal/config"
 	"regagent/internal/reconcile"
+	"regagent/internal/redact"
 )
 
 // runPlan prints what `run` would change. It never connects to the
@@ -61,11 +62,14 @@ func runPlan(ctx context.Context, args []string, env *environment) error {
 		return reportConfigErrors(err, env, "no plan")
 	}
 	selfIP, _ := opts.Lookup("SELF_IP")
-	c := reconcile.Plan(reconcile.FromConfig(cfg, selfIP), applied, reconcile.PlanOptions{
-		Now:                  time.Now(),
-		MassRemovalThreshold: cfg.Reconcile.MassRemovalThreshold,
-	})
-	text := reconcile.Diff(c)
+	c, text, masked, err := planText(cfg, selfIP, applied)
+	if err != nil {
+		return err
+	}
+	if masked && *statusAddr != "" {
+		fmt.Fprintln(env.stderr, "regagent: secret values are masked in the agent's status and here alike; "+
+			"a change of a secret's value alone is not shown")
+	}
 	if c.Empty() && c.Err == nil {
 		fmt.Fprintln(env.stdout, "No changes: the proxy matches the file.")
 		return nil
@@ -80,6 +84,37 @@ func runPlan(ctx context.Context, args []string, env *environment) error {
 		return &exitCodeError{code: exitError}
 	}
 	return &exitCodeError{code: exitChanges}
+}
+
+// planText plans cfg against applied and renders the plan, with the
+// secrets of both masked.
+func planText(cfg *config.Config, selfIP string, applied reconcile.Applied) (reconcile.Changeset, string, bool, error) {
+	red := redact.New(cfg.Secrets)
+	desired, applied, masked, err := maskBoth(red, reconcile.FromConfig(cfg, selfIP), applied)
+	if err != nil {
+		return reconcile.Changeset{}, "", false, err
+	}
+	c := reconcile.Plan(desired, applied, reconcile.PlanOptions{
+		Now:                  time.Now(),
+		MassRemovalThreshold: cfg.Reconcile.MassRemovalThreshold,
+	})
+	return c, red.String(reconcile.Diff(c)), masked, nil
+}
+
+// maskBoth masks the secrets of the desired and the applied state alike.
+// The running agent's status document is masked: compared with the file's
+// plain values, every secret would read as a change. masked reports whether
+// anything was.
+func maskBoth(red *redact.Redactor, d reconcile.Desired, a reconcile.Applied) (reconcile.Desired, reconcile.Applied, bool, error) {
+	d, md, err := redact.Copy(red, d)
+	if err != nil {
+		return d, a, false, err
+	}
+	a, ma, err := redact.Copy(red, a)
+	if err != nil {
+		return d, a, false, err
+	}
+	return d, a, md || ma, nil
 }
 
 func fetchStatus(ctx context.Context, addr string) (*agent.Snapshot, error) {

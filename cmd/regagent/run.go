@@ -10,6 +10,7 @@ import (
 
 	"regagent/internal/agent"
 	"regagent/internal/config"
+	"regagent/internal/redact"
 )
 
 func runDaemon(ctx context.Context, args []string, env *environment) error {
@@ -78,8 +79,10 @@ func reportConfigErrors(err error, env *environment, outcome string) error {
 	if !errors.As(err, &errs) {
 		return err
 	}
+	// An invalid file has no list of its secrets: URL passwords at least
+	// are masked.
 	for _, e := range errs {
-		fmt.Fprintln(env.stderr, e.Error())
+		fmt.Fprintln(env.stderr, redact.URLPasswords(e.Error()))
 	}
 	fmt.Fprintf(env.stderr, "regagent: the config is invalid (%d errors); %s\n", len(errs), outcome)
 	return &exitCodeError{code: exitError}

@@ -8,6 +8,7 @@ import (
 
 	"regagent/internal/client"
 	"regagent/internal/config"
+	"regagent/internal/redact"
 )
 
 // fileReport is one file's outcome in `validate --format json`.
@@ -72,6 +73,8 @@ func runValidate(args []string, env *environment) error {
 	return nil
 }
 
+// validateFile reports on one file. An invalid file has no list of its
+// secrets: URL passwords at least are masked in the messages.
 func validateFile(path string, opts config.ParseOptions) fileReport {
 	opts.Filename = path
 	rep := fileReport{File: path}
@@ -82,11 +85,13 @@ func validateFile(path string, opts config.ParseOptions) fileReport {
 	}
 	var errs config.Errors
 	if !errors.As(err, &errs) {
-		rep.Errors = []errorReport{{Message: err.Error(), Text: err.Error()}}
+		msg := redact.URLPasswords(err.Error())
+		rep.Errors = []errorReport{{Message: msg, Text: msg}}
 		return rep
 	}
 	for _, e := range errs {
-		rep.Errors = append(rep.Errors, errorReport{Line: e.Line, Column: e.Col, Path: e.Path, Message: e.Msg, Text: e.Error()})
+		rep.Errors = append(rep.Errors, errorReport{Line: e.Line, Column: e.Col, Path: e.Path,
+			Message: redact.URLPasswords(e.Msg), Text: redact.URLPasswords(e.Error())})
 	}
 	return rep
 }

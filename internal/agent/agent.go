@@ -8,6 +8,7 @@ import (
 	"net"
 	"os"
 	"sync"
+	"sync/atomic"
 	"time"
 
 	"github.com/prometheus/client_golang/prometheus"
@@ -15,6 +16,7 @@ import (
 	"regagent/internal/client"
 	"regagent/internal/config"
 	"regagent/internal/reconcile"
+	"regagent/internal/redact"
 	"regagent/internal/status"
 )
 
@@ -33,7 +35,8 @@ type Options struct {
 	Lookup func(string) (string, bool)
 	// Hostname is the default service instance; default os.Hostname.
 	Hostname string
-	// Logger receives one record per event; default discards.
+	// Logger receives one record per event, with secrets masked; default
+	// discards.
 	Logger *slog.Logger
 	// OnEvent, when set, also receives every event (after logging), on the
 	// goroutine that emitted it. The demo uses it.
@@ -49,6 +52,9 @@ type Options struct {
 	ShutdownTimeout time.Duration
 	// Registry receives the agent's metrics; default a new registry.
 	Registry *prometheus.Registry
+	// StatusLimits bound the status endpoint's connections; zero fields
+	// take status.DefaultLimits.
+	StatusLimits status.Limits
 }
 
 // Agent is the daemon. Create it with New and call Run once.
@@ -57,6 +63,7 @@ type Agent struct {
 	log     *slog.Logger
 	metrics *metrics
 	reload  chan struct{}
+	red     atomic.Pointer[redact.Redactor]
 
 	mu          sync.Mutex
 	cfg         *config.Config // last good config
@@ -66,6 +73,7 @@ type Agent struct {
 	cl          *client.Client
 	rec         *reconcile.Reconciler
 	statusLn    string
+	secrets     []string // of the config in force
 }
 
 // New checks opts and returns an Agent; it starts nothing.
@@ -89,7 +97,11 @@ func New(opts Options) (*Agent, error) {
 	if opts.Registry == nil {
 		opts.Registry = prometheus.NewRegistry()
 	}
-	a := &Agent{opts: opts, log: opts.Logger, reload: make(chan struct{}, 1)}
+	a := &Agent{opts: opts, reload: make(chan struct{}, 1)}
+	a.red.Store(redact.New(nil))
+	// Every record passes the redaction, the client's and the
+	// reconciler's included: they get this logger or report through emit.
+	a.log = slog.New(redact.NewHandler(opts.Logger.Handler(), a.redactor))
 	a.metrics = newMetrics(opts.Registry, a)
 	return a, nil
 }
@@ -150,6 +162,7 @@ func (a *Agent) Run(ctx context.Context) error {
 			return err
 		}
 	}
+	a.setSecrets(cfg)
 	a.metrics.reloads.WithLabelValues("valid").Inc()
 	a.emit(client.Event{Type: client.EventConfigValidated, Time: time.Now(), Message: "config is valid",
 		Data: map[string]any{"file": a.opts.ConfigPath, "hash": cfg.Hash, "routes": len(cfg.Routes)}})
@@ -240,7 +253,7 @@ func (a *Agent) startStatus(cfg *config.Config) (*status.Server, error) {
 	if addr == "" {
 		return nil, nil
 	}
-	srv, err := status.Listen(addr, status.Handler(a, a.opts.Registry), a.log)
+	srv, err := status.Listen(addr, status.Handler(a, a.opts.Registry), a.log, a.opts.StatusLimits)
 	if err != nil {
 		return nil, err
 	}

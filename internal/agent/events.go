@@ -21,7 +21,7 @@ func (a *Agent) emit(ev client.Event) {
 
 func eventMessage(ev client.Event) string {
 	if ev.Message != "" {
-		return ev.Message
+		return boundText(ev.Message)
 	}
 	return string(ev.Type)
 }
@@ -50,7 +50,8 @@ func eventLevel(ev client.Event) slog.Level {
 	return slog.LevelInfo
 }
 
-// eventAttrs renders the event's data in a stable (sorted) order.
+// eventAttrs renders the event's data in a stable (sorted) order, with long
+// texts and lists bounded.
 func eventAttrs(ev client.Event) []slog.Attr {
 	attrs := make([]slog.Attr, 0, len(ev.Data)+2)
 	attrs = append(attrs, slog.String("event", string(ev.Type)))
@@ -63,14 +64,19 @@ func eventAttrs(ev client.Event) []slog.Attr {
 	sort.Strings(keys)
 	for _, k := range keys {
 		v := ev.Data[k]
-		if d, ok := v.(time.Duration); ok {
-			attrs = append(attrs, slog.String(k, d.String()))
-			continue
+		switch x := v.(type) {
+		case time.Duration:
+			attrs = append(attrs, slog.String(k, x.String()))
+		case string:
+			attrs = append(attrs, slog.String(k, boundText(x)))
+		case []string:
+			attrs = append(attrs, slog.Any(k, boundList(x)))
+		default:
+			attrs = append(attrs, slog.Any(k, v))
 		}
-		attrs = append(attrs, slog.Any(k, v))
 	}
 	if ev.Err != nil {
-		attrs = append(attrs, slog.String("err", ev.Err.Error()))
+		attrs = append(attrs, slog.String("err", boundText(ev.Err.Error())))
 	}
 	return attrs
 }

@@ -80,6 +80,7 @@ func (a *Agent) update(u config.Update) {
 		a.emit(ev)
 		return
 	}
+	a.setSecrets(u.Config)
 	a.metrics.reloads.WithLabelValues("valid").Inc()
 	a.mu.Lock()
 	old := a.cfg

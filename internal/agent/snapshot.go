@@ -7,6 +7,7 @@ import (
 	"regagent/internal/client"
 	"regagent/internal/config"
 	"regagent/internal/reconcile"
+	"regagent/internal/redact"
 )
 
 // Snapshot is the agent's /status document.
@@ -26,8 +27,20 @@ type Snapshot struct {
 	Applied     *reconcile.Applied `json:"applied,omitempty"`
 }
 
-// Snapshot implements status.Source.
+// Snapshot implements status.Source. The document is served without
+// authentication: every secret in it is masked.
 func (a *Agent) Snapshot() any {
+	s := a.snapshot()
+	masked, _, err := redact.Copy(a.redactor(), s)
+	if err != nil {
+		// Nothing of the document can be shown safely.
+		return Snapshot{ConfigFile: s.ConfigFile, ConfigValid: s.ConfigValid, Connection: s.Connection,
+			Ready: s.Ready, NotReady: s.NotReady, Time: s.Time, Errors: []string{err.Error()}}
+	}
+	return masked
+}
+
+func (a *Agent) snapshot() Snapshot {
 	a.mu.Lock()
 	cfg, invalid, invalidHash, cl, rec, selfIP := a.cfg, a.invalid, a.invalidHash, a.cl, a.rec, a.selfIP
 	a.mu.Unlock()
@@ -61,10 +74,15 @@ func (a *Agent) Snapshot() any {
 }
 
 // Ready implements status.Source: the connection is up and the config in
-// force is applied. An invalid edit, or a valid one the reconciler refuses
+// force is applied. The reason is bounded and its secrets masked. An invalid edit, or a valid one the reconciler refuses
 // (a mass removal), does not change readiness: the last good config stays
 // applied, as it would after a typo.
 func (a *Agent) Ready() (bool, string) {
+	ok, why := a.ready()
+	return ok, a.redactor().String(boundText(why))
+}
+
+func (a *Agent) ready() (bool, string) {
 	a.mu.Lock()
 	cl, rec := a.cl, a.rec
 	a.mu.Unlock()

@@ -17,7 +17,8 @@ type Command struct {
 
 // Reply is one reply line: Kind "ROUTE_OK", Payload "r13" for "ROUTE_OK|r13".
 // Payload is everything after the first '|' (whole, so JSON survives); Fields
-// is Payload split on '|'.
+// is Payload split on '|', nil when Payload is over LineBudget (only JSON
+// replies are that long).
 type Reply struct {
 	Kind    string
 	Payload string

@@ -21,10 +21,10 @@ type Config struct {
 	Metadata           map[string]string
 	DialTimeout        time.Duration // dial, and the whole handshake; default 5s
 	WriteTimeout       time.Duration // one write; default 10s
-	KeepaliveInterval  time.Duration // PING period; default 15s
+	KeepaliveInterval  time.Duration // PING period; default 15s, at least MinKeepaliveInterval
 	KeepaliveTimeout   time.Duration // PONG deadline; default 5s
 	MaintenanceTimeout time.Duration // wait for MAINT_OK before local fallback; default 30s
-	Backoff            Backoff       // zero: DefaultBackoff
+	Backoff            Backoff       // zero: DefaultBackoff; see Backoff for the minimums
 	// Dial opens the connection; default a net.Dialer with TCP keepalive on.
 	Dial func(ctx context.Context, network, addr string) (net.Conn, error)
 	// IPSource reports the host's address; default the first non-loopback
@@ -34,9 +34,12 @@ type Config struct {
 	IPCheckInterval time.Duration // default 30s
 	// Sleep waits between reconnect tries; default a timer. It must return
 	// early with ctx's error when ctx ends.
-	Sleep  func(ctx context.Context, d time.Duration) error
-	Rand   func() float64 // jitter source in [0,1); default math/rand/v2
-	Logger *slog.Logger   // optional
+	Sleep func(ctx context.Context, d time.Duration) error
+	Rand  func() float64 // jitter source in [0,1); default math/rand/v2
+	// Now tells how long a connection stayed up (a connection lost soon
+	// after its handshake counts as a failed try); default time.Now.
+	Now    func() time.Time
+	Logger *slog.Logger // optional
 	// OnRoundTrip, when set, is told of every write whose replies all
 	// arrived: the names of its commands and the time from the write to the
 	// last reply (metrics). It runs on the sending goroutine; keep it short.
@@ -147,6 +150,11 @@ func setDefaults(cfg *Config, ipNet *net.IPNet) {
 	def(&cfg.KeepaliveTimeout, 5*time.Second)
 	def(&cfg.MaintenanceTimeout, 30*time.Second)
 	def(&cfg.IPCheckInterval, 30*time.Second)
+	// A library caller is not checked by config: a tiny period here is a
+	// PING storm on a live connection, so it is raised, not refused.
+	if cfg.KeepaliveInterval > 0 {
+		cfg.KeepaliveInterval = max(cfg.KeepaliveInterval, MinKeepaliveInterval)
+	}
 	cfg.Backoff = cfg.Backoff.withDefaults()
 	if cfg.Dial == nil {
 		d := &net.Dialer{KeepAlive: 15 * time.Second}
@@ -157,6 +165,9 @@ func setDefaults(cfg *Config, ipNet *net.IPNet) {
 	}
 	if cfg.Sleep == nil {
 		cfg.Sleep = sleepCtx
+	}
+	if cfg.Now == nil {
+		cfg.Now = time.Now
 	}
 	if cfg.Rand == nil {
 		cfg.Rand = randFloat

@@ -165,8 +165,11 @@ func (c *Client) RemoveRoute(ctx context.Context, id string) error {
 func (c *Client) ListRoutes(ctx context.Context) ([]RouteInfo, error) {
 	r, err := c.Do(ctx, Command{Name: "ROUTE_LIST"})
 	var out []RouteInfo
+	if err == nil && r.Kind != "ROUTE_LIST_OK" {
+		err = fmt.Errorf("%w: got %s, want ROUTE_LIST_OK", ErrProtocol, r.Kind)
+	}
 	if err == nil {
-		err = decodeReply(r, "ROUTE_LIST_OK", &out)
+		out, err = decodeRoutes(r.Payload)
 	}
 	if err != nil {
 		return nil, fmt.Errorf("cannot list routes: %w", err)

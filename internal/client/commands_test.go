@@ -201,7 +201,7 @@ func TestEventsFromWrappersAndSend(t *testing.T) {
 	}
 	var b Batch
 	i := b.RouteAdd(Route{Domains: []string{"b.com"}, Path: "/", Backend: "http://x:2"})
-	ref := b.RouteAddBulk([]Route{{Path: "/c", Backend: "http://x:3"}, {Path: "/d", Backend: "http://x:4"}})
+	ref := b.RouteAddBulk([]Route{{Domains: []string{"c.com"}, Path: "/c", Backend: "http://x:3"}, {Domains: []string{"d.com"}, Path: "/d", Backend: "http://x:4"}})
 	b.HealthSet(id, "health", time.Second, time.Second)
 	b.RouteRemove(id)
 	b.Validate()

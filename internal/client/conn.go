@@ -2,6 +2,7 @@ package client
 
 import (
 	"errors"
+	"fmt"
 	"net"
 	"sync"
 	"time"
@@ -114,7 +115,7 @@ func (cn *conn) readLoop() {
 	for {
 		n, err := cn.nc.Read(buf)
 		if n > 0 {
-			if perr := cn.p.feed(buf[:n], cn.dispatchLine); perr != nil {
+			if perr := cn.p.feed(buf[:n], cn.dispatchLine, cn.dispatchLong); perr != nil {
 				cn.fail(perr)
 				return
 			}
@@ -137,14 +138,33 @@ func (cn *conn) waitsBehind(w *waiter) bool {
 // dispatchLine routes one line: async lines to onLine, replies to the oldest
 // waiter (FIFO). A reply with nobody waiting means the stream is out of step;
 // the connection cannot be trusted any more.
-func (cn *conn) dispatchLine(line []byte) error {
-	kind, r := classify(string(line))
+func (cn *conn) dispatchLine(line string) error {
+	kind, r := classify(line)
 	if kind != lineReply {
 		if cn.onLine != nil {
 			cn.onLine(kind, r)
 		}
 		return nil
 	}
+	return cn.deliver(r, nil)
+}
+
+// dispatchLong handles a line over the reply cap, of which the parser kept
+// only the head. A reply still answers the oldest waiter, in order, with
+// ErrReplyTooLong: the stream stays in step and the connection stays up (a
+// reconnect would not make the reply shorter). An async line is dropped.
+func (cn *conn) dispatchLong(head string) error {
+	kind, r := classify(head)
+	if kind != lineReply {
+		return nil
+	}
+	r = Reply{Kind: r.Kind}
+	return cn.deliver(r, fmt.Errorf("%w: %s reply over %d bytes", ErrReplyTooLong, r.Kind, maxReplyLine))
+}
+
+// deliver hands r to the oldest waiter (FIFO), with err if the reply could
+// not be read.
+func (cn *conn) deliver(r Reply, err error) error {
 	cn.mu.Lock()
 	if len(cn.pending) == 0 {
 		cn.mu.Unlock()
@@ -152,8 +172,8 @@ func (cn *conn) dispatchLine(line []byte) error {
 	}
 	w := cn.pending[0]
 	i := w.got
-	res := Result{Command: w.cmds[i], Reply: r}
-	if r.Kind == "ERROR" {
+	res := Result{Command: w.cmds[i], Reply: r, Err: err}
+	if err == nil && r.Kind == "ERROR" {
 		res.Err = &ServerError{Command: w.cmds[i].Name, Message: r.Payload}
 	}
 	w.results[i] = res

@@ -17,6 +17,9 @@ var (
 	ErrLineTooLong = errors.New("client: line too long")
 	// ErrProtocol reports a reply the client cannot make sense of.
 	ErrProtocol = errors.New("client: protocol error")
+	// ErrReplyTooLong reports a reply line over the reply cap; it was
+	// skipped, and the connection stays up.
+	ErrReplyTooLong = errors.New("client: reply too long")
 	// ErrSessionChanged reports a batch bound to a session (Batch.ForSession)
 	// that is no longer the client's; nothing was written.
 	ErrSessionChanged = errors.New("client: session changed")

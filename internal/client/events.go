@@ -10,7 +10,8 @@ type EventType string
 
 // Event types. Connection: CONNECTED (first connect), RECONNECTED, DISCONNECTED,
 // RETRYING (every reconnect try), EXTENDED_RETRY (once, after 5 failures in a
-// row). Data["replay"] on CONNECTED/RECONNECTED is true when the session is new
+// row; a connection lost before it was stable counts as a failure, and
+// Data["flapping"] says so). Data["replay"] on CONNECTED/RECONNECTED is true when the session is new
 // and all configuration must be sent again (§2).
 const (
 	EventConnected          EventType = "CONNECTED"
@@ -43,7 +44,7 @@ const (
 // Event is one thing that happened. Data keys in use: "session_id",
 // "old_session_id", "generation", "replay", "attempt", "delay", "target",
 // "page_url", "reason", "late", "route_id", "route", "old_ip", "new_ip",
-// "level".
+// "level", "flapping", "uptime".
 type Event struct {
 	Type    EventType
 	Time    time.Time

@@ -13,62 +13,153 @@ const maxReplyLine = 16 << 20
 // parser splits a byte stream into protocol lines (§1). It does no I/O: the
 // reader goroutine feeds it whatever a Read returned, split wherever the
 // network split it.
+//
+// Memory: an incomplete line is kept in blocks of at most blockMax bytes
+// (never one buffer regrown and copied at every Read) and joined once, into
+// the string handed on; a line over the limit is not kept at all: its head is
+// remembered, the rest is dropped as it arrives, and the line is reported as
+// too long when its end comes, so the stream stays in step.
 type parser struct {
-	buf []byte // bytes of the current, incomplete line
-	max int    // longest line accepted; 0 = maxReplyLine
+	parts [][]byte // the current, incomplete line
+	n     int      // bytes in parts
+	max   int      // longest line accepted; 0 = maxReplyLine
+	skip  bool     // inside a line over max, dropped up to its LF
+	head  string   // the first bytes of that line
 }
 
+// headLen is how much of an over-long line is kept: enough to read its kind.
+const headLen = 64
+
+// blockMin and blockMax bound the blocks an incomplete line is kept in: small
+// for the common reply split across two Reads, growing with the line.
+const (
+	blockMin = 512
+	blockMax = 64 << 10
+)
+
 // feed consumes data and calls fn once for every complete line, in order, with
-// the line ending ("\n", "\r\n", any CRs before the LF) removed. Empty lines
-// are skipped (§1). The slice passed to fn is only valid during the call. feed
-// stops at the first error fn returns, or reports errLongReply when a line
-// exceeds the limit.
-func (p *parser) feed(data []byte, fn func(line []byte) error) error {
-	max := p.max
-	if max <= 0 {
-		max = maxReplyLine
+// the line ending ("\n", "\r\n", any CRs before the LF) removed, and long
+// with the first headLen bytes of every line over the limit. Empty lines are
+// skipped (§1). feed stops at the first error a callback returns.
+func (p *parser) feed(data []byte, fn func(line string) error, long func(head string) error) error {
+	limit := p.max
+	if limit <= 0 {
+		limit = maxReplyLine
 	}
 	for len(data) > 0 {
 		i := bytes.IndexByte(data, '\n')
-		if i < 0 {
-			if len(p.buf)+len(data) > max {
-				p.buf = p.buf[:0]
-				return errLongReply
+		if p.skip {
+			if i < 0 {
+				return nil
 			}
-			p.buf = append(p.buf, data...)
+			head := p.head
+			p.skip, p.head = false, ""
+			data = data[i+1:]
+			if err := long(head); err != nil {
+				return err
+			}
+			continue
+		}
+		if i < 0 {
+			// One byte of slack: a CR just before the LF is not counted.
+			if p.n+len(data) > limit+1 {
+				p.startSkip(data)
+				return nil
+			}
+			p.keep(data)
 			return nil
 		}
-		line := data[:i]
-		if len(p.buf) > 0 {
-			if len(p.buf)+len(line) > max {
-				p.buf = p.buf[:0]
-				return errLongReply
-			}
-			p.buf = append(p.buf, line...)
-			line = p.buf
-		}
+		seg := data[:i]
 		data = data[i+1:]
-		line = bytes.TrimRight(line, "\r")
-		if len(line) > max {
-			p.buf = p.buf[:0]
-			return errLongReply
+		var line string
+		if p.n == 0 {
+			seg = bytes.TrimRight(seg, "\r")
+			if len(seg) > limit {
+				p.startSkip(seg)
+				p.skip = false
+				if err := long(p.takeHead()); err != nil {
+					return err
+				}
+				continue
+			}
+			line = string(seg)
+		} else {
+			if p.n+len(seg) > limit+1 {
+				p.startSkip(seg)
+				p.skip = false
+				if err := long(p.takeHead()); err != nil {
+					return err
+				}
+				continue
+			}
+			line = strings.TrimRight(p.join(seg), "\r")
+			if len(line) > limit {
+				p.head = line[:min(len(line), headLen)]
+				if err := long(p.takeHead()); err != nil {
+					return err
+				}
+				continue
+			}
 		}
-		var err error
 		if len(line) > 0 {
-			err = fn(line)
-		}
-		p.buf = p.buf[:0]
-		if err != nil {
-			return err
+			if err := fn(line); err != nil {
+				return err
+			}
 		}
 	}
 	return nil
 }
 
-// pending reports how many bytes of an incomplete line are buffered.
-func (p *parser) pending() int { return len(p.buf) }
+// keep appends data to the incomplete line.
+func (p *parser) keep(data []byte) {
+	p.n += len(data)
+	for len(data) > 0 {
+		k := len(p.parts)
+		if k == 0 || len(p.parts[k-1]) == cap(p.parts[k-1]) {
+			size := min(max(p.n-len(data), blockMin), blockMax)
+			p.parts = append(p.parts, make([]byte, 0, size))
+			k++
+		}
+		last := p.parts[k-1]
+		m := min(cap(last)-len(last), len(data))
+		p.parts[k-1] = append(last, data[:m]...)
+		data = data[m:]
+	}
+}
 
-var errLongReply = protocolError("reply line too long")
+// join returns the kept line followed by seg, as one string built in place,
+// and forgets the kept line.
+func (p *parser) join(seg []byte) string {
+	var b strings.Builder
+	b.Grow(p.n + len(seg))
+	for _, part := range p.parts {
+		b.Write(part)
+	}
+	b.Write(seg)
+	p.parts, p.n = nil, 0
+	return b.String()
+}
+
+// startSkip enters the over-long line: it remembers its head (from the kept
+// bytes, then data) and drops everything kept.
+func (p *parser) startSkip(data []byte) {
+	var h []byte
+	for _, part := range p.parts {
+		h = append(h, part[:min(len(part), headLen-len(h))]...)
+	}
+	h = append(h, data[:min(len(data), headLen-len(h))]...)
+	p.head = string(h)
+	p.parts, p.n, p.skip = nil, 0, true
+}
+
+func (p *parser) takeHead() string {
+	h := p.head
+	p.head = ""
+	return h
+}
+
+// pending reports how many bytes of an incomplete line are buffered.
+func (p *parser) pending() int { return p.n }
 
 func protocolError(msg string) error { return &protoErr{msg} }
 
@@ -111,7 +202,8 @@ const asyncTimeoutPrefix = "ERROR|timeout waiting for "
 
 // classify decides where line goes and splits it into a Reply. Kind is the
 // text before the first '|'; Payload everything after it (JSON payloads are
-// taken whole from there); Fields the '|'-separated fields after Kind.
+// taken whole from there); Fields the '|'-separated fields after Kind, nil
+// when Payload is over LineBudget.
 func classify(line string) (lineKind, Reply) {
 	r := splitReply(line)
 	switch {
@@ -132,7 +224,11 @@ func splitReply(line string) Reply {
 	r := Reply{Kind: kind}
 	if ok {
 		r.Payload = payload
-		r.Fields = strings.Split(payload, "|")
+		// Only JSON replies are longer than a command line may be; split,
+		// a hostile one would cost 16 bytes per '|' it holds.
+		if len(payload) <= LineBudget {
+			r.Fields = strings.Split(payload, "|")
+		}
 	}
 	return r
 }

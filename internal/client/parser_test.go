@@ -7,12 +7,15 @@ import (
 	"testing"
 )
 
-// collect feeds chunks in order and returns the lines seen.
+// collect feeds chunks in order and returns the lines seen; a line over the
+// limit is returned as "TOO LONG:" and its head.
 func collect(tb testing.TB, p *parser, chunks ...[]byte) ([]string, error) {
 	tb.Helper()
 	var got []string
+	line := func(l string) error { got = append(got, l); return nil }
+	long := func(h string) error { got = append(got, "TOO LONG:"+h); return nil }
 	for _, c := range chunks {
-		if err := p.feed(c, func(l []byte) error { got = append(got, string(l)); return nil }); err != nil {
+		if err := p.feed(c, line, long); err != nil {
 			return got, err
 		}
 	}
@@ -64,25 +67,41 @@ func TestParserKeepsIncompleteLine(t *testing.T) {
 	}
 }
 
+// A line over the limit is dropped as it arrives (nothing of it is kept but
+// its head), reported once its end comes, and the lines after it still parse.
 func TestParserLongLine(t *testing.T) {
 	for _, chunks := range [][]string{
-		{strings.Repeat("x", 11)},
-		{strings.Repeat("x", 6), strings.Repeat("x", 6)},
-		{strings.Repeat("x", 6), strings.Repeat("x", 6) + "\n"},
-		{strings.Repeat("x", 11) + "\n"},
+		{strings.Repeat("x", 11) + "\nA|1\n"},
+		{strings.Repeat("x", 6), strings.Repeat("x", 6) + "\nA|1\n"},
+		{strings.Repeat("x", 6), strings.Repeat("x", 6), strings.Repeat("x", 6), "\nA|1", "\n"},
+		{strings.Repeat("x", 11), "\r\nA|1\n"},
+		{strings.Repeat("x", 10) + "\r", "\r", "\nA|1\n"},
 	} {
 		p := parser{max: 10}
 		var bs [][]byte
 		for _, c := range chunks {
 			bs = append(bs, []byte(c))
+			if p.pending() > 11 {
+				t.Fatalf("%q: %d bytes kept, limit 10", chunks, p.pending())
+			}
 		}
-		if _, err := collect(t, &p, bs...); !errors.Is(err, ErrProtocol) {
-			t.Fatalf("%q: err=%v, want ErrProtocol", chunks, err)
+		got, err := collect(t, &p, bs...)
+		if err != nil || len(got) != 2 || !strings.HasPrefix(got[0], "TOO LONG:xxxxxx") || got[1] != "A|1" {
+			t.Fatalf("%q: got %q, %v; want the long line reported, then A|1", chunks, got, err)
+		}
+		if p.pending() != 0 {
+			t.Fatalf("%q: %d bytes left", chunks, p.pending())
 		}
 	}
 	p := parser{max: 10}
-	if got, err := collect(t, &p, []byte(strings.Repeat("y", 10)+"\r\n")); err != nil || len(got) != 1 {
+	if got, err := collect(t, &p, []byte(strings.Repeat("y", 10)+"\r"), []byte("\n")); err != nil || len(got) != 1 || got[0] != strings.Repeat("y", 10) {
 		t.Fatalf("exactly max: %q, %v", got, err)
+	}
+	p = parser{max: 100}
+	big := strings.Repeat("z", 1000)
+	got, err := collect(t, &p, []byte("ROUTE_LIST_OK|"+big), []byte(big), []byte("\n"))
+	if err != nil || len(got) != 1 || got[0] != "TOO LONG:ROUTE_LIST_OK|"+strings.Repeat("z", headLen-len("ROUTE_LIST_OK|")) {
+		t.Fatalf("head of a long line: %q, %v", got, err)
 	}
 }
 
@@ -90,7 +109,7 @@ func TestParserStopsOnCallbackError(t *testing.T) {
 	var p parser
 	stop := errors.New("stop")
 	n := 0
-	err := p.feed([]byte("A\nB\nC\n"), func([]byte) error { n++; return stop })
+	err := p.feed([]byte("A\nB\nC\n"), func(string) error { n++; return stop }, nil)
 	if err != stop || n != 1 {
 		t.Fatalf("err=%v n=%d", err, n)
 	}
@@ -157,11 +176,11 @@ func FuzzParse(f *testing.F) {
 			}
 			_, r := classify(l)
 			rebuilt := r.Kind
-			if r.Fields != nil {
-				rebuilt += "|" + strings.Join(r.Fields, "|")
-				if r.Payload != strings.Join(r.Fields, "|") {
-					t.Fatalf("payload %q vs fields %q", r.Payload, r.Fields)
-				}
+			if strings.Contains(l, "|") {
+				rebuilt += "|" + r.Payload
+			}
+			if r.Fields != nil && r.Payload != strings.Join(r.Fields, "|") {
+				t.Fatalf("payload %q vs fields %q", r.Payload, r.Fields)
 			}
 			if rebuilt != l {
 				t.Fatalf("classify(%q) rebuilt %q", l, rebuilt)

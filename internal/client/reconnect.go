@@ -58,21 +58,51 @@ func (c *Client) Run(ctx context.Context) error {
 	return nil
 }
 
-// loop is the connect → serve → back off cycle.
+// minStableFor is the shortest time a connection must stay up to count as
+// good; see stableFor.
+const minStableFor = 10 * time.Second
+
+// stableFor is how long a connection must stay up before it counts as good
+// and resets the backoff. A registry that answers REGISTER and then drops the
+// connection must not get a fresh REGISTER and replay every Initial: until
+// the connection has outlived two keepalive rounds (the server answered
+// PINGs, not only the handshake), and at least minStableFor, its loss counts
+// as one more failed try.
+func (c *Client) stableFor() time.Duration {
+	if c.cfg.KeepaliveInterval > 0 {
+		return max(minStableFor, 2*c.cfg.KeepaliveInterval)
+	}
+	return minStableFor
+}
+
+// loop is the connect → serve → back off cycle. Two kinds of failed tries
+// are counted apart because they cost the registry very different amounts:
+// a refused dial (probes) next to nothing, a handshake that failed or a
+// connection lost before it was stable (flaps) a REGISTER and a replay.
 func (c *Client) loop(ctx context.Context) {
 	var (
 		tries    int  // reconnect tries since the last good connection
-		fails    int  // failed tries in a row
+		fails    int  // failed tries in a row, of both kinds
+		probes   int  // refused dials in a row
+		flaps    int  // handshakes or unstable connections in a row
 		extended bool // EXTENDED_RETRY already emitted in this outage
 		first    = true
 		served   bool  // a connection was up before: the next one is a reconnect
 		lastErr  error // why the previous try or connection failed
 	)
+	fail := func(err error) {
+		fails++
+		lastErr = err
+		if fails >= extendedRetryAfter && !extended {
+			extended = true
+			c.emit(EventExtendedRetry, "still cannot connect", err, map[string]any{"attempt": fails, "flapping": flaps > 0})
+		}
+	}
 	for !c.stopping(ctx) {
 		if !first {
-			d := c.cfg.Backoff.Delay(tries, c.cfg.Rand)
+			d := c.retryDelay(probes, flaps)
 			tries++
-			c.emit(EventRetrying, "reconnecting", lastErr, map[string]any{"attempt": tries, "delay": d})
+			c.emit(EventRetrying, "reconnecting", lastErr, map[string]any{"attempt": tries, "delay": d, "flapping": flaps > 0})
 			if err := c.cfg.Sleep(ctx, d); err != nil || c.stopping(ctx) {
 				return
 			}
@@ -80,26 +110,65 @@ func (c *Client) loop(ctx context.Context) {
 		first = false
 		c.setState(StateConnecting)
 		oldSID := c.SessionID()
-		cn, replay, err := c.connect(ctx)
+		cn, replay, dialed, err := c.connect(ctx)
 		if err != nil {
 			c.setState(StateDisconnected)
 			if c.stopping(ctx) {
 				return
 			}
-			fails++
-			lastErr = err
-			c.cfg.Logger.Debug("connect failed", "attempt", fails, "err", err)
-			if fails >= extendedRetryAfter && !extended {
-				extended = true
-				c.emit(EventExtendedRetry, "still cannot connect", err, map[string]any{"attempt": fails})
+			if dialed {
+				probes, flaps = 0, flaps+1
+			} else {
+				probes++
 			}
+			c.cfg.Logger.Debug("connect failed", "attempt", fails+1, "err", err)
+			fail(err)
 			continue
 		}
-		tries, fails, extended = 0, 0, false
+		probes = 0
 		c.checkIP()
-		lastErr = c.serve(ctx, cn, served, replay, oldSID)
+		up := c.cfg.Now()
+		err = c.serve(ctx, cn, served, replay, oldSID)
 		served = true
+		if c.stopping(ctx) {
+			return
+		}
+		if uptime := c.cfg.Now().Sub(up); uptime < c.stableFor() {
+			flaps++
+			// One short connection is a registry restarted twice; two in
+			// a row are worth a warning.
+			if flaps >= 2 {
+				c.cfg.Logger.Warn("connection flapping", "uptime", uptime, "flaps", flaps, "err", err)
+				c.emit(EventLog, "connection flapping: lost soon after the handshake", err,
+					map[string]any{"level": "warn", "attempt": flaps, "uptime": uptime})
+			}
+			fail(err)
+			continue
+		}
+		tries, fails, flaps, extended, lastErr = 0, 0, 0, false, err
 	}
+}
+
+// retryDelay is the wait before the next try. After probes refused dials in
+// a row the next try is only a dial again, which costs the registry next to
+// nothing, so the wait is capped at Backoff.ProbeMax: a restarted registry is
+// found within ProbeMax of accepting connections whatever the outage length.
+// Otherwise the next try costs a REGISTER and a replay, and the wait follows
+// the full schedule up to Max by the flaps in a row (none after a stable
+// connection was lost: Initial).
+//
+// Probe waits are jittered downwards only, uniformly over the last Jitter
+// fraction: Delay's ±Jitter clamped at the cap would make half the waits
+// exactly ProbeMax, and clients that lost the registry at the same moment
+// would keep dialling it in step.
+func (c *Client) retryDelay(probes, flaps int) time.Duration {
+	b := c.cfg.Backoff
+	if probes == 0 {
+		return b.Delay(flaps-1, c.cfg.Rand)
+	}
+	b.Max = min(b.Max, b.ProbeMax)
+	d := b.Delay(probes-1, nil)
+	return time.Duration(float64(d) * (1 - b.Jitter*c.cfg.Rand()))
 }
 
 func (c *Client) stopping(ctx context.Context) bool {
@@ -171,14 +240,22 @@ func (c *Client) serve(ctx context.Context, cn *conn, reconnect, replay bool, ol
 }
 
 // connect dials and performs the handshake synchronously under one deadline.
-// replay reports whether the session is new (REGISTER) rather than restored.
-func (c *Client) connect(ctx context.Context) (cn *conn, replay bool, err error) {
+// replay reports whether the session is new (REGISTER) rather than restored;
+// dialed whether the dial succeeded (a failure after it is the handshake's).
+func (c *Client) connect(ctx context.Context) (cn *conn, replay, dialed bool, err error) {
+	cn, replay, err = c.dialHandshake(ctx, &dialed)
+	return cn, replay, dialed, err
+}
+
+// dialHandshake is connect; *dialed is set once the dial succeeded.
+func (c *Client) dialHandshake(ctx context.Context, dialed *bool) (cn *conn, replay bool, err error) {
 	dctx, cancel := context.WithTimeout(ctx, c.cfg.DialTimeout)
 	defer cancel()
 	nc, err := c.cfg.Dial(dctx, "tcp", c.cfg.Addr)
 	if err != nil {
 		return nil, false, fmt.Errorf("cannot connect: %w", err)
 	}
+	*dialed = true
 	// Ending ctx (Run stopping) must interrupt a handshake blocked on I/O.
 	stop := context.AfterFunc(dctx, func() { _ = nc.SetDeadline(time.Unix(1, 0)) })
 	defer stop()
@@ -290,7 +367,7 @@ func (c *Client) callAll(cn *conn, sid string, cmds []Command) ([]Result, error)
 		}
 		n, err := cn.nc.Read(rb)
 		if n > 0 {
-			if perr := cn.p.feed(rb[:n], cn.dispatchLine); perr != nil {
+			if perr := cn.p.feed(rb[:n], cn.dispatchLine, cn.dispatchLong); perr != nil {
 				cn.fail(perr)
 			}
 		}

@@ -134,7 +134,7 @@ func TestBackoffScheduleAndExtendedRetry(t *testing.T) {
 	var d net.Dialer
 	var calls atomic.Int32
 	h := newClient(t, sim.Addr(), func(c *Config) {
-		c.Backoff = Backoff{}                  // the defaults: 250ms ×2 up to 30s, jitter 0.2
+		c.Backoff = Backoff{}                  // the defaults: 250ms ×2 up to 30s (2s between refused dials), jitter 0.2
 		c.Rand = func() float64 { return 0.5 } // centre of the jitter range
 		c.Sleep = func(ctx context.Context, d time.Duration) error {
 			mu.Lock()
@@ -151,8 +151,10 @@ func TestBackoffScheduleAndExtendedRetry(t *testing.T) {
 	})
 	h.run(t)
 	h.rec.wait(t, EventConnected, nil)
-	want := []time.Duration{250 * time.Millisecond, 500 * time.Millisecond, time.Second, 2 * time.Second,
-		4 * time.Second, 8 * time.Second, 16 * time.Second, 30 * time.Second}
+	// Refused dials: the schedule stops growing at ProbeMax (2s), jittered
+	// downwards (rand 0.5: -10%).
+	want := []time.Duration{225 * time.Millisecond, 450 * time.Millisecond, 900 * time.Millisecond, 1800 * time.Millisecond,
+		1800 * time.Millisecond, 1800 * time.Millisecond, 1800 * time.Millisecond, 1800 * time.Millisecond}
 	mu.Lock()
 	got := append([]time.Duration(nil), delays...)
 	mu.Unlock()

@@ -21,7 +21,8 @@ const shutdownBound = 10 * time.Second
 
 func startSim(tb testing.TB) *registrysim.Server {
 	tb.Helper()
-	sim := registrysim.New(registrysim.Options{})
+	// The real server adds one apply's routes in random order (§9).
+	sim := registrysim.New(registrysim.Options{ShuffleApply: true, Seed: 1})
 	if err := sim.Start(); err != nil {
 		tb.Fatal(err)
 	}

@@ -42,6 +42,11 @@ type run struct {
 func startRun(tb testing.TB, content string, s setup) *run {
 	tb.Helper()
 	r := &run{tb: tb, events: newRecorder[client.Event]()}
+	// The real server adds one apply's routes in random order (§9).
+	s.sim.ShuffleApply = true
+	if s.sim.Seed == 0 {
+		s.sim.Seed = 1
+	}
 	r.sim = registrysim.New(s.sim)
 	if err := r.sim.Start(); err != nil {
 		tb.Fatal(err)

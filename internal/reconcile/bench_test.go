@@ -2,9 +2,12 @@ package reconcile
 
 import (
 	"fmt"
+	"strings"
 	"testing"
+	"time"
 
 	"regagent/internal/config"
+	"regagent/internal/registrysim"
 )
 
 func manyRoutes(n int, backend string) *config.Config {
@@ -102,3 +105,77 @@ func BenchmarkInitialSyncAllHealth(b *testing.B) {
 		})
 	}
 }
+
+// BenchmarkTakeOver: what a new process pays at its first session to purge
+// what a killed predecessor left (§7), for 100 and 1,000 routes with
+// health checks, with and without the predecessor's memory, on a proxy
+// that kept the old routes; and, for comparison, after a proxy restart
+// (the probe sent with REGISTER proves there is nothing to purge).
+func BenchmarkTakeOver(b *testing.B) {
+	for _, n := range []int{100, 1000} {
+		c := conf()
+		for i := range n {
+			c.Routes = append(c.Routes, withHealth(rt(fmt.Sprintf("route%05d", i), fmt.Sprintf("h%d.example.com", i), "/", "http://b:3000"), "/health"))
+		}
+		d := desired(c)
+		for _, mode := range []string{"kill", "kill+memory", "proxy-restart"} {
+			b.Run(fmt.Sprintf("routes=%d/%s", n, mode), func(b *testing.B) {
+				var total time.Duration
+				var writes, cmds, applies, purged, runs int
+				for b.Loop() {
+					b.StopTimer()
+					srv := registrysim.New(registrysim.Options{})
+					if err := srv.Start(); err != nil {
+						b.Fatal(err)
+					}
+					box := &memoryBox{}
+					p1 := attachHarness(b, srv, nil, Options{Service: "svc", Instance: "i1", Remember: box.remember})
+					p1.sync(d)
+					p1.kill()
+					if mode == "proxy-restart" {
+						if err := srv.Restart(); err != nil {
+							b.Fatal(err)
+						}
+					} else {
+						waitFor(b, func() bool { return srv.ProxyRoutes()[0].Disabled })
+					}
+					var inherit *memoryBox
+					if mode != "kill" {
+						inherit = box
+					}
+					o := Options{}
+					if inherit != nil {
+						o = Options{Service: "svc", Instance: "i1", Inherited: inherit.last()}
+					}
+					p2 := attachHarness(b, srv, nil, o)
+					srv.ResetCommands()
+					b.StartTimer()
+					start := time.Now()
+					p2.sync(d)
+					total += time.Since(start)
+					b.StopTimer()
+					st := p2.r.Status()
+					writes += st.Writes
+					cmds += st.Commands
+					purged += st.LastCounts.Purged
+					for _, l := range srv.Commands() {
+						if strings.HasPrefix(l, "CONFIG_APPLY") {
+							applies++
+						}
+					}
+					runs++
+					p2.kill()
+					srv.Close()
+					b.StartTimer()
+				}
+				b.ReportMetric(ms(total)/float64(runs), "ms/start")
+				b.ReportMetric(float64(writes)/float64(runs), "writes/start")
+				b.ReportMetric(float64(applies)/float64(runs), "applies/start")
+				b.ReportMetric(float64(cmds)/float64(runs), "commands/start")
+				b.ReportMetric(float64(purged)/float64(runs), "purged/start")
+			})
+		}
+	}
+}
+
+func ms(d time.Duration) float64 { return float64(d) / float64(time.Millisecond) }

@@ -3,6 +3,8 @@ package reconcile
 import (
 	"fmt"
 	"strings"
+
+	"regagent/internal/redact"
 )
 
 // Diff renders a plan for humans, one change a line, for example
@@ -11,7 +13,8 @@ import (
 // "~ route api priority 1 -> 2", "- route old",
 // "+ maintenance api (page http://10.0.0.5:8081/)", and warnings as
 // "! maintenance target "x" matches no route". An empty plan renders as
-// "no changes".
+// "no changes". URL passwords and the values of sensitive headers and
+// options are masked; the caller masks the interpolated secrets it knows.
 func Diff(c Changeset) string {
 	var b strings.Builder
 	for _, ch := range c.Changes {
@@ -32,13 +35,16 @@ func Diff(c Changeset) string {
 	}
 	// The service-wide set staged with every add (§4): what the added
 	// routes will carry.
+	// Credentials are masked: the text is shown in the status document
+	// and by `regagent plan`.
 	var opts, hdrs []string
+	red := redact.New(nil)
 	for _, s := range c.Steps {
 		switch s.Kind {
 		case StepOptionSet:
-			opts = append(opts, s.Name+"="+s.Value)
+			opts = append(opts, s.Name+"="+red.Value(s.Name, s.Value))
 		case StepHeaderSet:
-			hdrs = append(hdrs, s.Name+": "+s.Value)
+			hdrs = append(hdrs, s.Name+": "+red.Value(s.Name, s.Value))
 		}
 	}
 	if len(opts) > 0 || len(hdrs) > 0 {
@@ -75,7 +81,7 @@ func Diff(c Changeset) string {
 	if b.Len() == 0 {
 		return "no changes\n"
 	}
-	return b.String()
+	return redact.URLPasswords(b.String())
 }
 
 func healthSuffix(r *RouteSpec) string {

@@ -10,11 +10,12 @@
 // by the server allow, and updates Applied only from the replies.
 //
 // The planner is written for what the real server does, not for what the
-// protocol promises (../shared/PROTOCOL.md): CONFIG_APPLY adds before it
-// removes and a removal deletes every proxy route with the same path and an
+// protocol promises (docs/PROTOCOL.md): CONFIG_APPLY adds before it removes
+// and a removal deletes every proxy route with the same path and an
 // overlapping domain (§4), so a changed route is always removed in one apply
 // and added in a later one; headers and options only reach routes added in
-// the apply that staged them (§4); maintenance is stored per backend URL
-// string (§5); a new session starts empty while the old one's routes stay
-// served as orphans (§7).
+// the apply that staged them (§4); maintenance lives on a backend object
+// shared by the routes with the same backend URL string and gone with the
+// last of them (§5, §9); a new session, in this process or the next, starts
+// empty while the old one's routes stay served as orphans (§7).
 package reconcile

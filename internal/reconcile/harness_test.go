@@ -54,10 +54,25 @@ func newHarness(tb tester) *harness {
 	return newHarnessWith(tb, nil)
 }
 
+// newHarnessSeeded is newHarness with the server's apply order drawn from
+// seed.
+func newHarnessSeeded(tb tester, seed int64) *harness {
+	helper(tb)
+	return newHarnessSeed(tb, nil, seed)
+}
+
 // newHarnessWith is newHarness with the client's config adjusted by mutate.
 func newHarnessWith(tb tester, mutate func(*client.Config)) *harness {
 	helper(tb)
-	srv := registrysim.New(registrysim.Options{MaintTimeout: 500 * time.Millisecond, MaintInterval: 5 * time.Millisecond})
+	return newHarnessSeed(tb, mutate, 1)
+}
+
+func newHarnessSeed(tb tester, mutate func(*client.Config), seed int64) *harness {
+	helper(tb)
+	// The real server adds the routes of one apply in random order (§9):
+	// nothing the planner does may depend on that order.
+	srv := registrysim.New(registrysim.Options{MaintTimeout: 500 * time.Millisecond, MaintInterval: 5 * time.Millisecond,
+		ShuffleApply: true, Seed: seed})
 	if err := srv.Start(); err != nil {
 		tb.Fatalf("Start: %v", err)
 	}

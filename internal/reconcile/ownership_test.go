@@ -41,9 +41,10 @@ func (b *memoryBox) last() *Memory {
 	return b.m
 }
 
-func startSim(t *testing.T) *registrysim.Server {
+func startSim(t testing.TB) *registrysim.Server {
 	t.Helper()
-	srv := registrysim.New(registrysim.Options{MaintTimeout: 500 * time.Millisecond, MaintInterval: 5 * time.Millisecond})
+	srv := registrysim.New(registrysim.Options{MaintTimeout: 500 * time.Millisecond, MaintInterval: 5 * time.Millisecond,
+		ShuffleApply: true, Seed: 7})
 	if err := srv.Start(); err != nil {
 		t.Fatalf("Start: %v", err)
 	}

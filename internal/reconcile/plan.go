@@ -15,6 +15,9 @@ type PlanOptions struct {
 	// MassRemovalThreshold is the fraction of live routes a plan may
 	// remove without an explicit permission (rule 11); 0 means 0.5.
 	MassRemovalThreshold float64
+	// Validated says the desired state passed Desired.Validate already:
+	// the Reconciler checks each desired state once, not on every pass.
+	Validated bool
 }
 
 // Changeset is the result of planning: the steps to send, what they mean
@@ -112,9 +115,11 @@ func (c Changeset) Empty() bool { return len(c.Steps) == 0 }
 // route (§4).
 func Plan(d Desired, a Applied, o PlanOptions) Changeset {
 	var c Changeset
-	if err := d.Validate(); err != nil {
-		c.Err = err
-		return c
+	if !o.Validated {
+		if err := d.Validate(); err != nil {
+			c.Err = err
+			return c
+		}
 	}
 	if o.MassRemovalThreshold <= 0 {
 		o.MassRemovalThreshold = 0.5

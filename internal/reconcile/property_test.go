@@ -17,7 +17,7 @@ import (
 // options, health checks and maintenance, and nothing else for the service.
 func TestPropertyConverges(t *testing.T) {
 	rapid.Check(t, func(rt *rapid.T) {
-		h := newHarness(rt)
+		h := newHarnessSeeded(rt, rapid.Int64Range(1, 1<<40).Draw(rt, "seed"))
 		n := rapid.IntRange(1, 6).Draw(rt, "configs")
 		for i := range n {
 			switch rapid.IntRange(0, 7).Draw(rt, fmt.Sprintf("fault%d", i)) {

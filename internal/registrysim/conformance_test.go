@@ -21,12 +21,16 @@ func TestConformance(t *testing.T) {
 		register bool
 		steps    []step
 	}{
-		{"§1 unknown command is case-sensitive", false, []step{
+		{"§1 unknown command is case-sensitive", true, []step{
 			s("ping", "ERROR|unknown command: ping"),
 			s("FOO|x", "ERROR|unknown command: FOO"),
 		}},
+		// §9: before any REGISTER every line gets "no session", even PING
+		// and an unknown command.
 		{"§2 commands before REGISTER", false, []step{
 			s("PING|x", "ERROR|no session"),
+			s("PING", "ERROR|no session"),
+			s("ping", "ERROR|no session"),
 			s("RECONNECT|inst1-1795652634-331452", "ERROR|no session"),
 			s("ROUTE_LIST|x", "ERROR|no session"),
 			s("CONFIG_APPLY|x", "ERROR|no session"),
@@ -35,7 +39,6 @@ func TestConformance(t *testing.T) {
 			s("REGISTER|svc|inst1", "ERROR|invalid format"),
 			s("REGISTER|svc|inst1|3001|{bad", "ERROR|invalid metadata json"),
 			s(`REGISTER|svc|inst1|3001|["a"]`, "ERROR|invalid metadata json"),
-			s("REGISTER|svc|inst1|3001|null", "ERROR|invalid metadata json"),
 			s("REGISTER|svc|inst1|3001", "~ACK\\|"+sidRe),
 			s(`REGISTER|svc|inst1|3001|{"env":"prod"}`, "~ACK\\|"+sidRe),
 		}},
@@ -45,9 +48,14 @@ func TestConformance(t *testing.T) {
 			s("RECONNECT|someone-else", "OK"),
 			s("ROUTE_ADD|NOT-A-SESSION|a.com|/x|http://b:1|0", "ROUTE_OK|r1"),
 			s("ping|{sid}", "ERROR|unknown command: ping"),
-			s("PING", "ERROR|invalid format"),
+			// §9: commands whose only field is the session id work bare.
+			s("PING", "PONG"),
+			s("CONFIG_APPLY", "OK"),
+			s("ROUTE_LIST", `ROUTE_LIST_OK|[{"backend":"http://b:1","domains":["a.com"],"path":"/x","priority":0,"route_id":"r1","status":"active"}]`),
+			s("STATS_GET", `STATS_OK|[{"errors":0,"requests":0,"route_id":"r1"}]`),
+			s("ROUTE_REMOVE", "ERROR|invalid format"),
 			s("PING|{sid}|extra|fields", "PONG"),
-			s("SESSION_INFO|{sid}", `~SESSION_OK\|\{"connected_at":"[^"]+","instance_name":"inst1","last_activity":"[^"]+","metadata":\{\},"routes_active":0,"routes_staged":1,"service_name":"svc","session_id":"`+sidRe+`","uptime_seconds":\d+\}`),
+			s("SESSION_INFO|{sid}", `~SESSION_OK\|\{"connected_at":"[^"]+","instance_name":"inst1","last_activity":"[^"]+","metadata":\{\},"routes_active":1,"routes_staged":0,"service_name":"svc","session_id":"`+sidRe+`","uptime_seconds":\d+\}`),
 		}},
 		{"§1 CRLF and empty lines", true, []step{
 			s("PING|{sid}\r\n\r\n\nPING|{sid}\r", "PONG", "PONG"),
@@ -62,11 +70,11 @@ func TestConformance(t *testing.T) {
 			s("ROUTE_ADD|{sid}|a.com|/p|http://b:1|high", "ROUTE_OK|r4"),
 			s("ROUTE_ADD|{sid}|a.com|/f|foo://bar|0", "ROUTE_OK|r5"),
 			s("ROUTE_LIST|{sid}", `ROUTE_LIST_OK|[`+
-				`{"route_id":"r1","domains":["a.com","b.com"],"path":"/api","backend":"http://127.0.0.1:3000","priority":10,"status":"staged"},`+
-				`{"route_id":"r2","domains":[],"path":"/x","backend":"http://b:1","priority":0,"status":"staged"},`+
-				`{"route_id":"r3","domains":["a.com"],"path":"api","backend":"http://b:1","priority":0,"status":"staged"},`+
-				`{"route_id":"r4","domains":["a.com"],"path":"/p","backend":"http://b:1","priority":0,"status":"staged"},`+
-				`{"route_id":"r5","domains":["a.com"],"path":"/f","backend":"foo://bar","priority":0,"status":"staged"}]`),
+				`{"backend":"http://127.0.0.1:3000","domains":["a.com","b.com"],"path":"/api","priority":10,"route_id":"r1","status":"staged"},`+
+				`{"backend":"http://b:1","domains":[""],"path":"/x","priority":0,"route_id":"r2","status":"staged"},`+
+				`{"backend":"http://b:1","domains":["a.com"],"path":"api","priority":0,"route_id":"r3","status":"staged"},`+
+				`{"backend":"http://b:1","domains":["a.com"],"path":"/p","priority":0,"route_id":"r4","status":"staged"},`+
+				`{"backend":"foo://bar","domains":["a.com"],"path":"/f","priority":0,"route_id":"r5","status":"staged"}]`),
 		}},
 		{"§3 ROUTE_ADD_BULK", true, []step{
 			s(`ROUTE_ADD_BULK|{sid}|[{"domains":["a.com"],"path":"/a","backend_url":"http://b:1","priority":1},{"domains":["a.com"],"path":"/b","backend_url":"http://b:2","priority":2}]`,
@@ -77,6 +85,10 @@ func TestConformance(t *testing.T) {
 				"ERROR|path cannot be empty"),
 			s("CONFIG_DIFF|{sid}", `DIFF_OK|{"headers":0,"options":0,"routes":{"added":3,"removed":0}}`), // the 1st entry stayed staged
 			s(`ROUTE_ADD_BULK|{sid}|[]`, `ROUTE_BULK_OK|[]`),
+			// §9: no domains is refused; keys are case-sensitive
+			s(`ROUTE_ADD_BULK|{sid}|[{"domains":[],"path":"/d","backend_url":"http://b:1"}]`, "ERROR|no domains specified"),
+			s(`ROUTE_ADD_BULK|{sid}|[{"Domains":["a.com"],"path":"/d","backend_url":"http://b:1"}]`, "ERROR|no domains specified"),
+			s(`ROUTE_ADD_BULK|{sid}|[{"domains":["a.com"],"Path":"/d","backend_url":"http://b:1"}]`, "ERROR|path cannot be empty"),
 		}},
 		{"§3 ROUTE_UPDATE", true, []step{
 			s("ROUTE_ADD|{sid}|a.com|/x|http://b:1|0\nCONFIG_APPLY|{sid}", "ROUTE_OK|r1", "OK"),
@@ -89,8 +101,8 @@ func TestConformance(t *testing.T) {
 			s("ROUTE_UPDATE|{sid}|r1", "ERROR|invalid format"),
 			// an updated active route appears twice: active + staged copy
 			s("ROUTE_LIST|{sid}", `ROUTE_LIST_OK|[`+
-				`{"route_id":"r1","domains":["a.com"],"path":"/x","backend":"http://b:1","priority":0,"status":"active"},`+
-				`{"route_id":"r1","domains":["a.com","c.com"],"path":"/x","backend":"http://b:2","priority":5,"status":"staged"}]`),
+				`{"backend":"http://b:1","domains":["a.com"],"path":"/x","priority":0,"route_id":"r1","status":"active"},`+
+				`{"backend":"http://b:2","domains":["a.com","c.com"],"path":"/x","priority":5,"route_id":"r1","status":"staged"}]`),
 		}},
 		{"§3 ROUTE_REMOVE and ROUTE_LIST", true, []step{
 			s("ROUTE_LIST|{sid}", "ROUTE_LIST_OK|[]"),
@@ -99,7 +111,7 @@ func TestConformance(t *testing.T) {
 			s("ROUTE_REMOVE|{sid}|r1", "ROUTE_OK"),
 			s("ROUTE_REMOVE|{sid}|r1", "ROUTE_OK"),
 			// staged removals still read active
-			s("ROUTE_LIST|{sid}", `ROUTE_LIST_OK|[{"route_id":"r1","domains":["a.com"],"path":"/x","backend":"http://b:1","priority":0,"status":"active"}]`),
+			s("ROUTE_LIST|{sid}", `ROUTE_LIST_OK|[{"backend":"http://b:1","domains":["a.com"],"path":"/x","priority":0,"route_id":"r1","status":"active"}]`),
 			s("CONFIG_DIFF|{sid}", `DIFF_OK|{"headers":0,"options":0,"routes":{"added":0,"removed":1}}`),
 			s("CONFIG_APPLY|{sid}", "OK"),
 			s("ROUTE_LIST|{sid}", "ROUTE_LIST_OK|[]"),
@@ -131,7 +143,7 @@ func TestConformance(t *testing.T) {
 			s("ROUTE_UPDATE|{sid}|r1|path|", "ROUTE_OK"),
 			s("CONFIG_VALIDATE|{sid}", "ERROR|route r1: path cannot be empty"),
 			s("CONFIG_APPLY|{sid}", "ERROR|route r1: path cannot be empty"),
-			s("ROUTE_LIST|{sid}", `ROUTE_LIST_OK|[{"route_id":"r1","domains":["a.com"],"path":"","backend":"http://b:1","priority":0,"status":"staged"}]`),
+			s("ROUTE_LIST|{sid}", `ROUTE_LIST_OK|[{"backend":"http://b:1","domains":["a.com"],"path":"","priority":0,"route_id":"r1","status":"staged"}]`),
 			s("CONFIG_ROLLBACK|{sid}", "OK"),
 			s("ROUTE_LIST|{sid}", "ROUTE_LIST_OK|[]"),
 			s("ROUTE_ADD|{sid}|a.com|/ok|http://b:1|0", "ROUTE_OK|r2"),
@@ -159,11 +171,14 @@ func TestConformance(t *testing.T) {
 		{"§6 other commands", true, []step{
 			s("DRAIN_STATUS|{sid}", "ERROR|no drain in progress"),
 			s("DRAIN_START|{sid}|30s", `~DRAIN_OK\|\d{4}-\d\d-\d\dT\d\d:\d\d:\d\dZ`),
-			s("DRAIN_STATUS|{sid}", `~DRAIN_STATUS_OK\|\{.*"draining":true.*\}`),
+			s("DRAIN_STATUS|{sid}", `~DRAIN_STATUS_OK\|\{"active":true,"duration_seconds":30,"elapsed_seconds":\d+,"remaining_seconds":\d+,"started_at":"[^"]+","traffic_percent":\d+\}`),
 			s("DRAIN_CANCEL|{sid}", "DRAIN_OK"),
 			s("DRAIN_STATUS|{sid}", "ERROR|no drain in progress"),
+			s("DRAIN_CANCEL|{sid}", "ERROR|no drain in progress"),                     // §9
+			s("DRAIN_START|{sid}|soon", `~DRAIN_OK\|\d{4}-\d\d-\d\dT\d\d:\d\d:\d\dZ`), // §9: accepted
+			s("DRAIN_CANCEL|{sid}", "DRAIN_OK"),
 			s("STATS_GET|{sid}|ALL", "STATS_OK|[]"),
-			s("BACKEND_TEST|{sid}|http://127.0.0.1:1", `~BACKEND_OK\|\{"reachable":true.*\}`),
+			s("BACKEND_TEST|{sid}|http://127.0.0.1:1", `~BACKEND_OK\|\{"latency_ms":\d+,"reachable":true\}`),
 			s("SUBSCRIBE|{sid}|route_change", "SUBSCRIBE_OK"),
 		}},
 		{"§2 CLIENT_SHUTDOWN", true, []step{

@@ -2,7 +2,6 @@ package registrysim
 
 import (
 	"bufio"
-	"bytes"
 	"errors"
 	"io"
 	"net"
@@ -47,18 +46,6 @@ func (c *conn) close(reset bool) {
 	})
 }
 
-// splitLine splits on LF or CR: both end a line (§1), so CRLF yields a line
-// and an empty one, which serve ignores.
-func splitLine(data []byte, atEOF bool) (int, []byte, error) {
-	if i := bytes.IndexAny(data, "\r\n"); i >= 0 {
-		return i + 1, data[:i], nil
-	}
-	if atEOF && len(data) > 0 {
-		return len(data), data, nil
-	}
-	return 0, nil, nil
-}
-
 func (s *Server) serve(c *conn) {
 	defer close(c.done)
 	defer s.disconnect(c)
@@ -66,7 +53,10 @@ func (s *Server) serve(c *conn) {
 
 	sc := bufio.NewScanner(c.nc)
 	sc.Buffer(make([]byte, 4096), maxLine)
-	sc.Split(splitLine)
+	// §1, §9: only LF ends a line (bufio.ScanLines drops one CR before it);
+	// a CR elsewhere is data. The CR of a CRLF counts against the buffer, so
+	// a 65,535-byte line ended by CRLF is too long.
+	sc.Split(bufio.ScanLines)
 	for sc.Scan() {
 		line := sc.Text()
 		if line == "" {
@@ -80,11 +70,17 @@ func (s *Server) serve(c *conn) {
 		if r.line != "" {
 			c.write(r.line)
 		}
+		if r.then != "" {
+			c.write(r.then)
+		}
 		if r.after != nil {
 			r.after()
 		}
 		if r.close {
-			return
+			// §9: the server closes the connection but keeps scanning what
+			// it had already read, so lines pipelined after CLIENT_SHUTDOWN
+			// in the same write still run (their replies are lost).
+			c.close(false)
 		}
 	}
 	if errors.Is(sc.Err(), bufio.ErrTooLong) {

@@ -4,9 +4,12 @@
 // protocol (docs/PROTOCOL.md, the registry's observed behaviour; § numbers in
 // comments refer to it).
 //
-// Besides the wire protocol it models the proxy's route table (§4): Resolve
-// tells which backend, maintenance page or nothing a request would reach, and
-// fault hooks (DropConnections, Freeze, SetResponseDelay, SendRaw, Restart)
+// Besides the wire protocol it models the proxy's route table (§4, §9): the
+// sorted route list, the exact-match map and the backend objects that carry
+// maintenance and drain. Resolve tells which backend, maintenance page, drain
+// refusal or nothing a request would reach. Options.ShuffleApply reproduces
+// the server's random apply order and Options.Now the clock of drains. Fault
+// hooks (DropConnections, Freeze, SetResponseDelay, SendRaw, Restart)
 // reproduce the failures a client must survive.
 //
 // registrysim shares no code with internal/client on purpose: a bug shared by

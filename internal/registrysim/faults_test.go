@@ -199,7 +199,7 @@ func TestBackendTestFail(t *testing.T) {
 	srv := newServer(t, Options{Checker: CheckerFunc(func(context.Context, string) error { return errDown })})
 	c := dial(t, srv)
 	c.register("svc", "inst1")
-	c.expect("BACKEND_TEST|{sid}|http://127.0.0.1:1", `BACKEND_FAIL|{"reachable":false,"error":"connection refused"}`)
+	c.expect("BACKEND_TEST|{sid}|http://127.0.0.1:1", `BACKEND_FAIL|{"error":"connection refused","reachable":false}`)
 }
 
 func TestLifecycleErrors(t *testing.T) {

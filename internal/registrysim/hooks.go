@@ -33,16 +33,20 @@ func (s *Server) Sessions() []SessionInfo {
 	return out
 }
 
-// InMaintenance returns the backend URL strings in maintenance, sorted (§5).
+// InMaintenance returns the backend URL strings whose backend object is in
+// maintenance, sorted (§5, §9). Only objects still used by a listed route
+// count: once the last route of a URL is gone, so is its maintenance.
 func (s *Server) InMaintenance() []string {
 	s.mu.Lock()
 	defer s.mu.Unlock()
 	if s.cur == nil {
 		return nil
 	}
-	out := make([]string, 0, len(s.cur.maint))
-	for b := range s.cur.maint {
-		out = append(out, b)
+	out := []string{}
+	for _, r := range s.cur.proxy {
+		if r.obj.maint && !slices.Contains(out, r.Backend) {
+			out = append(out, r.Backend)
+		}
 	}
 	sort.Strings(out)
 	return out

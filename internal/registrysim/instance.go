@@ -22,9 +22,8 @@ type instance struct {
 	sessions map[string]*session // by session id, connected or in grace
 	current  map[string]*session // by service+"\x00"+instance: the latest session
 
-	proxy   []*ProxyRoute          // the proxy's list, in append order (§4)
+	proxy   []*ProxyRoute          // the proxy's list, sorted by path length after every add (§4)
 	exact   map[string]*ProxyRoute // the proxy's exact-match map keyed domain+path (§4)
-	maint   map[string]string      // backend URL string → maintenance page URL (§5)
 	routeID int                    // global route-id counter, shared by all sessions
 }
 
@@ -38,7 +37,6 @@ func newInstance(ln net.Listener) *instance {
 		sessions: make(map[string]*session),
 		current:  make(map[string]*session),
 		exact:    make(map[string]*ProxyRoute),
-		maint:    make(map[string]string),
 	}
 }
 

@@ -3,8 +3,6 @@ package registrysim
 import (
 	"context"
 	"encoding/json"
-	"math/rand/v2"
-	"slices"
 	"sort"
 	"strings"
 	"time"
@@ -15,53 +13,77 @@ type maintOp struct {
 	cancel context.CancelFunc
 }
 
-// cmdMaintEnter is §5: the target's routes go into maintenance at once (per
-// backend URL string, shared by every route and session using it), ACK is
-// answered, and MAINT_OK|target follows asynchronously once the page URL
-// answers. Targets that are not applied route ids of this session are
-// accepted, listed and change nothing.
+// cmdMaintEnter is §5 as refined by §9: each target id is trimmed and listed
+// in MAINT_STATUS; for an applied route id of this session, every proxy route
+// with the same path and an overlapping domain has its backend object put in
+// maintenance with this page URL (overwriting any earlier page), which
+// spreads to every route sharing those objects. Other targets change
+// nothing. ACK is answered at once; with a page URL a check follows
+// (cancelling the session's pending one), with none MAINT_OK follows ACK
+// directly and the pending check is left alone.
 func (s *Server) cmdMaintEnter(c *conn, sess *session, f []string) reply {
 	target, page := f[2], f[3]
-	ids := s.maintTargets(sess, target)
-	for _, id := range ids {
+	for _, id := range s.maintTargets(sess, target) {
 		sess.maint[id] = true
 		if d, ok := sess.active[id]; ok {
-			c.in.maint[d.backend] = page
+			c.in.setMaintenance(d, true, page)
 		}
+	}
+	if page == "" {
+		return reply{line: "ACK", then: "MAINT_OK|" + target}
 	}
 	return s.startCheck(c, sess, target, page, "ERROR|timeout waiting for maintenance page to become reachable")
 }
 
-// cmdMaintExit is §5: maintenance is off at once, then the backend is checked:
-// for ALL one random route's backend, for a single applied route id its
-// backend; a comma list or an unknown id gets MAINT_OK without a check.
-// "ALL" clears what this session entered, not other sessions' entries.
+// cmdMaintExit is §5 as refined by §9: it cancels the session's pending
+// check, turns maintenance off at once (on the backend objects of the proxy
+// routes matching each applied target, as MAINT_ENTER does), then checks a
+// backend: for ALL one random applied route's, for a single (trimmed)
+// applied route id its own; a comma list or an unknown id gets MAINT_OK
+// without a check. "ALL" clears what this session entered, not other
+// sessions' entries.
 func (s *Server) cmdMaintExit(c *conn, sess *session, f []string) reply {
 	target := f[2]
+	if sess.pending != nil {
+		sess.pending.cancel()
+		sess.pending = nil
+	}
 	var check string
 	if target == "ALL" {
 		for id := range sess.maint {
 			if d, ok := sess.active[id]; ok {
-				delete(c.in.maint, d.backend)
+				c.in.setMaintenance(d, false, "")
 			}
 		}
 		clear(sess.maint)
 		if ids := sess.activeIDs(); len(ids) > 0 {
-			check = sess.active[ids[rand.IntN(len(ids))]].backend
+			check = sess.active[ids[s.rand.IntN(len(ids))]].backend
 		}
 	} else {
-		items := strings.Split(target, ",")
-		for _, id := range items {
-			delete(sess.maint, id)
+		for _, item := range strings.Split(target, ",") {
+			id := strings.TrimSpace(item)
 			if d, ok := sess.active[id]; ok {
-				delete(c.in.maint, d.backend)
+				c.in.setMaintenance(d, false, "")
 			}
+			delete(sess.maint, id)
 		}
-		if d, ok := sess.active[target]; ok && len(items) == 1 {
+		if d, ok := sess.active[strings.TrimSpace(target)]; ok {
 			check = d.backend
 		}
 	}
+	if check == "" {
+		return reply{line: "ACK", then: "MAINT_OK|" + target}
+	}
 	return s.startCheck(c, sess, target, check, "ERROR|timeout waiting for backend to become reachable")
+}
+
+// setMaintenance is the proxy's maintenance switch (§9): it acts on the
+// backend objects of every listed route with d's path and a domain in
+// common with d.
+func (in *instance) setMaintenance(d routeDef, on bool, page string) {
+	in.eachMatching(d.domains, d.path, func(r *ProxyRoute) {
+		r.obj.maint, r.obj.page = on, page
+	})
 }
 
 func (s *Server) cmdMaintStatus(_ *conn, sess *session, _ []string) reply {
@@ -75,12 +97,16 @@ func (s *Server) cmdMaintStatus(_ *conn, sess *session, _ []string) reply {
 }
 
 // maintTargets expands ALL to the session's applied route ids; a comma list
-// is taken as it is.
+// is split and each item trimmed (§9), empty items included.
 func (s *Server) maintTargets(sess *session, target string) []string {
 	if target == "ALL" {
 		return sess.activeIDs()
 	}
-	return slices.DeleteFunc(strings.Split(target, ","), func(id string) bool { return id == "" })
+	items := strings.Split(target, ",")
+	for i, id := range items {
+		items[i] = strings.TrimSpace(id)
+	}
+	return items
 }
 
 // startCheck answers ACK and, once it is written, starts the check of url

@@ -4,6 +4,7 @@ import (
 	"context"
 	"errors"
 	"log/slog"
+	"math/rand/v2"
 	"net"
 	"sync"
 	"time"
@@ -18,6 +19,17 @@ type Options struct {
 	Checker       Checker       // default: every URL reachable at once (no HTTP)
 	StopDelay     time.Duration // on Stop/Restart: how long connections stay open (PING answered) before close (§8)
 	Logger        *slog.Logger  // optional, nil = discard
+
+	// ShuffleApply adds the staged routes of one CONFIG_APPLY in random
+	// order, as the real server does (it walks a Go map, §9). Off, they are
+	// added in staging order, so tests stay deterministic.
+	ShuffleApply bool
+	// Seed seeds the simulator's randomness: the apply order (ShuffleApply),
+	// the drain's rejections and the route MAINT_EXIT ALL checks. 0 = seeded
+	// from the clock.
+	Seed int64
+	// Now is the clock of drains (§9); default time.Now.
+	Now func() time.Time
 }
 
 // Errors returned by Start and SendRaw.
@@ -35,6 +47,7 @@ var (
 type Server struct {
 	opts     Options
 	log      *slog.Logger
+	rand     *rand.Rand // guarded by mu
 	handlers map[string]handler
 
 	life    sync.Mutex    // serialises Start/Stop/Restart/Close
@@ -67,11 +80,18 @@ func New(opts Options) *Server {
 	if opts.Checker == nil {
 		opts.Checker = alwaysReachable()
 	}
+	if opts.Now == nil {
+		opts.Now = time.Now
+	}
+	seed := uint64(opts.Seed)
+	if seed == 0 {
+		seed = uint64(time.Now().UnixNano())
+	}
 	log := opts.Logger
 	if log == nil {
 		log = slog.New(slog.DiscardHandler)
 	}
-	s := &Server{opts: opts, log: log, closing: make(chan struct{})}
+	s := &Server{opts: opts, log: log, closing: make(chan struct{}), rand: rand.New(rand.NewPCG(seed, seed>>1|1))}
 	s.handlers = s.commandTable()
 	return s
 }

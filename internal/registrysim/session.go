@@ -16,6 +16,7 @@ type session struct {
 	metadata              map[string]any
 	conn                  *conn // nil while disconnected (in grace)
 	gone                  bool  // replaced, shut down or expired: "session not found"
+	deactivated           bool  // its connection dropped: routes disabled (§7)
 	connectedAt           time.Time
 	lastActivity          time.Time
 
@@ -25,7 +26,7 @@ type session struct {
 	maint   map[string]bool // MAINT_STATUS targets (§5)
 	pending *maintOp        // the one pending maintenance check (§5)
 	grace   context.CancelFunc
-	drain   *drain
+	drain   *drain // nil = no drain in progress
 }
 
 func (sess *session) key() string { return sess.service + "\x00" + sess.instance }
@@ -54,9 +55,10 @@ func (s *Server) newSessionID(in *instance, instanceName string, now time.Time) 
 }
 
 func (s *Server) cmdRegister(c *conn, _ *session, f []string) reply {
+	// §9: metadata may be omitted, empty or "null" (then it reads null).
 	meta := map[string]any{}
-	if len(f) > 4 {
-		if err := json.Unmarshal([]byte(f[4]), &meta); err != nil || meta == nil {
+	if len(f) > 4 && f[4] != "" && f[4] != "{}" {
+		if err := json.Unmarshal([]byte(f[4]), &meta); err != nil {
 			return errorf("invalid metadata json")
 		}
 	}
@@ -70,19 +72,20 @@ func (s *Server) cmdRegister(c *conn, _ *session, f []string) reply {
 	sess.stage.reset()
 
 	if old := in.current[sess.key()]; old != nil {
-		if old.conn != nil {
-			// §2: the old connection is live: its routes leave the proxy at once.
+		if !old.deactivated {
+			// §2: the old session still counts as connected: its routes
+			// leave the proxy at once. That includes a session whose
+			// connection was taken over by a second REGISTER (§9).
 			in.removeSessionRoutes(old)
 		}
-		// §7: a dropped session inside its grace leaves its routes behind as
-		// orphans, served indefinitely; its session is simply forgotten.
+		// §7: a dropped session's routes are already disabled, and the
+		// server skips removing them: they stay as orphans, served
+		// indefinitely. The session itself is forgotten.
 		s.endSession(in, old)
 	}
-	if prev := c.sess; prev != nil && !prev.gone && prev.conn == c {
-		// A second REGISTER on one connection with another service+instance:
-		// the first session has lost its connection.
-		s.detach(in, prev)
-	}
+	// A second REGISTER on one connection only repoints the connection
+	// (§9): the first session keeps its routes enabled and, never seen to
+	// disconnect, never expires.
 	c.sess = sess
 	in.sessions[sess.id] = sess
 	in.current[sess.key()] = sess
@@ -90,8 +93,14 @@ func (s *Server) cmdRegister(c *conn, _ *session, f []string) reply {
 }
 
 // cmdReconnect: §2, RECONNECT never restores anything. Before REGISTER the
-// dispatcher has answered "no session"; after it, OK about the new session.
-func (s *Server) cmdReconnect(*conn, *session, []string) reply { return line("OK") }
+// dispatcher has answered "no session"; after it, OK about the connection's
+// session, or REREGISTER once that session was replaced (§9).
+func (s *Server) cmdReconnect(_ *conn, sess *session, _ []string) reply {
+	if sess.gone {
+		return line("REREGISTER")
+	}
+	return line("OK")
+}
 
 func (s *Server) cmdSessionInfo(_ *conn, sess *session, _ []string) reply {
 	now := time.Now()
@@ -147,14 +156,15 @@ func (s *Server) disconnect(c *conn) {
 	}
 }
 
-// detach is §7: the session's routes are disabled but still served (without
-// their headers) until the grace expires; then the session and its routes go.
+// detach is §7: the routes of the session's applied route definitions are
+// disabled by domain+path, so any other route on the same key (of any
+// session) is disabled too; all stay served without headers until the
+// grace expires; then the session and its routes go.
 func (s *Server) detach(in *instance, sess *session) {
 	sess.conn = nil
-	for _, r := range in.proxy {
-		if r.Session == sess.id {
-			r.Disabled = true
-		}
+	sess.deactivated = true
+	for _, d := range sess.active {
+		in.eachMatching(d.domains, d.path, func(r *ProxyRoute) { r.Disabled = true })
 	}
 	if sess.pending != nil {
 		sess.pending.cancel()

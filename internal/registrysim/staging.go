@@ -2,6 +2,7 @@ package registrysim
 
 import (
 	"encoding/json"
+	"fmt"
 	"slices"
 	"strconv"
 	"strings"
@@ -43,20 +44,33 @@ func (st *staging) index(id string) int {
 	return slices.IndexFunc(st.routes, func(d routeDef) bool { return d.id == id })
 }
 
+// splitDomains splits a domain list the way the server does (§9): items are
+// trimmed but empty ones are kept ("a,,b" has three domains, "" has one).
 func splitDomains(s string) []string {
-	out := []string{}
-	for _, d := range strings.Split(s, ",") {
-		if d = strings.TrimSpace(d); d != "" {
-			out = append(out, d)
-		}
+	out := strings.Split(s, ",")
+	for i, d := range out {
+		out[i] = strings.TrimSpace(d)
 	}
 	return out
 }
 
-// checkRoute is the ROUTE_ADD check (§3): an empty path, or a backend
-// without "://", is refused; anything else goes (empty domains, "api"
-// without a slash, "foo://bar").
-func checkRoute(path, backend string) string {
+// parsePriority parses like the server's fmt.Sscanf "%d" (§9): "10abc" is
+// 10; a non-number or an overflow leaves old unchanged.
+func parsePriority(s string, old int) int {
+	p := old
+	if _, err := fmt.Sscanf(s, "%d", &p); err != nil {
+		return old
+	}
+	return p
+}
+
+// checkRoute is the server's route check (§3, §9): no domains, an empty
+// path, or a backend without "://" is refused; anything else goes (empty
+// domain items, "api" without a slash, "foo://bar").
+func checkRoute(domains []string, path, backend string) string {
+	if len(domains) == 0 {
+		return "no domains specified"
+	}
 	if path == "" {
 		return "path cannot be empty"
 	}
@@ -67,49 +81,43 @@ func checkRoute(path, backend string) string {
 }
 
 func (s *Server) cmdRouteAdd(c *conn, sess *session, f []string) reply {
-	if msg := checkRoute(f[3], f[4]); msg != "" {
+	domains := splitDomains(f[2])
+	if msg := checkRoute(domains, f[3], f[4]); msg != "" {
 		return errorf(msg)
 	}
-	prio, _ := strconv.Atoi(f[5]) // §3: non-numeric priority → 0
-	d := routeDef{id: c.in.nextRouteID(), domains: splitDomains(f[2]), path: f[3], backend: f[4], priority: prio}
+	d := routeDef{id: c.in.nextRouteID(), domains: domains, path: f[3], backend: f[4], priority: parsePriority(f[5], 0)}
 	sess.stage.routes = append(sess.stage.routes, d)
 	return line("ROUTE_OK|" + d.id)
 }
 
-type bulkEntry struct {
-	Domains    []string `json:"domains"`
-	Path       string   `json:"path"`
-	BackendURL string   `json:"backend_url"`
-	Priority   int      `json:"priority"`
-}
-
-type bulkResult struct {
-	RouteID string `json:"route_id"`
-	Status  string `json:"status"`
-}
-
+// cmdRouteAddBulk decodes the entries as generic JSON objects, as the server
+// does (§9): keys are case-sensitive, domains are taken as they are (not
+// trimmed; non-strings are formatted with %v), a missing or non-array
+// "domains" is "no domains specified", a numeric priority is truncated and
+// any other priority is 0. Entries are staged one by one: an invalid one
+// answers an error but the entries before it stay staged (§3).
 func (s *Server) cmdRouteAddBulk(c *conn, sess *session, f []string) reply {
-	var entries []bulkEntry
+	var entries []map[string]any
 	if err := json.Unmarshal([]byte(f[2]), &entries); err != nil {
 		return errorf("invalid json") // §1: a "|" in the payload cut it short
 	}
-	results := []bulkResult{}
+	results := []map[string]string{}
 	for _, e := range entries {
-		// §3 quirk: entries are staged one by one; an invalid one answers an
-		// error but the entries before it stay staged. (The error text is
-		// the ROUTE_ADD one; the bulk text was not observed.)
-		if msg := checkRoute(e.Path, e.BackendURL); msg != "" {
-			return errorf(msg)
-		}
 		domains := []string{}
-		for _, d := range e.Domains {
-			if d = strings.TrimSpace(d); d != "" {
-				domains = append(domains, d)
+		if list, ok := e["domains"].([]any); ok {
+			for _, d := range list {
+				domains = append(domains, fmt.Sprintf("%v", d))
 			}
 		}
-		d := routeDef{id: c.in.nextRouteID(), domains: domains, path: e.Path, backend: e.BackendURL, priority: e.Priority}
+		path, _ := e["path"].(string)
+		backend, _ := e["backend_url"].(string)
+		prio, _ := e["priority"].(float64)
+		if msg := checkRoute(domains, path, backend); msg != "" {
+			return errorf(msg)
+		}
+		d := routeDef{id: c.in.nextRouteID(), domains: domains, path: path, backend: backend, priority: int(prio)}
 		sess.stage.routes = append(sess.stage.routes, d)
-		results = append(results, bulkResult{RouteID: d.id, Status: "ok"})
+		results = append(results, map[string]string{"route_id": d.id, "status": "ok"})
 	}
 	b, _ := json.Marshal(results)
 	return line("ROUTE_BULK_OK|" + string(b))
@@ -136,7 +144,7 @@ func (s *Server) cmdRouteUpdate(_ *conn, sess *session, f []string) reply {
 		}
 		d.backend = value
 	case "priority":
-		d.priority, _ = strconv.Atoi(value)
+		d.priority = parsePriority(value, d.priority)
 	case "domains":
 		d.domains = splitDomains(value)
 	case "path":
@@ -171,22 +179,17 @@ func (s *Server) cmdRouteRemove(_ *conn, sess *session, f []string) reply {
 	return line("ROUTE_OK")
 }
 
-type listEntry struct {
-	RouteID  string   `json:"route_id"`
-	Domains  []string `json:"domains"`
-	Path     string   `json:"path"`
-	Backend  string   `json:"backend"`
-	Priority int      `json:"priority"`
-	Status   string   `json:"status"`
-}
-
 // cmdRouteList answers in a deterministic order (the real server's is
 // random, §3): applied routes by id, then staged ones in staging order. An
 // updated applied route appears twice; staged removals still read active.
+// Each entry is a JSON object with its keys in alphabetical order (§9).
 func (s *Server) cmdRouteList(_ *conn, sess *session, _ []string) reply {
-	out := []listEntry{}
+	out := []map[string]any{}
 	add := func(d routeDef, status string) {
-		out = append(out, listEntry{d.id, slices.Clone(d.domains), d.path, d.backend, d.priority, status})
+		out = append(out, map[string]any{
+			"route_id": d.id, "domains": slices.Clone(d.domains), "path": d.path,
+			"backend": d.backend, "priority": d.priority, "status": status,
+		})
 	}
 	for _, id := range sess.activeIDs() {
 		add(sess.active[id], "active")

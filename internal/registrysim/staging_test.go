@@ -23,7 +23,7 @@ func TestRemoveOfStagedRouteUnstagesIt(t *testing.T) {
 	c.expect("ROUTE_ADD|{sid}|a.com|/x|http://two:2|0", "ROUTE_OK|r2")
 	c.expect("ROUTE_REMOVE|{sid}|r2", "ROUTE_OK")
 	c.expect("ROUTE_LIST|{sid}",
-		`ROUTE_LIST_OK|[{"route_id":"r1","domains":["a.com"],"path":"/x","backend":"http://one:1","priority":0,"status":"active"}]`)
+		`ROUTE_LIST_OK|[{"backend":"http://one:1","domains":["a.com"],"path":"/x","priority":0,"route_id":"r1","status":"active"}]`)
 	c.expect("CONFIG_DIFF|{sid}", `DIFF_OK|{"headers":0,"options":0,"routes":{"added":0,"removed":1}}`)
 	c.expect("CONFIG_APPLY|{sid}", "OK")
 	backend(t, srv, "a.com", "/x", "http://one:1")

@@ -13,6 +13,7 @@ import (
 	"net/http"
 	"sync"
 	"time"
+	"unicode/utf8"
 
 	"github.com/prometheus/client_golang/prometheus"
 	"github.com/prometheus/client_golang/prometheus/promhttp"
@@ -39,7 +40,7 @@ func Handler(src Source, gatherer prometheus.Gatherer) http.Handler {
 		ok, why := src.Ready()
 		if !ok {
 			w.WriteHeader(http.StatusServiceUnavailable)
-			fmt.Fprintln(w, "not ready:", why)
+			fmt.Fprintln(w, truncate("not ready: "+why, MaxReadyBody-1))
 			return
 		}
 		fmt.Fprintln(w, "ready")
@@ -58,6 +59,73 @@ func Handler(src Source, gatherer prometheus.Gatherer) http.Handler {
 	return mux
 }
 
+// MaxReadyBody bounds the /readyz body: probes log it, and a reason naming
+// thousands of routes would fill their logs.
+const MaxReadyBody = 1024
+
+// truncate cuts s to at most n bytes, on a UTF-8 boundary, saying so.
+func truncate(s string, n int) string {
+	if len(s) <= n {
+		return s
+	}
+	more := "... (truncated)"
+	if n < len(more) {
+		more = ""
+	}
+	cut := n - len(more)
+	for cut > 0 && !utf8.RuneStart(s[cut]) {
+		cut--
+	}
+	return s[:cut] + more
+}
+
+// Limits bound what a client of the endpoint can hold. The endpoint has no
+// authentication: without them, idle keep-alive connections and bodies
+// never sent are held forever and exhaust the process's descriptors, which
+// the config watcher and the registry connection need too.
+type Limits struct {
+	// ReadHeaderTimeout and ReadTimeout bound reading a request's header
+	// and the whole request; WriteTimeout bounds writing the response.
+	ReadHeaderTimeout, ReadTimeout, WriteTimeout time.Duration
+	// IdleTimeout closes a keep-alive connection with no request.
+	IdleTimeout time.Duration
+	// MaxConns caps the open connections. Past it, a new connection
+	// replaces an idle keep-alive one, or is answered 503 and closed when
+	// none is idle.
+	MaxConns int
+
+	onRelease func() // tests: a connection slot was given back
+	onIdle    func() // tests: a connection went idle
+}
+
+// DefaultLimits suit probes, a scraper and a person with curl.
+func DefaultLimits() Limits {
+	return Limits{
+		ReadHeaderTimeout: 5 * time.Second,
+		ReadTimeout:       10 * time.Second,
+		WriteTimeout:      30 * time.Second,
+		IdleTimeout:       30 * time.Second,
+		MaxConns:          64,
+	}
+}
+
+// withDefaults fills the zero fields of l from DefaultLimits.
+func (l Limits) withDefaults() Limits {
+	d := DefaultLimits()
+	for _, f := range []struct{ v, def *time.Duration }{
+		{&l.ReadHeaderTimeout, &d.ReadHeaderTimeout}, {&l.ReadTimeout, &d.ReadTimeout},
+		{&l.WriteTimeout, &d.WriteTimeout}, {&l.IdleTimeout, &d.IdleTimeout},
+	} {
+		if *f.v <= 0 {
+			*f.v = *f.def
+		}
+	}
+	if l.MaxConns <= 0 {
+		l.MaxConns = d.MaxConns
+	}
+	return l
+}
+
 // Server is a started status endpoint.
 type Server struct {
 	ln   net.Listener
@@ -67,10 +135,11 @@ type Server struct {
 	once sync.Once
 }
 
-// Listen binds addr and starts serving h. An address without a host binds
-// to 127.0.0.1; a non-loopback bind is logged as a warning, since the
-// endpoint has no authentication.
-func Listen(addr string, h http.Handler, logger *slog.Logger) (*Server, error) {
+// Listen binds addr and starts serving h within limits (zero fields take
+// DefaultLimits). An address without a host binds to 127.0.0.1; a
+// non-loopback bind is logged as a warning, since the endpoint has no
+// authentication.
+func Listen(addr string, h http.Handler, logger *slog.Logger, limits Limits) (*Server, error) {
 	host, port, err := net.SplitHostPort(addr)
 	if err != nil {
 		return nil, fmt.Errorf("cannot use status address %q: %w", addr, err)
@@ -85,11 +154,24 @@ func Listen(addr string, h http.Handler, logger *slog.Logger) (*Server, error) {
 	if err != nil {
 		return nil, fmt.Errorf("cannot listen for status: %w", err)
 	}
-	s := &Server{ln: ln, srv: &http.Server{Handler: h, ReadHeaderTimeout: 5 * time.Second}}
+	limits = limits.withDefaults()
+	limited := newLimitListener(ln, limits.MaxConns, limits.onRelease, limits.onIdle)
+	s := &Server{ln: ln, srv: &http.Server{
+		Handler:           h,
+		ReadHeaderTimeout: limits.ReadHeaderTimeout,
+		ReadTimeout:       limits.ReadTimeout,
+		WriteTimeout:      limits.WriteTimeout,
+		IdleTimeout:       limits.IdleTimeout,
+		MaxHeaderBytes:    16 << 10, // a probe's header is a few hundred bytes
+		// The server reports what it cannot serve (accept failures near the
+		// descriptor limit): worth a warning.
+		ErrorLog:  slog.NewLogLogger(logger.Handler(), slog.LevelWarn),
+		ConnState: limited.connState,
+	}}
 	s.wg.Add(1)
 	go func() {
 		defer s.wg.Done()
-		if err := s.srv.Serve(ln); err != nil && !errors.Is(err, http.ErrServerClosed) {
+		if err := s.srv.Serve(limited); err != nil && !errors.Is(err, http.ErrServerClosed) {
 			s.err = err
 		}
 	}()

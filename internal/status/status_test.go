@@ -62,7 +62,7 @@ func TestHandler(t *testing.T) {
 func TestListenDefaultsToLoopbackAndWarnsOtherwise(t *testing.T) {
 	var logs bytes.Buffer
 	logger := slog.New(slog.NewTextHandler(&logs, nil))
-	s, err := Listen(":0", Handler(&fakeSource{}, nil), logger)
+	s, err := Listen(":0", Handler(&fakeSource{}, nil), logger, Limits{})
 	if err != nil {
 		t.Fatal(err)
 	}
@@ -81,7 +81,7 @@ func TestListenDefaultsToLoopbackAndWarnsOtherwise(t *testing.T) {
 		t.Fatal(err)
 	}
 
-	s, err = Listen("0.0.0.0:0", Handler(&fakeSource{}, nil), logger)
+	s, err = Listen("0.0.0.0:0", Handler(&fakeSource{}, nil), logger, Limits{})
 	if err != nil {
 		t.Fatal(err)
 	}
@@ -89,7 +89,7 @@ func TestListenDefaultsToLoopbackAndWarnsOtherwise(t *testing.T) {
 	if !strings.Contains(logs.String(), "non-loopback") {
 		t.Fatalf("no warning for 0.0.0.0: %q", logs.String())
 	}
-	if _, err := Listen("nonsense", nil, logger); err == nil {
+	if _, err := Listen("nonsense", nil, logger, Limits{}); err == nil {
 		t.Fatal("Listen(nonsense) succeeded")
 	}
 }
