@@ -159,9 +159,10 @@ func checkMemory(m *reconcile.Memory) error {
 			}
 		}
 	}
+	// Backends are not quoted: a URL may carry a password.
 	for b, page := range m.Maintenance {
 		if bad(b) || strings.ContainsAny(page, "|\r\n") {
-			return fmt.Errorf("maintenance backend %q is invalid", b)
+			return errors.New("a maintenance backend or page is empty or holds a '|', CR or LF")
 		}
 	}
 	return nil
