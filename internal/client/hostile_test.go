@@ -48,6 +48,10 @@ func hostileServer(tb testing.TB, list func() []byte) string {
 						out = []byte("ERROR|no session\n")
 					case strings.HasPrefix(line, "REGISTER|"):
 						out = []byte("ACK|s1\n")
+					case strings.HasPrefix(line, "ROUTE_ADD|"):
+						out = []byte("ROUTE_OK|r1\n")
+					case strings.HasPrefix(line, "CONFIG_ROLLBACK|"):
+						out = []byte("OK\n")
 					case strings.HasPrefix(line, "ROUTE_LIST|"):
 						out = list()
 					case strings.HasPrefix(line, "PING|"):

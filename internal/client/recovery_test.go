@@ -134,8 +134,9 @@ func TestDownRegistryLoad(t *testing.T) {
 	}
 }
 
-// flappingServer accepts connections, answers REGISTER with ACK and closes
-// the connection at once, as a broken registry does. It counts connections.
+// flappingServer accepts connections, answers the handshake (REGISTER with
+// ACK, then the route-id probe sent in the same write) and closes the
+// connection at once, as a broken registry does. It counts connections.
 func flappingServer(tb testing.TB) (addr string, conns *atomic.Int32) {
 	tb.Helper()
 	ln, err := net.Listen("tcp", "127.0.0.1:0")
@@ -164,6 +165,10 @@ func flappingServer(tb testing.TB) (addr string, conns *atomic.Int32) {
 						_, _ = nc.Write([]byte("ERROR|no session\n"))
 					case strings.HasPrefix(line, "REGISTER|"):
 						_, _ = nc.Write([]byte("ACK|s" + string(rune('0'+n%10)) + "\n"))
+					case strings.HasPrefix(line, "ROUTE_ADD|"):
+						_, _ = nc.Write([]byte("ROUTE_OK|r1\n"))
+					case strings.HasPrefix(line, "CONFIG_ROLLBACK|"):
+						_, _ = nc.Write([]byte("OK\n"))
 						return
 					}
 				}
