@@ -10,7 +10,6 @@ import (
 	"os"
 	"reflect"
 	"slices"
-	"strconv"
 	"strings"
 
 	"gopkg.in/yaml.v3"
@@ -138,13 +137,13 @@ func parseYAML(data []byte, file string) (doc *yaml.Node, err error) {
 		// yaml.v3 has panicked on hostile input before; a config file must
 		// never take the agent down.
 		if r := recover(); r != nil {
-			doc, err = nil, Errors{{File: file, Msg: fmt.Sprintf("yaml: internal error: %v", r), Cause: ErrSyntax}}
+			doc, err = nil, Errors{{File: file, Line: 1, Col: 1, Msg: fmt.Sprintf("yaml: internal error: %v", r), Cause: ErrSyntax}}
 		}
 	}()
 	dec := yaml.NewDecoder(bytes.NewReader(data))
 	var root yaml.Node
 	if err := dec.Decode(&root); err != nil && !errors.Is(err, io.EOF) {
-		return nil, Errors{syntaxError(file, err)}
+		return nil, Errors{syntaxError(file, data, err)}
 	}
 	if len(root.Content) == 0 {
 		return nil, Errors{{File: file, Line: 1, Col: 1, Msg: "the file is empty (it must declare at least proxy, service and routes)", Cause: ErrMissing}}
@@ -153,23 +152,9 @@ func parseYAML(data []byte, file string) (doc *yaml.Node, err error) {
 	switch err := dec.Decode(&next); {
 	case errors.Is(err, io.EOF):
 	case err != nil:
-		return nil, Errors{syntaxError(file, err)}
+		return nil, Errors{syntaxError(file, data, err)}
 	default:
 		return nil, Errors{{File: file, Line: next.Line, Col: next.Column, Msg: "the file holds more than one YAML document", Cause: ErrSyntax}}
 	}
 	return root.Content[0], nil
-}
-
-// syntaxError turns "yaml: line 3: did not find expected key" into an Error
-// at line 3 (yaml.v3 gives no column).
-func syntaxError(file string, err error) *Error {
-	msg := strings.TrimPrefix(err.Error(), "yaml: ")
-	line := 0
-	if rest, ok := strings.CutPrefix(msg, "line "); ok {
-		num, text, found := strings.Cut(rest, ": ")
-		if n, convErr := strconv.Atoi(num); convErr == nil && found {
-			line, msg = n, text
-		}
-	}
-	return &Error{File: file, Line: line, Msg: "yaml: " + msg, Cause: ErrSyntax}
 }
