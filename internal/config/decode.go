@@ -12,11 +12,15 @@ import (
 	"gopkg.in/yaml.v3"
 )
 
-// nodeBudget bounds the nodes one decode may visit, so that YAML aliases
-// cannot expand a small file into a huge one ("billion laughs"): a node takes
-// at least a byte of the file, so twice the size plus some slack is plenty
-// for honest aliases.
-func nodeBudget(size int) int { return 2*size + 10_000 }
+// expansionBudget bounds the bytes one decode may produce, so that YAML
+// aliases cannot expand a small file into a huge one ("billion laughs"): an
+// alias costs what it stands for, not one node. Every node costs a byte
+// plus the bytes of its scalar value after interpolation. Without aliases
+// that is at most about twice the file (a value is never longer than its
+// text), so twice the size leaves honest aliases room, and the MiB of slack
+// covers values that ${VAR} interpolation lengthens. With maxFileSize this
+// keeps the decoded strings of any file under 65 MiB.
+func expansionBudget(size int) int { return 2*size + 1<<20 }
 
 // decoder is a strict, position-keeping decoder from yaml.Node trees into
 // the Config types. yaml.v3's own decoder reports type errors by line only
@@ -27,7 +31,7 @@ type decoder struct {
 	errs   Errors
 	failed []string // paths whose value could not be decoded
 	infos  map[reflect.Type]*structInfo
-	budget int
+	budget int                 // bytes left to decode; see expansionBudget
 	active map[*yaml.Node]bool // alias targets being expanded (cycles)
 }
 
@@ -98,13 +102,7 @@ func (d *decoder) info(t reflect.Type) *structInfo {
 // decode stores node n into v. A null node leaves v as it is, so defaults
 // set before decoding survive an empty value.
 func (d *decoder) decode(n *yaml.Node, v reflect.Value, p *ypath) {
-	if d.budget <= 0 {
-		return
-	}
-	d.budget--
-	if d.budget == 0 {
-		d.errs = Errors{{File: d.file, Line: n.Line, Col: n.Column, Path: p.String(), Cause: ErrInvalid,
-			Msg: "aliases expand the document too much (more than twice its size in nodes)"}}
+	if !d.spend(n, p, 1) {
 		return
 	}
 	if n.Kind == yaml.AliasNode {
@@ -214,13 +212,34 @@ func (d *decoder) decode(n *yaml.Node, v reflect.Value, p *ypath) {
 	}
 }
 
-// scalar returns the interpolated value of a scalar node.
+// spend takes cost bytes from the budget. When the budget runs out the
+// decoder's errors become that one error (the others would only be noise
+// from a half-decoded document) and every later call returns false.
+func (d *decoder) spend(n *yaml.Node, p *ypath, cost int) bool {
+	if d.budget <= 0 {
+		return false
+	}
+	d.budget -= cost
+	if d.budget <= 0 {
+		d.errs = Errors{{File: d.file, Line: n.Line, Col: n.Column, Path: p.String(), Cause: ErrTooLong,
+			Msg: "aliases or variables expand the document too much (to more than twice its size in bytes, plus 1 MiB)"}}
+		return false
+	}
+	return true
+}
+
+// scalar returns the interpolated value of a scalar node. The value is paid
+// for before interpolation copies it, so that an alias repeated many times
+// stops at the budget instead of being copied whole each time.
 func (d *decoder) scalar(n *yaml.Node, p *ypath, want string) (string, bool) {
 	if n.Kind != yaml.ScalarNode {
 		d.fail(n, p, ErrType, "must be %s, not %s", want, describe(n))
 		return "", false
 	}
-	s, verr := interpolate(n.Value, d.lookup)
+	if !d.spend(n, p, len(n.Value)) {
+		return "", false
+	}
+	s, verr := interpolate(n.Value, d.lookup, d.budget)
 	if verr != nil {
 		path := p.String()
 		d.failed = append(d.failed, path)
@@ -231,6 +250,9 @@ func (d *decoder) scalar(n *yaml.Node, p *ypath, want string) (string, bool) {
 			col += utf8.RuneCountInString(n.Value[:verr.off])
 		}
 		d.errorAt(n.Line, col, path, verr.cause, "%s", verr.msg)
+		return "", false
+	}
+	if grown := len(s) - len(n.Value); grown > 0 && !d.spend(n, p, grown) {
 		return "", false
 	}
 	return s, true

@@ -69,7 +69,7 @@ func parse(data []byte, opts ParseOptions) (*Config, error) {
 	if err != nil {
 		return nil, err
 	}
-	p := &parser{decoder: newDecoder(opts.Filename, opts.Lookup, nodeBudget(len(data))), doc: doc}
+	p := &parser{decoder: newDecoder(opts.Filename, opts.Lookup, expansionBudget(len(data))), doc: doc}
 	cfg := defaultConfig(opts.Hostname)
 	if doc.Kind != yaml.MappingNode {
 		p.add(doc, "", ErrType, "the file must be a mapping of keys (proxy, service, routes, ...), not %s", describe(doc))

@@ -139,7 +139,7 @@ func TestAliasExpansionIsBounded(t *testing.T) {
 	doc := "d: &d " + domains + "\nr: &r {name: x, path: /, backend: \"http://h:1\", domains: *d}\n" +
 		"proxy: {address: r:1}\nservice: {name: s}\nroutes: [" + strings.TrimSuffix(strings.Repeat("*r, ", 1000), ", ") + "]\n"
 	errs := parseErrors(t, doc)
-	if !strings.Contains(strings.Join(errs, "\n"), "aliases expand the document too much") {
+	if !strings.Contains(strings.Join(errs, "\n"), "aliases or variables expand the document too much") {
 		t.Errorf("errors=%q", errs)
 	}
 }
