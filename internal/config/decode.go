@@ -29,10 +29,13 @@ type decoder struct {
 	file   string
 	lookup func(string) (string, bool)
 	errs   Errors
-	failed []string // paths whose value could not be decoded
-	infos  map[reflect.Type]*structInfo
-	budget int                 // bytes left to decode; see expansionBudget
-	active map[*yaml.Node]bool // alias targets being expanded (cycles)
+	failed map[string]bool // paths whose value could not be decoded
+	// lookups counts the failed-path lookups of suppressed: the work that
+	// must grow linearly with the number of errors (a test checks it).
+	lookups int
+	infos   map[reflect.Type]*structInfo
+	budget  int                 // bytes left to decode; see expansionBudget
+	active  map[*yaml.Node]bool // alias targets being expanded (cycles)
 }
 
 // structInfo maps the yaml names of a struct's fields to field indexes.
@@ -65,6 +68,7 @@ func newDecoder(file string, lookup func(string) (string, bool), budget int) *de
 		file:   file,
 		lookup: lookup,
 		infos:  make(map[reflect.Type]*structInfo),
+		failed: make(map[string]bool),
 		budget: budget,
 		active: make(map[*yaml.Node]bool),
 	}
@@ -78,7 +82,7 @@ func (d *decoder) errorAt(line, col int, path string, cause error, format string
 // silent about that path so that one mistake gives one message.
 func (d *decoder) fail(n *yaml.Node, p *ypath, cause error, format string, args ...any) {
 	path := p.String()
-	d.failed = append(d.failed, path)
+	d.failed[path] = true
 	d.errorAt(n.Line, n.Column, path, cause, format, args...)
 }
 
@@ -242,7 +246,7 @@ func (d *decoder) scalar(n *yaml.Node, p *ypath, want string) (string, bool) {
 	s, verr := interpolate(n.Value, d.lookup, d.budget)
 	if verr != nil {
 		path := p.String()
-		d.failed = append(d.failed, path)
+		d.failed[path] = true
 		col := n.Column
 		// In a plain one-line scalar the offset in the value is the offset
 		// in the file, so point at the reference itself.

@@ -1,7 +1,9 @@
 package config
 
 import (
+	"bytes"
 	"errors"
+	"reflect"
 	"runtime"
 	"strconv"
 	"strings"
@@ -73,5 +75,53 @@ func TestHonestAliasesStillWork(t *testing.T) {
 	cfg := mustParse(t, b.String())
 	if got := cfg.Routes[199].HealthCheck; got == nil || got.Path != "/healthz" {
 		t.Fatalf("health check of the last route %+v", got)
+	}
+}
+
+// invalidRoutes is a file of n routes whose every entry is wrong: n decode
+// failures plus four missing fields each.
+func invalidRoutes(n int) []byte {
+	return []byte("proxy:\n  address: registry:9000\nservice:\n  name: shop\nroutes:\n" + strings.Repeat("  - {priority: x}\n", n))
+}
+
+// TestManyErrorsLinearWork: checking whether an error falls inside a value
+// the decoder rejected must not scan every earlier failure; the lookups
+// grow with the number of errors, not with its square.
+func TestManyErrorsLinearWork(t *testing.T) {
+	lookups := func(n int) int {
+		doc, err := parseYAML(invalidRoutes(n), "registry.yaml")
+		if err != nil {
+			t.Fatal(err)
+		}
+		p := &parser{decoder: newDecoder("registry.yaml", testLookup, expansionBudget(n*20)), doc: doc}
+		cfg := defaultConfig("h")
+		p.decode(doc, reflect.ValueOf(cfg).Elem(), nil)
+		p.validateStruct(cfg)
+		p.validateSemantics(cfg)
+		if len(p.errs) != 5*n {
+			t.Fatalf("%d routes gave %d errors, want %d", n, len(p.errs), 5*n)
+		}
+		return p.lookups
+	}
+	small, large := lookups(1_000), lookups(8_000)
+	// Each lookup walks the prefixes of one path: a constant per error.
+	if perError := large / (5 * 8_000); perError > 8 {
+		t.Errorf("%d lookups for %d errors (%d each)", large, 5*8_000, perError)
+	}
+	if ratio := float64(large) / float64(small); ratio > 8*1.2 {
+		t.Errorf("8× the errors took %.1f× the lookups, want about 8×", ratio)
+	}
+}
+
+// BenchmarkParseManyErrors: a file of 10,000 invalid routes (50,000
+// errors) is refused in linear time.
+func BenchmarkParseManyErrors(b *testing.B) {
+	data := invalidRoutes(10_000)
+	b.SetBytes(int64(len(data)))
+	b.ReportAllocs()
+	for b.Loop() {
+		if _, err := Parse(bytes.NewReader(data), testOptions()); err == nil {
+			b.Fatal("accepted")
+		}
 	}
 }

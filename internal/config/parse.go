@@ -10,7 +10,6 @@ import (
 	"os"
 	"reflect"
 	"slices"
-	"strings"
 
 	"gopkg.in/yaml.v3"
 )
@@ -121,11 +120,20 @@ func (p *parser) add(n *yaml.Node, path string, cause error, format string, args
 }
 
 // suppressed reports whether path is, or is inside, a value the decoder
-// already rejected.
+// already rejected. It looks up path and each of its prefixes that ends
+// before a "." or "[": work in the length of the path, not in the number of
+// errors, so that a file of many bad entries is checked in linear time.
 func (p *parser) suppressed(path string) bool {
-	for _, f := range p.failed {
-		if path == f || strings.HasPrefix(path, f) && (f == "" || path[len(f)] == '.' || path[len(f)] == '[') {
-			return true
+	p.lookups++
+	if p.failed[""] || p.failed[path] {
+		return true
+	}
+	for i := 1; i < len(path); i++ {
+		if path[i] == '.' || path[i] == '[' {
+			p.lookups++
+			if p.failed[path[:i]] {
+				return true
+			}
 		}
 	}
 	return false
