@@ -36,6 +36,8 @@ type decoder struct {
 	infos   map[reflect.Type]*structInfo
 	budget  int                 // bytes left to decode; see expansionBudget
 	active  map[*yaml.Node]bool // alias targets being expanded (cycles)
+	// secrets are the values ${VAR} took from the environment.
+	secrets map[string]bool
 }
 
 // structInfo maps the yaml names of a struct's fields to field indexes.
@@ -64,14 +66,27 @@ func (p *ypath) String() string {
 }
 
 func newDecoder(file string, lookup func(string) (string, bool), budget int) *decoder {
-	return &decoder{
-		file:   file,
-		lookup: lookup,
-		infos:  make(map[reflect.Type]*structInfo),
-		failed: make(map[string]bool),
-		budget: budget,
-		active: make(map[*yaml.Node]bool),
+	d := &decoder{
+		file:    file,
+		infos:   make(map[reflect.Type]*structInfo),
+		failed:  make(map[string]bool),
+		budget:  budget,
+		active:  make(map[*yaml.Node]bool),
+		secrets: make(map[string]bool),
 	}
+	if lookup != nil {
+		d.lookup = func(name string) (string, bool) {
+			v, ok := lookup(name)
+			// Only a value that interpolation can take from the
+			// environment: SELF_IP is the host's address, and an empty
+			// value gives way to the default written in the file.
+			if ok && v != "" && name != "SELF_IP" {
+				d.secrets[v] = true
+			}
+			return v, ok
+		}
+	}
+	return d
 }
 
 func (d *decoder) errorAt(line, col int, path string, cause error, format string, args ...any) {

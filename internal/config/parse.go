@@ -7,6 +7,7 @@ import (
 	"errors"
 	"fmt"
 	"io"
+	"maps"
 	"os"
 	"reflect"
 	"slices"
@@ -97,6 +98,7 @@ func parse(data []byte, opts ParseOptions) (*Config, error) {
 	}
 	sum := sha256.Sum256(data)
 	cfg.Hash = hex.EncodeToString(sum[:])
+	cfg.Secrets = slices.Sorted(maps.Keys(p.secrets))
 	return cfg, nil
 }
 
