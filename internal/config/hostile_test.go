@@ -125,3 +125,57 @@ func BenchmarkParseManyErrors(b *testing.B) {
 		}
 	}
 }
+
+// TestHarmfulValuesRefused: durations too short to be useful, ports out of
+// range wherever a port is written, and paths that can never match.
+func TestHarmfulValuesRefused(t *testing.T) {
+	route := func(path, backend, hc string) string {
+		return "proxy:\n  address: registry:9000\nservice:\n  name: shop\nroutes:\n  - name: web\n    domains: [shop.example.com]\n    path: " +
+			path + "\n    backend: " + backend + "\n" + hc
+	}
+	tests := []struct {
+		name string
+		doc  string
+		want string
+	}{
+		{"keepalive interval", withProxy("  address: r:1\n  keepalive_interval: 1ns\n"),
+			"registry.yaml:3:23: proxy.keepalive_interval: must be at least 100ms (got 1ns)"},
+		{"keepalive timeout", withProxy("  address: r:1\n  keepalive_timeout: 10ms\n"),
+			"registry.yaml:3:22: proxy.keepalive_timeout: must be at least 100ms (got 10ms)"},
+		{"backoff initial", withProxy("  address: r:1\n  backoff: {initial: 1ns, max: 1s}\n"),
+			"registry.yaml:3:22: proxy.backoff.initial: must be at least 10ms (got 1ns)"},
+		{"backoff max", withProxy("  address: r:1\n  backoff: {initial: 10ms, max: 20ms}\n"),
+			"registry.yaml:3:33: proxy.backoff.max: must be at least 50ms (got 20ms)"},
+		{"debounce", minimal + "reload: {debounce: 1ns}\n",
+			"registry.yaml:10:20: reload.debounce: must be at least 1ms (got 1ns)"},
+		{"backend port", route("/", "http://10.0.0.1:99999", ""),
+			`registry.yaml:9:14: routes[0].backend: "http://10.0.0.1:99999" has port "99999"; want a number from 1 to 65535`},
+		{"backend port 0", route("/", "http://10.0.0.1:0/x", ""),
+			`registry.yaml:9:14: routes[0].backend: "http://10.0.0.1:0/x" has port "0"; want a number from 1 to 65535`},
+		{"backend empty port", route("/", "\"http://10.0.0.1:\"", ""),
+			`registry.yaml:9:14: routes[0].backend: "http://10.0.0.1:" has an empty port; want a number from 1 to 65535`},
+		{"page port", minimal + "maintenance: {page: \"http://[::1]:70000/\"}\n",
+			`registry.yaml:10:21: maintenance.page: "http://[::1]:70000/" has port "70000"; want a number from 1 to 65535`},
+		{"proxy address port", withProxy("  address: r:65536\n"),
+			`registry.yaml:2:12: proxy.address: "r:65536" has port "65536"; want a number from 1 to 65535`},
+		{"status address port", minimal + "status: {address: \":99999\"}\n",
+			`registry.yaml:10:19: status.address: ":99999" has port "99999"; want a number from 1 to 65535`},
+		{"path with query", route("/a?b=1", "http://h:1", ""),
+			`registry.yaml:8:11: routes[0].path: "/a?b=1" contains a query ("?"); a request path never does, so it could never match`},
+		{"path with fragment", route("/a#top", "http://h:1", ""),
+			`registry.yaml:8:11: routes[0].path: "/a#top" contains a fragment ("#"); a request path never does, so it could never match`},
+		{"health path with query", route("/", "http://h:1", "    health_check: {path: \"/h?x\", interval: 10s, timeout: 1s}\n"),
+			`registry.yaml:10:26: routes[0].health_check.path: "/h?x" contains a query ("?"); a request path never does, so it could never match`},
+	}
+	for _, tt := range tests {
+		t.Run(tt.name, func(t *testing.T) {
+			got := parseErrors(t, tt.doc)
+			if len(got) != 1 || got[0] != tt.want {
+				t.Errorf("errors:\n%s\nwant:\n%s", strings.Join(got, "\n"), tt.want)
+			}
+		})
+	}
+	// The floors themselves are accepted.
+	mustParse(t, withProxy("  address: r:65535\n  keepalive_interval: 100ms\n  keepalive_timeout: 100ms\n  backoff: {initial: 10ms, max: 50ms}\n")+
+		"reload: {debounce: 1ms}\n")
+}
