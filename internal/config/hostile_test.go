@@ -2,6 +2,7 @@ package config
 
 import (
 	"bytes"
+	"encoding/json"
 	"errors"
 	"reflect"
 	"runtime"
@@ -178,4 +179,76 @@ func TestHarmfulValuesRefused(t *testing.T) {
 	// The floors themselves are accepted.
 	mustParse(t, withProxy("  address: r:65535\n  keepalive_interval: 100ms\n  keepalive_timeout: 100ms\n  backoff: {initial: 10ms, max: 50ms}\n")+
 		"reload: {debounce: 1ms}\n")
+}
+
+// clientReplyCap is the client's limit on one reply line (maxReplyLine in
+// internal/client, which this package may not import).
+const clientReplyCap = 16 << 20
+
+// longDomainRoutes is a valid-looking file of n routes with 100 domains of
+// about 240 bytes each.
+func longDomainRoutes(n int) string {
+	var b strings.Builder
+	b.WriteString("proxy: {address: registry:9000}\nservice: {name: shop}\nroutes:\n")
+	label := strings.Repeat("x", 60)
+	for r := range n {
+		b.WriteString("  - name: r" + strconv.Itoa(r) + "\n    path: /\n    backend: http://10.0.0.1:3000\n    domains:\n")
+		for d := range 100 {
+			b.WriteString("      - d" + strconv.Itoa(d) + "-r" + strconv.Itoa(r) + "." + label + "." + label + "." + label + ".example.com\n")
+		}
+	}
+	return b.String()
+}
+
+// TestRouteListFitsReplyCap: a file whose routes would make a ROUTE_LIST
+// reply the client refuses is refused, at the route that crosses the
+// budget; the largest file accepted lists, each route twice as during an
+// update, in half the client's cap.
+func TestRouteListFitsReplyCap(t *testing.T) {
+	if 2*maxRouteListBytes > clientReplyCap/2 {
+		t.Fatalf("budget %d MiB, twice over, is more than half the %d MiB reply cap", maxRouteListBytes>>20, clientReplyCap>>20)
+	}
+	errs := parseErrors(t, longDomainRoutes(250))
+	if len(errs) != 1 || !strings.Contains(errs[0], "add up to more than 4 MiB as the registry lists them") ||
+		!strings.HasPrefix(errs[0], "registry.yaml:") || !strings.Contains(errs[0], ": routes[") {
+		t.Fatalf("errors=%.300q, want the route list refused at a route", errs)
+	}
+	// The route named in the error is the first one over: one fewer passes.
+	var es Errors
+	_, err := Parse(strings.NewReader(longDomainRoutes(250)), testOptions())
+	errors.As(err, &es)
+	over, _ := strconv.Atoi(strings.TrimSuffix(strings.TrimPrefix(es[0].Path, "routes["), "]"))
+	cfg := mustParse(t, longDomainRoutes(over))
+
+	type entry struct {
+		ID       string   `json:"route_id"`
+		Domains  []string `json:"domains"`
+		Path     string   `json:"path"`
+		Backend  string   `json:"backend"`
+		Priority int      `json:"priority"`
+		Status   string   `json:"status"`
+	}
+	var list []entry
+	for i, r := range cfg.Routes {
+		for _, status := range []string{"active", "staged"} {
+			list = append(list, entry{"r" + strconv.Itoa(1_000_000_000+i), r.Domains, r.Path, r.Backend, r.Priority, status})
+		}
+	}
+	reply, err := json.Marshal(list)
+	if err != nil {
+		t.Fatal(err)
+	}
+	if n := len("ROUTE_LIST_OK|") + len(reply); n > clientReplyCap/2 {
+		t.Errorf("an accepted file lists in %d bytes, over half the %d MiB cap", n, clientReplyCap>>20)
+	}
+}
+
+// TestOptionValueBounded: a duration padded with zeros still parses, so
+// an option value has a length limit of its own (OPTIONS_SET must fit a
+// line).
+func TestOptionValueBounded(t *testing.T) {
+	errs := parseErrors(t, minimal+"options: {timeout: \""+strings.Repeat("0", 70_000)+"1s\"}\n")
+	if len(errs) != 1 || !strings.Contains(errs[0], "options.timeout:") || !strings.Contains(errs[0], "the limit is 64") {
+		t.Fatalf("errors=%.200q", errs)
+	}
 }

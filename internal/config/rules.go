@@ -15,7 +15,9 @@ import (
 // stay under a 60 KiB budget. With these bounds the largest single command,
 // ROUTE_ADD (or one ROUTE_ADD_BULK entry) of a route with 100 domains of 253
 // bytes, a 1 KiB path and a 2 KiB backend, is about 29 KiB; REGISTER with
-// 16 KiB of metadata JSON is about 17 KiB; HEADERS_SET about 5 KiB. The test
+// 16 KiB of metadata JSON is about 17 KiB; HEADERS_SET about 5 KiB;
+// OPTIONS_SET well under 1 KiB (a duration can be padded with zeros, hence
+// maxOptionLen). The test
 // TestBoundsFitLineBudget keeps this arithmetic honest.
 const (
 	lineBudget      = 60 << 10 // PROTOCOL.md §1
@@ -33,6 +35,7 @@ const (
 	maxMetaValue    = 4096     // service.metadata values
 	maxMetadataJSON = 16 << 10 // service.metadata encoded as JSON (REGISTER)
 	maxTargetLen    = 1024     // maintenance.targets entries (resolved locally)
+	maxOptionLen    = 64       // options values: a duration or a boolean
 	maxReasonLen    = 1024     // maintenance.reason (never sent)
 )
 
