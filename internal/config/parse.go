@@ -2,13 +2,13 @@ package config
 
 import (
 	"bytes"
+	"context"
 	"crypto/sha256"
 	"encoding/hex"
 	"errors"
 	"fmt"
 	"io"
 	"maps"
-	"os"
 	"reflect"
 	"slices"
 
@@ -27,16 +27,20 @@ type ParseOptions struct {
 }
 
 // Load reads and parses the file at path. opts.Filename defaults to path.
+// The path must hold a regular file (ErrNotRegular otherwise: a FIFO or a
+// device is refused without blocking) of at most 32 MiB.
 func Load(path string, opts ParseOptions) (*Config, error) {
-	f, err := os.Open(path)
-	if err != nil {
-		return nil, fmt.Errorf("cannot read config: %w", err)
-	}
-	defer f.Close()
 	if opts.Filename == "" {
 		opts.Filename = path
 	}
-	return Parse(f, opts)
+	data, err := readFile(context.Background(), path, maxFileSize)
+	switch {
+	case errors.Is(err, errTooLarge):
+		return nil, tooLarge(opts.Filename)
+	case err != nil:
+		return nil, fmt.Errorf("cannot read config: %w", err)
+	}
+	return parse(data, opts)
 }
 
 // Parse reads a config file and returns it defaulted and validated. It is a
@@ -49,7 +53,7 @@ func Parse(r io.Reader, opts ParseOptions) (*Config, error) {
 		return nil, fmt.Errorf("cannot read config: %w", err)
 	}
 	if len(data) > maxFileSize {
-		return nil, Errors{{File: opts.Filename, Msg: fmt.Sprintf("the file is larger than %d MiB", maxFileSize>>20), Cause: ErrTooLong}}
+		return nil, tooLarge(opts.Filename)
 	}
 	return parse(data, opts)
 }

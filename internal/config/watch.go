@@ -137,7 +137,7 @@ func (w *watcher) run(ctx context.Context, events chan fsnotify.Event, errs chan
 
 	check := func() {
 		w.rewatch()
-		w.check()
+		w.check(ctx)
 		if w.recheck {
 			w.recheck = false
 			timer.Reset(w.opts.Debounce)
@@ -222,16 +222,27 @@ func (w *watcher) rewatch() {
 }
 
 // check reads the file and delivers it if it differs from the last delivery.
-func (w *watcher) check() {
-	data, err := os.ReadFile(w.path)
+// It never blocks on what sits at the path (see readFile) and gives up when
+// ctx ends, so that Watch returns promptly whatever it was doing.
+func (w *watcher) check(ctx context.Context) {
+	data, err := readFile(ctx, w.path, maxFileSize)
 	if err != nil {
+		if ctx.Err() != nil {
+			return
+		}
 		key := "error: " + err.Error()
-		if errors.Is(err, os.ErrNotExist) {
+		u := Update{Err: fmt.Errorf("cannot read config: %w", err)}
+		switch {
+		case errors.Is(err, os.ErrNotExist):
 			key = "error: missing"
+		case errors.Is(err, errTooLarge):
+			// A file that keeps growing changes its size at every look:
+			// report it once.
+			key, u.Err = "error: too large", tooLarge(w.opts.Parse.Filename)
 		}
 		if key != w.last {
 			w.last = key
-			w.fn(Update{Err: fmt.Errorf("cannot read config: %w", err)})
+			w.fn(u)
 		}
 		return
 	}
@@ -241,9 +252,7 @@ func (w *watcher) check() {
 		return
 	}
 	u := Update{Hash: hash}
-	if len(data) > maxFileSize {
-		u.Err = Errors{{File: w.opts.Parse.Filename, Msg: fmt.Sprintf("the file is larger than %d MiB", maxFileSize>>20), Cause: ErrTooLong}}
-	} else if cfg, err := parse(data, w.opts.Parse); err != nil {
+	if cfg, err := parse(data, w.opts.Parse); err != nil {
 		u.Err = err
 	} else {
 		u.Config, u.Routes = cfg, len(cfg.Routes)
