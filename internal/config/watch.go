@@ -48,8 +48,9 @@ type WatchOptions struct {
 	// watched path. Lookup is called on every parse.
 	Parse ParseOptions
 	// Debounce is how long events must be quiet before the file is read
-	// again; 0 means DefaultDebounce. A stream of events that never pauses
-	// is still read every 10 debounce periods.
+	// again after a write in place (or a burst of renames); 0 means
+	// DefaultDebounce. A save by rename into place needs none. A stream of
+	// events that never pauses is still read every 10 debounce periods.
 	Debounce time.Duration
 	// PollInterval is the period of a content check that needs no file
 	// event (network file systems, some bind mounts); 0 disables it.
@@ -63,7 +64,8 @@ type WatchOptions struct {
 	// forced one is never overtaken by an older one.
 	Reload <-chan struct{}
 
-	noNotify bool // tests: rely on polling alone
+	noNotify bool             // tests: rely on polling alone
+	clock    func() time.Time // tests and benchmarks: time.Now when nil
 }
 
 // Watch delivers the file at path to fn now and then every time its content
@@ -72,9 +74,12 @@ type WatchOptions struct {
 //
 // Watch watches the parent directory, not the file, and resolves symlinks
 // again on every change, so editors that save by rename, delete and
-// recreate, and the Kubernetes ConfigMap "..data" symlink swap all work. Bursts
-// are debounced; a content whose hash equals the last delivered one is not
-// delivered again. After a burst settles, the last delivery matches the file.
+// recreate, and the Kubernetes ConfigMap "..data" symlink swap all work.
+// A save by rename into place is read at once: its content is complete
+// when it appears. Other changes (a write in place may be half done) are
+// debounced, and so are renames in a burst; a content whose hash equals
+// the last delivered one is not delivered again. After a burst settles, the
+// last delivery matches the file.
 func Watch(ctx context.Context, path string, opts WatchOptions, fn func(Update)) error {
 	abs, err := filepath.Abs(path)
 	if err != nil {
@@ -133,7 +138,13 @@ func (w *watcher) run(ctx context.Context, events chan fsnotify.Event, errs chan
 	timer := time.NewTimer(time.Hour)
 	timer.Stop()
 	defer timer.Stop()
+	now := time.Now
+	if w.opts.clock != nil {
+		now = w.opts.clock
+	}
 	var pendingSince time.Time // zero: no change pending
+	var lastAtomic time.Time   // the last atomic save seen
+	afterRename := false       // the previous event was a rename's first half
 
 	check := func() {
 		w.rewatch()
@@ -153,8 +164,26 @@ func (w *watcher) run(ctx context.Context, events chan fsnotify.Event, errs chan
 				events = nil
 				continue
 			}
+			// inotify reports a rename within a watched directory as two
+			// events in a row: Rename for the old name, Create for the new.
+			atomic := afterRename && ev.Has(fsnotify.Create)
+			afterRename = ev.Has(fsnotify.Rename)
 			if !w.relevant(ev.Name) {
 				continue
+			}
+			// A rename into place (an editor's or a GitOps tool's
+			// temp+rename, the ConfigMap "..data" swap) shows a complete
+			// content the moment it appears: read it at once. Only the
+			// first of a burst: renames closer than a debounce period
+			// apart are a storm, coalesced like in-place writes.
+			if atomic {
+				t := now()
+				isolated := lastAtomic.IsZero() || t.Sub(lastAtomic) >= w.opts.Debounce
+				lastAtomic = t
+				if isolated {
+					check()
+					continue
+				}
 			}
 		case _, ok := <-errs:
 			// An overflow (or any watcher error) may hide a change: check.
@@ -175,14 +204,15 @@ func (w *watcher) run(ctx context.Context, events chan fsnotify.Event, errs chan
 			check()
 			continue
 		}
-		// A relevant event: (re)arm the debounce timer.
-		now := time.Now()
+		// An in-place write (or a create, a removal: the file may still
+		// be being written) or a storm: (re)arm the debounce timer.
+		t := now()
 		if pendingSince.IsZero() {
-			pendingSince = now
+			pendingSince = t
 		}
 		wait := w.opts.Debounce
-		if maxWait := 10 * w.opts.Debounce; now.Sub(pendingSince)+wait > maxWait {
-			wait = max(0, maxWait-now.Sub(pendingSince))
+		if maxWait := 10 * w.opts.Debounce; t.Sub(pendingSince)+wait > maxWait {
+			wait = max(0, maxWait-t.Sub(pendingSince))
 		}
 		timer.Reset(wait)
 	}

@@ -78,7 +78,7 @@ func (w *watchRun) await(t *testing.T, content string) (Update, []Update) {
 	}
 }
 
-func write(t *testing.T, path, content string) {
+func write(t testing.TB, path, content string) {
 	t.Helper()
 	if err := os.WriteFile(path, []byte(content), 0o644); err != nil {
 		t.Fatal(err)
@@ -86,7 +86,7 @@ func write(t *testing.T, path, content string) {
 }
 
 // writeAtomic replaces path by rename, so no reader sees a partial file.
-func writeAtomic(t *testing.T, path, content string) {
+func writeAtomic(t testing.TB, path, content string) {
 	t.Helper()
 	tmp := path + ".tmp"
 	write(t, tmp, content)
