@@ -4,11 +4,15 @@ import (
 	"bytes"
 	"encoding/json"
 	"errors"
+	"os"
+	"path/filepath"
 	"reflect"
 	"runtime"
 	"strconv"
 	"strings"
 	"testing"
+
+	"gopkg.in/yaml.v3"
 )
 
 // allocated returns the bytes fn allocates on the heap.
@@ -251,4 +255,71 @@ func TestOptionValueBounded(t *testing.T) {
 	if len(errs) != 1 || !strings.Contains(errs[0], "options.timeout:") || !strings.Contains(errs[0], "the limit is 64") {
 		t.Fatalf("errors=%.200q", errs)
 	}
+}
+
+// TestNodeCountBounded: 32 MiB of tiny values would be millions of yaml.v3
+// nodes (over 2 GB); such a file is refused before it is parsed.
+func TestNodeCountBounded(t *testing.T) {
+	doc := "proxy: {address: r:1}\nservice: {name: s}\nroutes: []\nx: [" + strings.Repeat("a,", 600_000) + "a]\n"
+	var err error
+	got := allocated(func() { _, err = Parse(strings.NewReader(doc), testOptions()) })
+	var es Errors
+	if !errors.As(err, &es) || len(es) != 1 || !errors.Is(err, ErrTooLong) || es[0].Line != 4 || es[0].Col == 0 ||
+		!strings.Contains(es[0].Msg, "more than 1000000 YAML values") {
+		t.Fatalf("err=%v, want the file refused with a position", err)
+	}
+	if limit := uint64(16 << 20); got > limit { // yaml.v3 would take about 90 MB
+		t.Errorf("refusing %d KB allocated %d KB", len(doc)>>10, got>>10)
+	}
+}
+
+// TestRouteCountBounded: more routes than can fit the route list are
+// refused at once, not with five errors for each of them.
+func TestRouteCountBounded(t *testing.T) {
+	errs := parseErrors(t, string(invalidRoutes(40_000)))
+	want := "registry.yaml:" + strconv.Itoa(6+maxRoutes()) + ":5: routes[" + strconv.Itoa(maxRoutes()) +
+		"]: the file lists 40000 routes; at most " + strconv.Itoa(maxRoutes()) + " fit the registry's route list (see the route list limit)"
+	if len(errs) != 1 || errs[0] != want {
+		t.Fatalf("errors=%.300q, want %q", errs, want)
+	}
+	if maxRoutes() < 30_000 {
+		t.Errorf("maxRoutes=%d: fewer than a large honest file needs", maxRoutes())
+	}
+}
+
+// countNodes counts the nodes of a yaml.v3 tree, aliases as one.
+func countNodes(n *yaml.Node) int {
+	c := 1
+	for _, k := range n.Content {
+		c += countNodes(k)
+	}
+	return c
+}
+
+// TestNodeStartsIsAnUpperBound: the estimate is never below the nodes
+// yaml.v3 builds, for the fixtures and a few shapes.
+func TestNodeStartsIsAnUpperBound(t *testing.T) {
+	docs := []string{minimal, string(routesFile(100)), "a: [a,b,{c: d},[e]]\n", "- a\n- - b\n  - c\n- {x}\n", "a:\nb: &x [1]\nc: *x\n", "? a\n: b\n", "a: !!str 1\n"}
+	files, _ := filepath.Glob("testdata/*/*/registry.yaml")
+	for _, f := range append(files, "../../examples/registry.yaml") {
+		data, err := os.ReadFile(f)
+		if err != nil {
+			t.Fatal(err)
+		}
+		docs = append(docs, string(data))
+	}
+	for _, d := range docs {
+		var n yaml.Node
+		if err := yaml.Unmarshal([]byte(d), &n); err != nil {
+			continue
+		}
+		if got, nodes := countNodeStarts(d), countNodes(&n); got < nodes {
+			t.Errorf("estimate %d < %d nodes for %.80q", got, nodes, d)
+		}
+	}
+}
+
+func countNodeStarts(s string) int {
+	n, _ := nodeStarts([]byte(s), 1<<30)
+	return n
 }

@@ -69,6 +69,9 @@ type parser struct {
 }
 
 func parse(data []byte, opts ParseOptions) (*Config, error) {
+	if err := checkNodeCount(data, opts.Filename); err != nil {
+		return nil, err
+	}
 	doc, err := parseYAML(data, opts.Filename)
 	if err != nil {
 		return nil, err
@@ -77,6 +80,9 @@ func parse(data []byte, opts ParseOptions) (*Config, error) {
 	cfg := defaultConfig(opts.Hostname)
 	if doc.Kind != yaml.MappingNode {
 		p.add(doc, "", ErrType, "the file must be a mapping of keys (proxy, service, routes, ...), not %s", describe(doc))
+		return nil, p.errs
+	}
+	if !p.checkRouteCount() {
 		return nil, p.errs
 	}
 	p.decoder.decode(doc, reflect.ValueOf(cfg).Elem(), nil)
