@@ -27,9 +27,11 @@ func checkNodeCount(data []byte, file string) error {
 }
 
 // nodeStarts counts what can start a node, which is at least as many as
-// there are nodes: every flow or block indicator (",[]{}-:?*&!") and every
-// run of other non-blank characters. It stops at the offset where the count
-// passes limit (over), else over is -1.
+// there are nodes: every flow indicator (",[]{}?*&!") and every run of
+// other non-blank characters count one; ":" and a block entry "- " count
+// two, for they can also open a block mapping or sequence around an empty
+// value. It stops at the offset where the count passes limit (over), else
+// over is -1.
 func nodeStarts(data []byte, limit int) (count, over int) {
 	count = 1 // the document itself is a node
 	inWord := false
@@ -38,7 +40,18 @@ func nodeStarts(data []byte, limit int) (count, over int) {
 		case ' ', '\t', '\r', '\n':
 			inWord = false
 			continue
-		case ',', '[', ']', '{', '}', '-', ':', '?', '*', '&', '!':
+		case ':':
+			count += 2
+			inWord = false
+		case '-':
+			if off+1 == len(data) || isBlank(data[off+1]) {
+				count += 2
+				inWord = false
+			} else if !inWord {
+				count++
+				inWord = true
+			}
+		case ',', '[', ']', '{', '}', '?', '*', '&', '!':
 			count++
 			inWord = false
 		default:
@@ -53,6 +66,8 @@ func nodeStarts(data []byte, limit int) (count, over int) {
 	}
 	return count, -1
 }
+
+func isBlank(c byte) bool { return c == ' ' || c == '\t' || c == '\r' || c == '\n' }
 
 // maxRoutes is more routes than can fit maxRouteListBytes: the smallest
 // route (one one-letter domain, path "/", backend "http://a") takes more
