@@ -72,8 +72,17 @@ func regular(path string, fi fs.FileInfo, limit int64) error {
 	default:
 		what = "not a regular file (" + m.Type().String() + ")"
 	}
-	return fmt.Errorf("%s is %s; the config must be a regular file: %w", path, what, ErrNotRegular)
+	return &notRegularError{path: path, what: what}
 }
+
+// notRegularError says what was found at the path; it is ErrNotRegular.
+type notRegularError struct{ path, what string }
+
+func (e *notRegularError) Error() string {
+	return e.path + " is " + e.what + "; the config must be a regular file"
+}
+
+func (e *notRegularError) Is(target error) bool { return target == ErrNotRegular }
 
 // readLimited reads r to its end, refusing more than limit bytes and
 // stopping when ctx ends; size is a capacity hint.
