@@ -41,12 +41,12 @@ func interpolate(s string, lookup func(string) (string, bool), limit int) (strin
 		case strings.HasPrefix(rest, "${"):
 			end := strings.IndexByte(rest, '}')
 			if end < 0 {
-				return "", &varError{off: i, cause: ErrInvalid, msg: fmt.Sprintf("unterminated variable reference %s (want ${NAME} or ${NAME:-default})", quote(rest))}
+				return "", &varError{off: len(s0) - len(rest), cause: ErrInvalid, msg: fmt.Sprintf("unterminated variable reference %s (want ${NAME} or ${NAME:-default})", quote(rest))}
 			}
 			expr := rest[2:end]
 			name, def, hasDef := strings.Cut(expr, ":-")
 			if !validVarName(name) {
-				return "", &varError{off: i, cause: ErrInvalid, msg: fmt.Sprintf("invalid variable reference %s (want ${NAME} or ${NAME:-default}; write $$ for a literal $)", quote(rest[:end+1]))}
+				return "", &varError{off: len(s0) - len(rest), cause: ErrInvalid, msg: fmt.Sprintf("invalid variable reference %s (want ${NAME} or ${NAME:-default}; write $$ for a literal $)", quote(rest[:end+1]))}
 			}
 			v, ok := "", false
 			if lookup != nil {
@@ -56,10 +56,10 @@ func interpolate(s string, lookup func(string) (string, bool), limit int) (strin
 			case hasDef && v == "":
 				v = def
 			case !ok:
-				return "", &varError{off: i, cause: ErrUnsetVar, msg: fmt.Sprintf("variable %s is not set (give it a default with ${%s:-value})", name, name)}
+				return "", &varError{off: len(s0) - len(rest), cause: ErrUnsetVar, msg: fmt.Sprintf("variable %s is not set (give it a default with ${%s:-value})", name, name)}
 			}
 			if b.Len()+len(v)+len(rest)-end-1 > len(s0)+limit {
-				return "", &varError{off: i, cause: ErrTooLong, msg: fmt.Sprintf("variable %s makes the value too long (%d bytes)", name, len(v))}
+				return "", &varError{off: len(s0) - len(rest), cause: ErrTooLong, msg: fmt.Sprintf("variable %s makes the value too long (%d bytes)", name, len(v))}
 			}
 			b.WriteString(v)
 			s = rest[end+1:]

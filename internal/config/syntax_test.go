@@ -53,3 +53,14 @@ func TestSyntaxErrorsArePositioned(t *testing.T) {
 		})
 	}
 }
+
+// TestVariableErrorColumn: an unset variable is pointed at, also when it
+// follows another reference in the same value.
+func TestVariableErrorColumn(t *testing.T) {
+	doc := strings.Replace(minimal, "http://10.0.0.1:3000", "http://${SELF_IP}:${NOPE}", 1)
+	got := parseErrors(t, doc)
+	want := "registry.yaml:9:32: routes[0].backend: variable NOPE is not set (give it a default with ${NOPE:-value})"
+	if len(got) != 1 || got[0] != want {
+		t.Errorf("errors=%q, want %q", got, want)
+	}
+}
