@@ -30,10 +30,13 @@ type Backoff struct {
 const DefaultProbeMax = 2 * time.Second
 
 // The smallest values a Client accepts; smaller ones are raised to these.
+// They are the config file's minimums too: at most 20 dials and 10 PINGs a
+// second, which no registry notices, while a test or an impatient operator
+// can still find a dead link within a fraction of a second.
 const (
 	MinBackoffInitial    = 10 * time.Millisecond
-	MinBackoffMax        = 100 * time.Millisecond
-	MinKeepaliveInterval = time.Second
+	MinBackoffMax        = 50 * time.Millisecond
+	MinKeepaliveInterval = 100 * time.Millisecond
 )
 
 // DefaultBackoff is the schedule a zero Config.Backoff gets.

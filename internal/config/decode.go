@@ -12,11 +12,15 @@ import (
 	"gopkg.in/yaml.v3"
 )
 
-// nodeBudget bounds the nodes one decode may visit, so that YAML aliases
-// cannot expand a small file into a huge one ("billion laughs"): a node takes
-// at least a byte of the file, so twice the size plus some slack is plenty
-// for honest aliases.
-func nodeBudget(size int) int { return 2*size + 10_000 }
+// expansionBudget bounds the bytes one decode may produce, so that YAML
+// aliases cannot expand a small file into a huge one ("billion laughs"): an
+// alias costs what it stands for, not one node. Every node costs a byte
+// plus the bytes of its scalar value after interpolation. Without aliases
+// that is at most about twice the file (a value is never longer than its
+// text), so twice the size leaves honest aliases room, and the MiB of slack
+// covers values that ${VAR} interpolation lengthens. With maxFileSize this
+// keeps the decoded strings of any file under 65 MiB.
+func expansionBudget(size int) int { return 2*size + 1<<20 }
 
 // decoder is a strict, position-keeping decoder from yaml.Node trees into
 // the Config types. yaml.v3's own decoder reports type errors by line only
@@ -25,10 +29,15 @@ type decoder struct {
 	file   string
 	lookup func(string) (string, bool)
 	errs   Errors
-	failed []string // paths whose value could not be decoded
-	infos  map[reflect.Type]*structInfo
-	budget int
-	active map[*yaml.Node]bool // alias targets being expanded (cycles)
+	failed map[string]bool // paths whose value could not be decoded
+	// lookups counts the failed-path lookups of suppressed: the work that
+	// must grow linearly with the number of errors (a test checks it).
+	lookups int
+	infos   map[reflect.Type]*structInfo
+	budget  int                 // bytes left to decode; see expansionBudget
+	active  map[*yaml.Node]bool // alias targets being expanded (cycles)
+	// secrets are the values ${VAR} took from the environment.
+	secrets map[string]bool
 }
 
 // structInfo maps the yaml names of a struct's fields to field indexes.
@@ -57,13 +66,27 @@ func (p *ypath) String() string {
 }
 
 func newDecoder(file string, lookup func(string) (string, bool), budget int) *decoder {
-	return &decoder{
-		file:   file,
-		lookup: lookup,
-		infos:  make(map[reflect.Type]*structInfo),
-		budget: budget,
-		active: make(map[*yaml.Node]bool),
+	d := &decoder{
+		file:    file,
+		infos:   make(map[reflect.Type]*structInfo),
+		failed:  make(map[string]bool),
+		budget:  budget,
+		active:  make(map[*yaml.Node]bool),
+		secrets: make(map[string]bool),
 	}
+	if lookup != nil {
+		d.lookup = func(name string) (string, bool) {
+			v, ok := lookup(name)
+			// Only a value that interpolation can take from the
+			// environment: SELF_IP is the host's address, and an empty
+			// value gives way to the default written in the file.
+			if ok && v != "" && name != "SELF_IP" {
+				d.secrets[v] = true
+			}
+			return v, ok
+		}
+	}
+	return d
 }
 
 func (d *decoder) errorAt(line, col int, path string, cause error, format string, args ...any) {
@@ -74,7 +97,7 @@ func (d *decoder) errorAt(line, col int, path string, cause error, format string
 // silent about that path so that one mistake gives one message.
 func (d *decoder) fail(n *yaml.Node, p *ypath, cause error, format string, args ...any) {
 	path := p.String()
-	d.failed = append(d.failed, path)
+	d.failed[path] = true
 	d.errorAt(n.Line, n.Column, path, cause, format, args...)
 }
 
@@ -98,13 +121,7 @@ func (d *decoder) info(t reflect.Type) *structInfo {
 // decode stores node n into v. A null node leaves v as it is, so defaults
 // set before decoding survive an empty value.
 func (d *decoder) decode(n *yaml.Node, v reflect.Value, p *ypath) {
-	if d.budget <= 0 {
-		return
-	}
-	d.budget--
-	if d.budget == 0 {
-		d.errs = Errors{{File: d.file, Line: n.Line, Col: n.Column, Path: p.String(), Cause: ErrInvalid,
-			Msg: "aliases expand the document too much (more than twice its size in nodes)"}}
+	if !d.spend(n, p, 1) {
 		return
 	}
 	if n.Kind == yaml.AliasNode {
@@ -214,16 +231,37 @@ func (d *decoder) decode(n *yaml.Node, v reflect.Value, p *ypath) {
 	}
 }
 
-// scalar returns the interpolated value of a scalar node.
+// spend takes cost bytes from the budget. When the budget runs out the
+// decoder's errors become that one error (the others would only be noise
+// from a half-decoded document) and every later call returns false.
+func (d *decoder) spend(n *yaml.Node, p *ypath, cost int) bool {
+	if d.budget <= 0 {
+		return false
+	}
+	d.budget -= cost
+	if d.budget <= 0 {
+		d.errs = Errors{{File: d.file, Line: n.Line, Col: n.Column, Path: p.String(), Cause: ErrTooLong,
+			Msg: "aliases or variables expand the document too much (to more than twice its size in bytes, plus 1 MiB)"}}
+		return false
+	}
+	return true
+}
+
+// scalar returns the interpolated value of a scalar node. The value is paid
+// for before interpolation copies it, so that an alias repeated many times
+// stops at the budget instead of being copied whole each time.
 func (d *decoder) scalar(n *yaml.Node, p *ypath, want string) (string, bool) {
 	if n.Kind != yaml.ScalarNode {
 		d.fail(n, p, ErrType, "must be %s, not %s", want, describe(n))
 		return "", false
 	}
-	s, verr := interpolate(n.Value, d.lookup)
+	if !d.spend(n, p, len(n.Value)) {
+		return "", false
+	}
+	s, verr := interpolate(n.Value, d.lookup, d.budget)
 	if verr != nil {
 		path := p.String()
-		d.failed = append(d.failed, path)
+		d.failed[path] = true
 		col := n.Column
 		// In a plain one-line scalar the offset in the value is the offset
 		// in the file, so point at the reference itself.
@@ -231,6 +269,9 @@ func (d *decoder) scalar(n *yaml.Node, p *ypath, want string) (string, bool) {
 			col += utf8.RuneCountInString(n.Value[:verr.off])
 		}
 		d.errorAt(n.Line, col, path, verr.cause, "%s", verr.msg)
+		return "", false
+	}
+	if grown := len(s) - len(n.Value); grown > 0 && !d.spend(n, p, grown) {
 		return "", false
 	}
 	return s, true
@@ -310,68 +351,4 @@ func firstKeyLine(n *yaml.Node, key string) int {
 		}
 	}
 	return 0
-}
-
-// describe names the kind of a node for messages: "a list", "a string"...
-func describe(n *yaml.Node) string {
-	switch n.Kind {
-	case yaml.MappingNode:
-		return "a mapping"
-	case yaml.SequenceNode:
-		return "a list"
-	case yaml.AliasNode:
-		return "an alias"
-	}
-	switch n.ShortTag() {
-	case "!!int":
-		return "an integer"
-	case "!!float":
-		return "a number"
-	case "!!bool":
-		return "a boolean"
-	case "!!null":
-		return "empty"
-	case "!!timestamp":
-		return "a timestamp"
-	}
-	return "a string"
-}
-
-// suggest returns ` (did you mean "x"?)` for a near miss among known, or
-// the list of known keys.
-func suggest(got string, known []string) string {
-	best, bestDist := "", 3
-	for _, k := range known {
-		if d := editDistance(got, k); d < bestDist && d <= len(k)/2 {
-			best, bestDist = k, d
-		}
-	}
-	if best != "" {
-		return fmt.Sprintf(" (did you mean %q?)", best)
-	}
-	return " (known: " + strings.Join(known, ", ") + ")"
-}
-
-// editDistance is the Levenshtein distance between a and b, in bytes.
-func editDistance(a, b string) int {
-	if len(a) > 64 || len(b) > 64 {
-		return 64
-	}
-	prev := make([]int, len(b)+1)
-	cur := make([]int, len(b)+1)
-	for j := range prev {
-		prev[j] = j
-	}
-	for i := 1; i <= len(a); i++ {
-		cur[0] = i
-		for j := 1; j <= len(b); j++ {
-			cost := 1
-			if a[i-1] == b[j-1] {
-				cost = 0
-			}
-			cur[j] = min(prev[j]+1, cur[j-1]+1, prev[j-1]+cost)
-		}
-		prev, cur = cur, prev
-	}
-	return prev[len(b)]
 }

@@ -19,7 +19,13 @@
 // options and headers (§3: not supported; the file only has service-wide
 // ones), duplicate domain+path pairs (§4: the proxy keys routes by them).
 //
+// Memory and time are bounded for any input: a file is read only if it is
+// a regular file of at most 32 MiB (readfile.go), may hold about a million
+// YAML nodes and expand through aliases to twice its size (nodes.go,
+// decode.go), and is validated in time linear in its routes and errors.
+//
 // Watch follows the file through every way it gets replaced and delivers
 // each new content as an Update; an invalid content is delivered as an error
-// and never replaces the last good Config.
+// and never replaces the last good Config. A save by rename is read at once,
+// a write in place after a debounce.
 package config

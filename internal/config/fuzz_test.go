@@ -8,6 +8,8 @@ import (
 	"strconv"
 	"strings"
 	"testing"
+
+	"gopkg.in/yaml.v3"
 )
 
 // fuzzLookup also supplies hostile values, so that interpolation cannot
@@ -39,7 +41,28 @@ func FuzzParse(f *testing.F) {
 	f.Add([]byte(strings.Replace(minimal, "name: shop", "name: ${NL}", 1)))
 	f.Add([]byte(minimal + "headers:\n  X-A: ${LONG}\n"))
 	f.Add([]byte("a: &a [*a, *a]\nb: &b [*a, *a]\nproxy: *b\n"))
+	// Hostile inputs: an alias bomb of bytes, many invalid routes, bad
+	// bytes and tabs, prose, out-of-range ports and paths that cannot
+	// match, tiny durations, routes too large for the route list.
+	f.Add([]byte(aliasBomb(2_000, 200)))
+	f.Add(invalidRoutes(300))
+	f.Add([]byte(strings.Replace(minimal, "name: web", "name: w\x00eb", 1)))
+	f.Add([]byte(strings.Replace(minimal, "name: web", "name: w\xffeb", 1)))
+	f.Add([]byte(strings.Replace(minimal, "    path: /", "\tpath: /", 1)))
+	f.Add([]byte("Note: this file routes shop: to the backend\n"))
+	f.Add([]byte(strings.Replace(minimal, "http://10.0.0.1:3000", "http://10.0.0.1:99999", 1)))
+	f.Add([]byte(strings.Replace(minimal, "path: /\n", "path: /a?b#c\n", 1)))
+	f.Add([]byte(minimal + "proxy_x: 1\n"))
+	f.Add([]byte(strings.Replace(minimal, "address: registry:9000", "address: registry:9000\n  keepalive_interval: 1ns\n  backoff: {initial: 1ns, max: 1ns}", 1)))
+	f.Add([]byte(minimal + "options: {timeout: \"" + strings.Repeat("0", 1000) + "1s\"}\n"))
+	f.Add([]byte(longDomainRoutes(2)))
 	f.Fuzz(func(t *testing.T, data []byte) {
+		var n yaml.Node
+		if len(data) < 1<<16 && yaml.Unmarshal(data, &n) == nil {
+			if est, nodes := countNodeStarts(string(data)), countNodes(&n); est < nodes {
+				t.Fatalf("node estimate %d < %d nodes", est, nodes)
+			}
+		}
 		cfg, err := Parse(bytes.NewReader(data), ParseOptions{Filename: "f.yaml", Lookup: fuzzLookup, Hostname: "host"})
 		if err != nil {
 			var es Errors

@@ -20,12 +20,15 @@ type varError struct {
 //
 // NAME is [A-Za-z_][A-Za-z0-9_]*. A default runs to the first "}" and is
 // not itself expanded. A "$" followed by anything else is kept as is.
-// lookup may be nil (no variable is set).
-func interpolate(s string, lookup func(string) (string, bool)) (string, *varError) {
+// lookup may be nil (no variable is set). The result may grow by at most
+// limit bytes over s: variables can hold anything, and the decoder's byte
+// budget must hold before the bytes are copied, not after.
+func interpolate(s string, lookup func(string) (string, bool), limit int) (string, *varError) {
 	i := strings.IndexByte(s, '$')
 	if i < 0 {
 		return s, nil
 	}
+	s0 := s
 	var b strings.Builder
 	b.Grow(len(s))
 	for i >= 0 {
@@ -38,12 +41,12 @@ func interpolate(s string, lookup func(string) (string, bool)) (string, *varErro
 		case strings.HasPrefix(rest, "${"):
 			end := strings.IndexByte(rest, '}')
 			if end < 0 {
-				return "", &varError{off: i, cause: ErrInvalid, msg: fmt.Sprintf("unterminated variable reference %s (want ${NAME} or ${NAME:-default})", quote(rest))}
+				return "", &varError{off: len(s0) - len(rest), cause: ErrInvalid, msg: fmt.Sprintf("unterminated variable reference %s (want ${NAME} or ${NAME:-default})", quote(rest))}
 			}
 			expr := rest[2:end]
 			name, def, hasDef := strings.Cut(expr, ":-")
 			if !validVarName(name) {
-				return "", &varError{off: i, cause: ErrInvalid, msg: fmt.Sprintf("invalid variable reference %s (want ${NAME} or ${NAME:-default}; write $$ for a literal $)", quote(rest[:end+1]))}
+				return "", &varError{off: len(s0) - len(rest), cause: ErrInvalid, msg: fmt.Sprintf("invalid variable reference %s (want ${NAME} or ${NAME:-default}; write $$ for a literal $)", quote(rest[:end+1]))}
 			}
 			v, ok := "", false
 			if lookup != nil {
@@ -53,7 +56,10 @@ func interpolate(s string, lookup func(string) (string, bool)) (string, *varErro
 			case hasDef && v == "":
 				v = def
 			case !ok:
-				return "", &varError{off: i, cause: ErrUnsetVar, msg: fmt.Sprintf("variable %s is not set (give it a default with ${%s:-value})", name, name)}
+				return "", &varError{off: len(s0) - len(rest), cause: ErrUnsetVar, msg: fmt.Sprintf("variable %s is not set (give it a default with ${%s:-value})", name, name)}
+			}
+			if b.Len()+len(v)+len(rest)-end-1 > len(s0)+limit {
+				return "", &varError{off: len(s0) - len(rest), cause: ErrTooLong, msg: fmt.Sprintf("variable %s makes the value too long (%d bytes)", name, len(v))}
 			}
 			b.WriteString(v)
 			s = rest[end+1:]

@@ -2,16 +2,15 @@ package config
 
 import (
 	"bytes"
+	"context"
 	"crypto/sha256"
 	"encoding/hex"
 	"errors"
 	"fmt"
 	"io"
-	"os"
+	"maps"
 	"reflect"
 	"slices"
-	"strconv"
-	"strings"
 
 	"gopkg.in/yaml.v3"
 )
@@ -28,16 +27,20 @@ type ParseOptions struct {
 }
 
 // Load reads and parses the file at path. opts.Filename defaults to path.
+// The path must hold a regular file (ErrNotRegular otherwise: a FIFO or a
+// device is refused without blocking) of at most 32 MiB.
 func Load(path string, opts ParseOptions) (*Config, error) {
-	f, err := os.Open(path)
-	if err != nil {
-		return nil, fmt.Errorf("cannot read config: %w", err)
-	}
-	defer f.Close()
 	if opts.Filename == "" {
 		opts.Filename = path
 	}
-	return Parse(f, opts)
+	data, err := readFile(context.Background(), path, maxFileSize)
+	switch {
+	case errors.Is(err, errTooLarge):
+		return nil, tooLarge(opts.Filename)
+	case err != nil:
+		return nil, fmt.Errorf("cannot read config: %w", err)
+	}
+	return parse(data, opts)
 }
 
 // Parse reads a config file and returns it defaulted and validated. It is a
@@ -50,7 +53,7 @@ func Parse(r io.Reader, opts ParseOptions) (*Config, error) {
 		return nil, fmt.Errorf("cannot read config: %w", err)
 	}
 	if len(data) > maxFileSize {
-		return nil, Errors{{File: opts.Filename, Msg: fmt.Sprintf("the file is larger than %d MiB", maxFileSize>>20), Cause: ErrTooLong}}
+		return nil, tooLarge(opts.Filename)
 	}
 	return parse(data, opts)
 }
@@ -66,14 +69,20 @@ type parser struct {
 }
 
 func parse(data []byte, opts ParseOptions) (*Config, error) {
+	if err := checkNodeCount(data, opts.Filename); err != nil {
+		return nil, err
+	}
 	doc, err := parseYAML(data, opts.Filename)
 	if err != nil {
 		return nil, err
 	}
-	p := &parser{decoder: newDecoder(opts.Filename, opts.Lookup, nodeBudget(len(data))), doc: doc}
+	p := &parser{decoder: newDecoder(opts.Filename, opts.Lookup, expansionBudget(len(data))), doc: doc}
 	cfg := defaultConfig(opts.Hostname)
 	if doc.Kind != yaml.MappingNode {
 		p.add(doc, "", ErrType, "the file must be a mapping of keys (proxy, service, routes, ...), not %s", describe(doc))
+		return nil, p.errs
+	}
+	if !p.checkRouteCount() {
 		return nil, p.errs
 	}
 	p.decoder.decode(doc, reflect.ValueOf(cfg).Elem(), nil)
@@ -99,6 +108,7 @@ func parse(data []byte, opts ParseOptions) (*Config, error) {
 	}
 	sum := sha256.Sum256(data)
 	cfg.Hash = hex.EncodeToString(sum[:])
+	cfg.Secrets = slices.Sorted(maps.Keys(p.secrets))
 	return cfg, nil
 }
 
@@ -122,11 +132,20 @@ func (p *parser) add(n *yaml.Node, path string, cause error, format string, args
 }
 
 // suppressed reports whether path is, or is inside, a value the decoder
-// already rejected.
+// already rejected. It looks up path and each of its prefixes that ends
+// before a "." or "[": work in the length of the path, not in the number of
+// errors, so that a file of many bad entries is checked in linear time.
 func (p *parser) suppressed(path string) bool {
-	for _, f := range p.failed {
-		if path == f || strings.HasPrefix(path, f) && (f == "" || path[len(f)] == '.' || path[len(f)] == '[') {
-			return true
+	p.lookups++
+	if p.failed[""] || p.failed[path] {
+		return true
+	}
+	for i := 1; i < len(path); i++ {
+		if path[i] == '.' || path[i] == '[' {
+			p.lookups++
+			if p.failed[path[:i]] {
+				return true
+			}
 		}
 	}
 	return false
@@ -138,13 +157,13 @@ func parseYAML(data []byte, file string) (doc *yaml.Node, err error) {
 		// yaml.v3 has panicked on hostile input before; a config file must
 		// never take the agent down.
 		if r := recover(); r != nil {
-			doc, err = nil, Errors{{File: file, Msg: fmt.Sprintf("yaml: internal error: %v", r), Cause: ErrSyntax}}
+			doc, err = nil, Errors{{File: file, Line: 1, Col: 1, Msg: fmt.Sprintf("yaml: internal error: %v", r), Cause: ErrSyntax}}
 		}
 	}()
 	dec := yaml.NewDecoder(bytes.NewReader(data))
 	var root yaml.Node
 	if err := dec.Decode(&root); err != nil && !errors.Is(err, io.EOF) {
-		return nil, Errors{syntaxError(file, err)}
+		return nil, Errors{syntaxError(file, data, err)}
 	}
 	if len(root.Content) == 0 {
 		return nil, Errors{{File: file, Line: 1, Col: 1, Msg: "the file is empty (it must declare at least proxy, service and routes)", Cause: ErrMissing}}
@@ -153,23 +172,9 @@ func parseYAML(data []byte, file string) (doc *yaml.Node, err error) {
 	switch err := dec.Decode(&next); {
 	case errors.Is(err, io.EOF):
 	case err != nil:
-		return nil, Errors{syntaxError(file, err)}
+		return nil, Errors{syntaxError(file, data, err)}
 	default:
 		return nil, Errors{{File: file, Line: next.Line, Col: next.Column, Msg: "the file holds more than one YAML document", Cause: ErrSyntax}}
 	}
 	return root.Content[0], nil
-}
-
-// syntaxError turns "yaml: line 3: did not find expected key" into an Error
-// at line 3 (yaml.v3 gives no column).
-func syntaxError(file string, err error) *Error {
-	msg := strings.TrimPrefix(err.Error(), "yaml: ")
-	line := 0
-	if rest, ok := strings.CutPrefix(msg, "line "); ok {
-		num, text, found := strings.Cut(rest, ": ")
-		if n, convErr := strconv.Atoi(num); convErr == nil && found {
-			line, msg = n, text
-		}
-	}
-	return &Error{File: file, Line: line, Msg: "yaml: " + msg, Cause: ErrSyntax}
 }

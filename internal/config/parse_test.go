@@ -176,6 +176,7 @@ func TestBoundsFitLineBudget(t *testing.T) {
 		"HEADERS_SET": len("HEADERS_SET|"+sid+"|ALL|") + maxHeaderName + 1 + maxHeaderValue,
 		"MAINT_ENTER": len("MAINT_ENTER|"+sid+"|ALL|") + maxURLLen,
 		"HEALTH_SET":  len("HEALTH_SET|"+sid+"|r999999999|") + maxPathLen + 60,
+		"OPTIONS_SET": len("OPTIONS_SET|"+sid+"|ALL|health_check_interval|") + maxOptionLen,
 	}
 	for cmd, n := range lines {
 		if n >= lineBudget {

@@ -15,7 +15,9 @@ import (
 // stay under a 60 KiB budget. With these bounds the largest single command,
 // ROUTE_ADD (or one ROUTE_ADD_BULK entry) of a route with 100 domains of 253
 // bytes, a 1 KiB path and a 2 KiB backend, is about 29 KiB; REGISTER with
-// 16 KiB of metadata JSON is about 17 KiB; HEADERS_SET about 5 KiB. The test
+// 16 KiB of metadata JSON is about 17 KiB; HEADERS_SET about 5 KiB;
+// OPTIONS_SET well under 1 KiB (a duration can be padded with zeros, hence
+// maxOptionLen). The test
 // TestBoundsFitLineBudget keeps this arithmetic honest.
 const (
 	lineBudget      = 60 << 10 // PROTOCOL.md §1
@@ -33,6 +35,7 @@ const (
 	maxMetaValue    = 4096     // service.metadata values
 	maxMetadataJSON = 16 << 10 // service.metadata encoded as JSON (REGISTER)
 	maxTargetLen    = 1024     // maintenance.targets entries (resolved locally)
+	maxOptionLen    = 64       // options values: a duration or a boolean
 	maxReasonLen    = 1024     // maintenance.reason (never sent)
 )
 
@@ -155,6 +158,15 @@ func checkPath(s string) error {
 	if hasSpaceOrControl(s) {
 		return problem(ErrInvalid, "%s contains white space or control characters", quote(s))
 	}
+	// The proxy matches a prefix of the request path, which never holds
+	// the query or the fragment: such a path could never match.
+	if i := strings.IndexAny(s, "?#"); i >= 0 {
+		what := "a query (\"?\")"
+		if s[i] == '#' {
+			what = "a fragment (\"#\")"
+		}
+		return problem(ErrInvalid, "%s contains %s; a request path never does, so it could never match", quote(s), what)
+	}
 	return nil
 }
 
@@ -203,6 +215,13 @@ func checkURL(schemes ...string) func(string) error {
 		if u.Hostname() == "" {
 			return problem(ErrInvalid, "%s has no host", quote(s))
 		}
+		if port := u.Port(); port != "" {
+			if err := checkPort(s, port); err != nil {
+				return err
+			}
+		} else if strings.HasSuffix(u.Host, ":") {
+			return problem(ErrInvalid, "%s has an empty port; want a number from 1 to 65535", quote(s))
+		}
 		return nil
 	}
 }
@@ -218,14 +237,22 @@ func checkHostPort(requireHost bool) func(string) error {
 		if requireHost && host == "" {
 			return problem(ErrInvalid, "%s has no host", quote(s))
 		}
-		if n, err := strconv.Atoi(port); err != nil || n < 1 || n > 65535 {
-			return problem(ErrInvalid, "%s has port %q; want a number from 1 to 65535", quote(s), port)
+		if err := checkPort(s, port); err != nil {
+			return err
 		}
 		if hasSpaceOrControl(host) {
 			return problem(ErrInvalid, "%s contains white space or control characters", quote(s))
 		}
 		return nil
 	}
+}
+
+// checkPort accepts a TCP port, 1 to 65535, of the address or URL s.
+func checkPort(s, port string) error {
+	if n, err := strconv.Atoi(port); err != nil || n < 1 || n > 65535 {
+		return problem(ErrInvalid, "%s has port %q; want a number from 1 to 65535", quote(s), port)
+	}
+	return nil
 }
 
 // checkHeaderName accepts an HTTP field name (RFC 9110 token).

@@ -100,7 +100,7 @@ func TestValidationRules(t *testing.T) {
 		{name: "reconcile values", doc: minimal + "reconcile: {drift_interval: 500ms, mass_removal_threshold: 0}\n", want: []string{"registry.yaml:10:29: reconcile.drift_interval: must be 0 (off) or at least 1s (got 500ms)", "registry.yaml:10:60: reconcile.mass_removal_threshold: must be greater than 0 (got 0)"}},
 		{name: "invalid variable reference", doc: minimal + "reload:\n  debounce: 1s${1X}\n", want: []string{"registry.yaml:11:15: reload.debounce: invalid variable reference \"${1X}\" (want ${NAME} or ${NAME:-default}; write $$ for a literal $)"}},
 		{name: "unterminated variable reference", doc: minimal + "reload: {debounce: \"${X\"}\n", want: []string{"registry.yaml:10:20: reload.debounce: unterminated variable reference \"${X\" (want ${NAME} or ${NAME:-default})"}},
-		{name: "yaml syntax error", doc: "proxy:\n  address: r:1\n bad: [\n", want: []string{"registry.yaml:2: yaml: did not find expected key"}},
+		{name: "yaml syntax error", doc: "proxy:\n  address: r:1\n bad: [\n", want: []string{"registry.yaml:2:3: yaml: did not find expected key"}},
 		{name: "more than one document", doc: minimal + "---\nproxy: {}\n", want: []string{"registry.yaml:10:1: the file holds more than one YAML document"}},
 		{name: "empty file", doc: "# nothing yet\n", want: []string{"registry.yaml:1:1: the file is empty (it must declare at least proxy, service and routes)"}},
 		{name: "routes missing", doc: "proxy: {address: r:1}\nservice: {name: s}\n", want: []string{"registry.yaml:1:1: routes: is required (write \"routes: []\" to remove every route on purpose)"}},
@@ -139,7 +139,7 @@ func TestAliasExpansionIsBounded(t *testing.T) {
 	doc := "d: &d " + domains + "\nr: &r {name: x, path: /, backend: \"http://h:1\", domains: *d}\n" +
 		"proxy: {address: r:1}\nservice: {name: s}\nroutes: [" + strings.TrimSuffix(strings.Repeat("*r, ", 1000), ", ") + "]\n"
 	errs := parseErrors(t, doc)
-	if !strings.Contains(strings.Join(errs, "\n"), "aliases expand the document too much") {
+	if !strings.Contains(strings.Join(errs, "\n"), "aliases or variables expand the document too much") {
 		t.Errorf("errors=%q", errs)
 	}
 }

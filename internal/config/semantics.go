@@ -47,6 +47,7 @@ func OptionKeys() []string {
 // entries, and maintenance targets.
 func (p *parser) validateSemantics(cfg *Config) {
 	p.checkRoutes(cfg)
+	p.checkRouteList(cfg)
 	p.checkOptions(cfg)
 	p.checkHeaders(cfg)
 	p.checkMetadata(cfg)
@@ -133,6 +134,8 @@ func (p *parser) checkOptions(cfg *Config) {
 				msg += s
 			}
 			p.add(k, path, ErrUnknownKey, "%s; known options: %s", msg, strings.Join(OptionKeys(), ", "))
+		case len(val) > maxOptionLen:
+			p.add(v, path, ErrTooLong, "%s is %d bytes long; the limit is %d", quote(val), len(val), maxOptionLen)
 		case kind == optionDuration:
 			if d, err := time.ParseDuration(val); err != nil || d <= 0 {
 				p.add(v, path, ErrInvalid, "%s is not a positive duration (e.g. \"30s\")", quote(val))

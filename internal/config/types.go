@@ -42,10 +42,15 @@ type Config struct {
 
 // Proxy says where the registry is and how to talk to it.
 type Proxy struct {
-	Address            string   `yaml:"address" json:"address" validate:"required,wire,hostport"`
-	DialTimeout        Duration `yaml:"dial_timeout,omitempty" json:"dial_timeout,omitempty" validate:"gt=0"`
-	KeepaliveInterval  Duration `yaml:"keepalive_interval,omitempty" json:"keepalive_interval,omitempty" validate:"gt=0"`
-	KeepaliveTimeout   Duration `yaml:"keepalive_timeout,omitempty" json:"keepalive_timeout,omitempty" validate:"gt=0"`
+	Address     string   `yaml:"address" json:"address" validate:"required,wire,hostport"`
+	DialTimeout Duration `yaml:"dial_timeout,omitempty" json:"dial_timeout,omitempty" validate:"gt=0"`
+	// KeepaliveInterval is at least 100ms: each PING is a round trip the
+	// registry answers (at 1ns it was tens of thousands a second); 100ms,
+	// ten a second, is the fastest half-open detection worth its load.
+	KeepaliveInterval Duration `yaml:"keepalive_interval,omitempty" json:"keepalive_interval,omitempty" validate:"gt=0,durmin=100ms"`
+	// KeepaliveTimeout is at least 100ms: below a round trip across a
+	// data centre a healthy connection would be given up.
+	KeepaliveTimeout   Duration `yaml:"keepalive_timeout,omitempty" json:"keepalive_timeout,omitempty" validate:"gt=0,durmin=100ms"`
 	MaintenanceTimeout Duration `yaml:"maintenance_timeout,omitempty" json:"maintenance_timeout,omitempty" validate:"gt=0"`
 	Backoff            Backoff  `yaml:"backoff,omitempty" json:"backoff,omitempty"`
 }
@@ -53,8 +58,12 @@ type Proxy struct {
 // Backoff is the reconnection schedule: Initial, then ×Multiplier up to Max,
 // with jitter.
 type Backoff struct {
-	Initial    Duration `yaml:"initial,omitempty" json:"initial,omitempty" validate:"gt=0"`
-	Max        Duration `yaml:"max,omitempty" json:"max,omitempty" validate:"gt=0"`
+	// Initial is at least 10ms and Max at least 50ms: with the registry
+	// down a shorter schedule is a busy loop of dials and log lines (at
+	// 1ns, all CPU); at these floors an agent dials at most 20 times a
+	// second once the schedule has grown.
+	Initial    Duration `yaml:"initial,omitempty" json:"initial,omitempty" validate:"gt=0,durmin=10ms"`
+	Max        Duration `yaml:"max,omitempty" json:"max,omitempty" validate:"gt=0,durmin=50ms"`
 	Multiplier float64  `yaml:"multiplier,omitempty" json:"multiplier,omitempty" validate:"gte=1,lte=10"`
 }
 
@@ -124,7 +133,10 @@ type Status struct {
 
 // Reload configures how file changes are picked up.
 type Reload struct {
-	Debounce     Duration `yaml:"debounce,omitempty" json:"debounce,omitempty" validate:"gt=0,durmax=1m"`
+	// Debounce is at least 1ms: below that the timer fires before an
+	// in-place save has written anything, and every Write event costs a
+	// parse.
+	Debounce     Duration `yaml:"debounce,omitempty" json:"debounce,omitempty" validate:"gt=0,durmin=1ms,durmax=1m"`
 	PollInterval Duration `yaml:"poll_interval,omitempty" json:"poll_interval,omitempty" validate:"offormin=1s"`
 }
 

@@ -47,6 +47,9 @@ func newValidator(rules map[string]func(string) error) *validator.Validate {
 	mustRegister(v, "durmax", func(fl validator.FieldLevel) bool {
 		return fl.Field().Int() <= int64(paramDuration(fl.Param()))
 	})
+	mustRegister(v, "durmin", func(fl validator.FieldLevel) bool {
+		return fl.Field().Int() >= int64(paramDuration(fl.Param()))
+	})
 	mustRegister(v, "offormin", func(fl validator.FieldLevel) bool {
 		d := fl.Field().Int()
 		return d == 0 || d >= int64(paramDuration(fl.Param()))
@@ -150,6 +153,8 @@ func fieldMessage(fe validator.FieldError, present bool, rules map[string]func(s
 	case "maxbytes":
 		s := fmt.Sprint(val)
 		return fmt.Sprintf("%s is %d bytes long; the limit is %s", quote(s), len(s), fe.Param()), ErrTooLong
+	case "durmin":
+		return fmt.Sprintf("must be at least %s (got %v)", fe.Param(), val), ErrInvalid
 	case "durmax":
 		return fmt.Sprintf("must be at most %s (got %v)", fe.Param(), val), ErrInvalid
 	case "offormin":

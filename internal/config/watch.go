@@ -48,8 +48,9 @@ type WatchOptions struct {
 	// watched path. Lookup is called on every parse.
 	Parse ParseOptions
 	// Debounce is how long events must be quiet before the file is read
-	// again; 0 means DefaultDebounce. A stream of events that never pauses
-	// is still read every 10 debounce periods.
+	// again after a write in place (or a burst of renames); 0 means
+	// DefaultDebounce. A save by rename into place needs none. A stream of
+	// events that never pauses is still read every 10 debounce periods.
 	Debounce time.Duration
 	// PollInterval is the period of a content check that needs no file
 	// event (network file systems, some bind mounts); 0 disables it.
@@ -63,7 +64,8 @@ type WatchOptions struct {
 	// forced one is never overtaken by an older one.
 	Reload <-chan struct{}
 
-	noNotify bool // tests: rely on polling alone
+	noNotify bool             // tests: rely on polling alone
+	clock    func() time.Time // tests and benchmarks: time.Now when nil
 }
 
 // Watch delivers the file at path to fn now and then every time its content
@@ -72,9 +74,12 @@ type WatchOptions struct {
 //
 // Watch watches the parent directory, not the file, and resolves symlinks
 // again on every change, so editors that save by rename, delete and
-// recreate, and the Kubernetes ConfigMap "..data" symlink swap all work. Bursts
-// are debounced; a content whose hash equals the last delivered one is not
-// delivered again. After a burst settles, the last delivery matches the file.
+// recreate, and the Kubernetes ConfigMap "..data" symlink swap all work.
+// A save by rename into place is read at once: its content is complete
+// when it appears. Other changes (a write in place may be half done) are
+// debounced, and so are renames in a burst; a content whose hash equals
+// the last delivered one is not delivered again. After a burst settles, the
+// last delivery matches the file.
 func Watch(ctx context.Context, path string, opts WatchOptions, fn func(Update)) error {
 	abs, err := filepath.Abs(path)
 	if err != nil {
@@ -133,11 +138,17 @@ func (w *watcher) run(ctx context.Context, events chan fsnotify.Event, errs chan
 	timer := time.NewTimer(time.Hour)
 	timer.Stop()
 	defer timer.Stop()
+	now := time.Now
+	if w.opts.clock != nil {
+		now = w.opts.clock
+	}
 	var pendingSince time.Time // zero: no change pending
+	var lastAtomic time.Time   // the last atomic save seen
+	afterRename := false       // the previous event was a rename's first half
 
 	check := func() {
 		w.rewatch()
-		w.check()
+		w.check(ctx)
 		if w.recheck {
 			w.recheck = false
 			timer.Reset(w.opts.Debounce)
@@ -153,8 +164,26 @@ func (w *watcher) run(ctx context.Context, events chan fsnotify.Event, errs chan
 				events = nil
 				continue
 			}
+			// inotify reports a rename within a watched directory as two
+			// events in a row: Rename for the old name, Create for the new.
+			atomic := afterRename && ev.Has(fsnotify.Create)
+			afterRename = ev.Has(fsnotify.Rename)
 			if !w.relevant(ev.Name) {
 				continue
+			}
+			// A rename into place (an editor's or a GitOps tool's
+			// temp+rename, the ConfigMap "..data" swap) shows a complete
+			// content the moment it appears: read it at once. Only the
+			// first of a burst: renames closer than a debounce period
+			// apart are a storm, coalesced like in-place writes.
+			if atomic {
+				t := now()
+				isolated := lastAtomic.IsZero() || t.Sub(lastAtomic) >= w.opts.Debounce
+				lastAtomic = t
+				if isolated {
+					check()
+					continue
+				}
 			}
 		case _, ok := <-errs:
 			// An overflow (or any watcher error) may hide a change: check.
@@ -175,14 +204,15 @@ func (w *watcher) run(ctx context.Context, events chan fsnotify.Event, errs chan
 			check()
 			continue
 		}
-		// A relevant event: (re)arm the debounce timer.
-		now := time.Now()
+		// An in-place write (or a create, a removal: the file may still
+		// be being written) or a storm: (re)arm the debounce timer.
+		t := now()
 		if pendingSince.IsZero() {
-			pendingSince = now
+			pendingSince = t
 		}
 		wait := w.opts.Debounce
-		if maxWait := 10 * w.opts.Debounce; now.Sub(pendingSince)+wait > maxWait {
-			wait = max(0, maxWait-now.Sub(pendingSince))
+		if maxWait := 10 * w.opts.Debounce; t.Sub(pendingSince)+wait > maxWait {
+			wait = max(0, maxWait-t.Sub(pendingSince))
 		}
 		timer.Reset(wait)
 	}
@@ -222,16 +252,27 @@ func (w *watcher) rewatch() {
 }
 
 // check reads the file and delivers it if it differs from the last delivery.
-func (w *watcher) check() {
-	data, err := os.ReadFile(w.path)
+// It never blocks on what sits at the path (see readFile) and gives up when
+// ctx ends, so that Watch returns promptly whatever it was doing.
+func (w *watcher) check(ctx context.Context) {
+	data, err := readFile(ctx, w.path, maxFileSize)
 	if err != nil {
+		if ctx.Err() != nil {
+			return
+		}
 		key := "error: " + err.Error()
-		if errors.Is(err, os.ErrNotExist) {
+		u := Update{Err: fmt.Errorf("cannot read config: %w", err)}
+		switch {
+		case errors.Is(err, os.ErrNotExist):
 			key = "error: missing"
+		case errors.Is(err, errTooLarge):
+			// A file that keeps growing changes its size at every look:
+			// report it once.
+			key, u.Err = "error: too large", tooLarge(w.opts.Parse.Filename)
 		}
 		if key != w.last {
 			w.last = key
-			w.fn(Update{Err: fmt.Errorf("cannot read config: %w", err)})
+			w.fn(u)
 		}
 		return
 	}
@@ -241,9 +282,7 @@ func (w *watcher) check() {
 		return
 	}
 	u := Update{Hash: hash}
-	if len(data) > maxFileSize {
-		u.Err = Errors{{File: w.opts.Parse.Filename, Msg: fmt.Sprintf("the file is larger than %d MiB", maxFileSize>>20), Cause: ErrTooLong}}
-	} else if cfg, err := parse(data, w.opts.Parse); err != nil {
+	if cfg, err := parse(data, w.opts.Parse); err != nil {
 		u.Err = err
 	} else {
 		u.Config, u.Routes = cfg, len(cfg.Routes)

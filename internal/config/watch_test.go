@@ -78,7 +78,7 @@ func (w *watchRun) await(t *testing.T, content string) (Update, []Update) {
 	}
 }
 
-func write(t *testing.T, path, content string) {
+func write(t testing.TB, path, content string) {
 	t.Helper()
 	if err := os.WriteFile(path, []byte(content), 0o644); err != nil {
 		t.Fatal(err)
@@ -86,7 +86,7 @@ func write(t *testing.T, path, content string) {
 }
 
 // writeAtomic replaces path by rename, so no reader sees a partial file.
-func writeAtomic(t *testing.T, path, content string) {
+func writeAtomic(t testing.TB, path, content string) {
 	t.Helper()
 	tmp := path + ".tmp"
 	write(t, tmp, content)
@@ -303,27 +303,27 @@ func TestWatcherHoldsBackAnInvalidContentOnce(t *testing.T) {
 		dirs: map[string]bool{}}
 
 	write(t, path, version(1)[:len(version(1))-20]) // cut mid-route
-	w.check()
+	w.check(context.Background())
 	if len(got) != 0 || !w.recheck {
 		t.Fatalf("a first look at an invalid content delivered %d updates (recheck %v)", len(got), w.recheck)
 	}
 	w.recheck = false
 	write(t, path, version(1)) // the save completes
-	w.check()
+	w.check(context.Background())
 	if len(got) != 1 || got[0].Err != nil || got[0].Hash != hashOf(version(1)) {
 		t.Fatalf("after the save completed: %+v", got)
 	}
 
 	write(t, path, "routes: [")
-	w.check()
-	w.check() // still there at the second look
+	w.check(context.Background())
+	w.check(context.Background()) // still there at the second look
 	if len(got) != 2 || got[1].Err == nil {
 		t.Fatalf("an invalid content that stays was not reported: %+v", got)
 	}
 
 	write(t, path, "routes: {")
 	w.force = true
-	w.check()
+	w.check(context.Background())
 	if len(got) != 3 || got[2].Err == nil {
 		t.Fatalf("a forced reload did not report the invalid content at once: %+v", got)
 	}
