@@ -82,9 +82,16 @@ func TestInvalidEdits(t *testing.T) {
 
 			// The next valid file recovers without a restart.
 			writeFile(t, r.path, next)
+			// The proxy's table is right before the pass that made it so
+			// publishes its success: wait for readiness too, or the next
+			// invalid edit, read at once when saved by rename, could find
+			// the agent between the two.
 			r.events.until(t, "the next valid file applied", func() error {
 				if err := servedLive(r.sim, nextRoutes); err != nil {
 					return err
+				}
+				if ok, why := r.agent.Ready(); !ok {
+					return fmt.Errorf("not ready: %s", why)
 				}
 				return exactTable(r.sim, nextRoutes)
 			})
