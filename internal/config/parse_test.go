@@ -184,3 +184,19 @@ func TestBoundsFitLineBudget(t *testing.T) {
 		}
 	}
 }
+
+// TestParserBuildsTheValidatorOnce: a Parser's parse of a small file costs
+// fewer allocations than building a Parser alone, so a parse cannot be
+// building the validator again.
+func TestParserBuildsTheValidatorOnce(t *testing.T) {
+	ps := NewParser()
+	build := testing.AllocsPerRun(5, func() { NewParser() })
+	parse := testing.AllocsPerRun(5, func() {
+		if _, err := ps.Parse(strings.NewReader(minimal), testOptions()); err != nil {
+			t.Fatal(err)
+		}
+	})
+	if parse >= build {
+		t.Fatalf("a parse with a held Parser makes %.0f allocations, building a Parser %.0f", parse, build)
+	}
+}
