@@ -6,6 +6,7 @@ import (
 	"errors"
 	"os"
 	"path/filepath"
+	"slices"
 	"strings"
 	"testing"
 	"time"
@@ -159,6 +160,13 @@ func TestMaintenance(t *testing.T) {
 	}
 	if got := mustParse(t, minimal).MaintenancePage("10.1.2.3"); got != "" {
 		t.Errorf("page=%q without maintenance_port, want \"\"", got)
+	}
+	// Targets resolve to routes in file order, whatever their own order;
+	// those that designate nothing are listed, each time they occur.
+	cfg.Maintenance.Targets = []string{"/api", "nope", "shop.example.com", "nope"}
+	names, unmatched := cfg.TargetRoutes()
+	if !slices.Equal(names, []string{"web", "api"}) || !slices.Equal(unmatched, []string{"nope", "nope"}) {
+		t.Errorf("TargetRoutes() = %v, %v; want [web api], [nope nope]", names, unmatched)
 	}
 }
 
