@@ -35,14 +35,12 @@ type ParseOptions struct {
 // holds one.
 type Parser struct {
 	v     *validator.Validate
-	rules map[string]func(string) error
-	infos map[reflect.Type]*structInfo
+	infos map[reflect.Type]*structInfo // with the Go rules of each field
 }
 
 // NewParser returns a Parser.
 func NewParser() *Parser {
-	rules := stringRules()
-	return &Parser{v: newValidator(), rules: rules, infos: structInfos(reflect.TypeFor[Config](), rules)}
+	return &Parser{v: newValidator(), infos: structInfos(reflect.TypeFor[Config](), stringRules())}
 }
 
 // Load reads and parses the file at path with a Parser of its own: see

@@ -4,10 +4,12 @@ import (
 	"crypto/sha256"
 	"encoding/hex"
 	"errors"
+	"fmt"
 	"os"
 	"path/filepath"
 	"slices"
 	"strings"
+	"sync"
 	"testing"
 	"time"
 )
@@ -206,5 +208,37 @@ func TestParserBuildsTheValidatorOnce(t *testing.T) {
 	})
 	if parse >= build {
 		t.Fatalf("a parse with a held Parser makes %.0f allocations, building a Parser %.0f", parse, build)
+	}
+}
+
+// TestParserConcurrentUse: one Parser serves parses running at once, each
+// with the outcome it has alone (run with -race).
+func TestParserConcurrentUse(t *testing.T) {
+	ps := NewParser()
+	bad := minimal + "options: {timeout: soon}\n"
+	want := parseErrors(t, bad)
+	var wg sync.WaitGroup
+	errs := make(chan error, 8)
+	for i := range 8 {
+		wg.Add(1)
+		go func() {
+			defer wg.Done()
+			doc := minimal
+			if i%2 == 1 {
+				doc = bad
+			}
+			_, err := ps.Parse(strings.NewReader(doc), testOptions())
+			switch {
+			case doc == minimal && err != nil:
+				errs <- err
+			case doc == bad && (err == nil || err.Error() != strings.Join(want, "\n")):
+				errs <- fmt.Errorf("invalid file: %v, want %q", err, want)
+			}
+		}()
+	}
+	wg.Wait()
+	close(errs)
+	for err := range errs {
+		t.Error(err)
 	}
 }
