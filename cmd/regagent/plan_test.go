@@ -48,6 +48,29 @@ func TestPlanMasksInterpolatedSecrets(t *testing.T) {
 	}
 }
 
+// TestPlanOfWhollySecretValues: a value that is wholly a secret is masked
+// to "xxxxx", which is no URL and no duration. The plan still shows what
+// would change: the file was checked by config.Parse, before masking, and
+// the masked copy is only shown, never sent.
+func TestPlanOfWhollySecretValues(t *testing.T) {
+	doc := "proxy: {address: \"registry:9000\"}\nservice: {name: shop}\nroutes:\n" +
+		"  - {name: web, domains: [shop.example.com], path: /, backend: \"${BACKEND}\"}\noptions: {timeout: \"${TIMEOUT}\"}\n"
+	env := map[string]string{"BACKEND": "http://10.9.8.7:3000", "TIMEOUT": "300s"}
+	cfg, err := config.Parse(strings.NewReader(doc), config.ParseOptions{Hostname: "h",
+		Lookup: func(n string) (string, bool) { v, ok := env[n]; return v, ok }})
+	if err != nil {
+		t.Fatal(err)
+	}
+	c, text, masked, err := planText(cfg, "10.0.0.1", reconcile.NewApplied(0))
+	if err != nil || c.Err != nil || !masked {
+		t.Fatalf("planText: err=%v plan err=%v masked=%v\n%s", err, c.Err, masked, text)
+	}
+	if !strings.Contains(text, "+ route web shop.example.com/ -> xxxxx") || strings.Contains(text, "10.9.8.7") ||
+		strings.Contains(text, "300s") {
+		t.Errorf("plan =\n%s", text)
+	}
+}
+
 // TestPlanAgainstMaskedStatus: the running agent's /status is masked, and
 // plan masks the file the same way, so an unchanged file plans no change
 // and a changed one shows the change, masked.

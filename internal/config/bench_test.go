@@ -46,10 +46,23 @@ func BenchmarkParseSmall(b *testing.B) {
 	}
 }
 
-func BenchmarkNewValidator(b *testing.B) {
+// BenchmarkParserSmall is BenchmarkParseSmall with one Parser held, as
+// Watch holds it: the validator is built once.
+func BenchmarkParserSmall(b *testing.B) {
+	data := []byte(minimal)
+	ps := NewParser()
 	b.ReportAllocs()
 	for b.Loop() {
-		newValidator(stringRules())
+		if _, err := ps.Parse(bytes.NewReader(data), testOptions()); err != nil {
+			b.Fatal(err)
+		}
+	}
+}
+
+func BenchmarkNewParser(b *testing.B) {
+	b.ReportAllocs()
+	for b.Loop() {
+		NewParser()
 	}
 }
 

@@ -48,32 +48,44 @@ func (m *Maintenance) Active(now time.Time) bool {
 
 // MaintenanceRoutes returns the names of the routes that should be in
 // maintenance at now, in file order: none when maintenance is not active,
-// every route when no targets are listed, else the routes the targets
-// designate.
+// else those of TargetRoutes.
 func (c *Config) MaintenanceRoutes(now time.Time) []string {
 	if !c.Maintenance.Active(now) {
 		return nil
 	}
+	names, _ := c.TargetRoutes()
+	return names
+}
+
+// TargetRoutes returns the names of the routes that maintenance covers
+// while it is active, in file order: every route when no targets are
+// listed, else the routes the targets designate. unmatched lists, in order,
+// the targets that designate no route (Parse refuses them while
+// maintenance is enabled).
+func (c *Config) TargetRoutes() (names, unmatched []string) {
 	if len(c.Maintenance.Targets) == 0 {
-		names := make([]string, len(c.Routes))
+		names = make([]string, len(c.Routes))
 		for i, r := range c.Routes {
 			names[i] = r.Name
 		}
-		return names
+		return names, nil
 	}
 	want := make(map[string]bool)
 	for _, t := range c.Maintenance.Targets {
-		for _, n := range c.RoutesMatching(t) {
+		matched := c.RoutesMatching(t)
+		if len(matched) == 0 {
+			unmatched = append(unmatched, t)
+		}
+		for _, n := range matched {
 			want[n] = true
 		}
 	}
-	var names []string
 	for _, r := range c.Routes {
 		if want[r.Name] {
 			names = append(names, r.Name)
 		}
 	}
-	return names
+	return names, unmatched
 }
 
 // String formats the duration like time.Duration ("1m30s").

@@ -33,17 +33,32 @@ type decoder struct {
 	// lookups counts the failed-path lookups of suppressed: the work that
 	// must grow linearly with the number of errors (a test checks it).
 	lookups int
-	infos   map[reflect.Type]*structInfo
-	budget  int                 // bytes left to decode; see expansionBudget
-	active  map[*yaml.Node]bool // alias targets being expanded (cycles)
+	infos   map[reflect.Type]*structInfo // of the Config types, shared
+	budget  int                          // bytes left to decode; see expansionBudget
+	active  map[*yaml.Node]bool          // alias targets being expanded (cycles)
 	// secrets are the values ${VAR} took from the environment.
 	secrets map[string]bool
+	// at records where each struct value was decoded from, so that a
+	// problem found in the value later is placed on its node.
+	at    map[valueKey]nodes
+	arena []*yaml.Node // backs nodes.fields, to allocate them in bulk
 }
 
-// structInfo maps the yaml names of a struct's fields to field indexes.
-type structInfo struct {
-	names  []string
-	fields map[string]int
+// valueKey identifies a decoded struct value by its address and type (a
+// struct and its first field share an address), the type by its field
+// table, which hashes faster than a reflect.Type.
+type valueKey struct {
+	addr uintptr
+	typ  *structInfo
+}
+
+// nodes is where one struct value was decoded from: the node that reached
+// it (as written: an alias stays the alias, which is where a key the file
+// leaves out is reported, as a path through it would reach it) and the value
+// node of each field's key, nil for a key the file does not write.
+type nodes struct {
+	ref    *yaml.Node
+	fields []*yaml.Node
 }
 
 // ypath is a YAML path built lazily: it is turned into a string only when an
@@ -58,17 +73,28 @@ func (p *ypath) String() string {
 	if p == nil {
 		return ""
 	}
-	s := p.parent.String()
-	if p.key == "" {
-		return s + "[" + strconv.Itoa(p.index) + "]"
-	}
-	return joinKey(s, p.key)
+	return string(p.appendTo(make([]byte, 0, 64)))
 }
 
-func newDecoder(file string, lookup func(string) (string, bool), budget int) *decoder {
+// appendTo appends the path to b, as joinKey writes it.
+func (p *ypath) appendTo(b []byte) []byte {
+	if p == nil {
+		return b
+	}
+	b = p.parent.appendTo(b)
+	if p.key == "" {
+		b = append(b, '[')
+		b = strconv.AppendInt(b, int64(p.index), 10)
+		return append(b, ']')
+	}
+	return appendKey(b, p.key)
+}
+
+func newDecoder(file string, lookup func(string) (string, bool), budget int, infos map[reflect.Type]*structInfo, structs int) *decoder {
 	d := &decoder{
 		file:    file,
-		infos:   make(map[reflect.Type]*structInfo),
+		infos:   infos,
+		at:      make(map[valueKey]nodes, structs),
 		failed:  make(map[string]bool),
 		budget:  budget,
 		active:  make(map[*yaml.Node]bool),
@@ -102,25 +128,40 @@ func (d *decoder) fail(n *yaml.Node, p *ypath, cause error, format string, args 
 }
 
 func (d *decoder) info(t reflect.Type) *structInfo {
-	if si, ok := d.infos[t]; ok {
-		return si
+	si, ok := d.infos[t]
+	if !ok {
+		panic("config: no field table for " + t.String()) // structInfos missed a type
 	}
-	si := &structInfo{fields: make(map[string]int)}
-	for i := range t.NumField() {
-		name, _, _ := strings.Cut(t.Field(i).Tag.Get("yaml"), ",")
-		if name == "" || name == "-" {
-			continue
-		}
-		si.names = append(si.names, name)
-		si.fields[name] = i
-	}
-	d.infos[t] = si
 	return si
+}
+
+// record notes that the struct value v was reached through ref, and
+// returns the slots for its fields' nodes.
+func (d *decoder) record(v reflect.Value, si *structInfo, ref *yaml.Node) []*yaml.Node {
+	n := len(si.checks)
+	if len(d.arena)+n > cap(d.arena) {
+		d.arena = make([]*yaml.Node, 0, max(n, 1024))
+	}
+	fields := d.arena[len(d.arena) : len(d.arena)+n : len(d.arena)+n]
+	d.arena = d.arena[:len(d.arena)+n]
+	d.at[valueKey{v.Addr().Pointer(), si}] = nodes{ref: ref, fields: fields}
+	return fields
+}
+
+// nodesOf returns where the struct value v, of field table si, was
+// decoded from; ok is false when the file does not write it.
+func (d *decoder) nodesOf(v reflect.Value, si *structInfo) (nodes, bool) {
+	n, ok := d.at[valueKey{v.Addr().Pointer(), si}]
+	return n, ok
 }
 
 // decode stores node n into v. A null node leaves v as it is, so defaults
 // set before decoding survive an empty value.
-func (d *decoder) decode(n *yaml.Node, v reflect.Value, p *ypath) {
+func (d *decoder) decode(n *yaml.Node, v reflect.Value, p *ypath) { d.decodeFrom(n, n, v, p) }
+
+// decodeFrom is decode of n reached through ref: n itself, or an alias
+// of n.
+func (d *decoder) decodeFrom(ref, n *yaml.Node, v reflect.Value, p *ypath) {
 	if !d.spend(n, p, 1) {
 		return
 	}
@@ -131,14 +172,24 @@ func (d *decoder) decode(n *yaml.Node, v reflect.Value, p *ypath) {
 			return
 		}
 		d.active[target] = true
-		d.decode(target, v, p)
+		d.decodeFrom(ref, target, v, p)
 		delete(d.active, target)
 		return
+	}
+	t := v.Type()
+	var (
+		si     *structInfo
+		fields []*yaml.Node
+	)
+	if t.Kind() == reflect.Struct && t != reflect.TypeFor[time.Time]() {
+		// Recorded even for a null or a wrong value: validation places
+		// the value's missing keys there.
+		si = d.info(t)
+		fields = d.record(v, si, ref)
 	}
 	if n.Kind == yaml.ScalarNode && n.ShortTag() == "!!null" {
 		return
 	}
-	t := v.Type()
 	switch {
 	case t == reflect.TypeFor[Duration]():
 		s, ok := d.scalar(n, p, "a duration")
@@ -171,10 +222,10 @@ func (d *decoder) decode(n *yaml.Node, v reflect.Value, p *ypath) {
 		if !v.IsNil() {
 			elem.Elem().Set(v.Elem())
 		}
-		d.decode(n, elem.Elem(), p)
+		d.decodeFrom(ref, n, elem.Elem(), p)
 		v.Set(elem)
 	case reflect.Struct:
-		d.structure(n, v, p)
+		d.structure(n, v, p, si, fields)
 	case reflect.Slice:
 		if n.Kind != yaml.SequenceNode {
 			d.fail(n, p, ErrType, "must be a list, not %s", describe(n))
@@ -277,12 +328,13 @@ func (d *decoder) scalar(n *yaml.Node, p *ypath, want string) (string, bool) {
 	return s, true
 }
 
-func (d *decoder) structure(n *yaml.Node, v reflect.Value, p *ypath) {
+// structure decodes a mapping into the struct v, noting each field's value
+// node in fields.
+func (d *decoder) structure(n *yaml.Node, v reflect.Value, p *ypath, si *structInfo, fields []*yaml.Node) {
 	if n.Kind != yaml.MappingNode {
 		d.fail(n, p, ErrType, "must be a mapping, not %s", describe(n))
 		return
 	}
-	si := d.info(v.Type())
 	var seen uint64 // field indexes already set; every struct has < 64 fields
 	for i := 0; i+1 < len(n.Content); i += 2 {
 		k, val := n.Content[i], n.Content[i+1]
@@ -305,6 +357,7 @@ func (d *decoder) structure(n *yaml.Node, v reflect.Value, p *ypath) {
 			continue
 		}
 		seen |= 1 << idx
+		fields[idx] = val
 		d.decode(val, v.Field(idx), kp)
 	}
 }

@@ -3,12 +3,18 @@
 //
 // Parse is a pure function of its input: defaults (defaults.go), then a
 // strict decode of the YAML nodes (unknown keys are errors; ${VAR} and
-// ${VAR:-default} are expanded in values), then validation (tags in
-// types.go checked by go-playground/validator, plus the rules that span
-// fields in semantics.go). Every problem is reported at once, in file order,
-// as an *Error placed like a compiler message:
+// ${VAR:-default} are expanded in values), then validation (the tags in
+// types.go, checked by go-playground/validator and the Go rules of
+// rules.go, plus the rules that span fields in semantics.go), each problem
+// placed on the YAML node the decoder took the value from. Every problem is
+// reported at once, in file order, as an *Error placed like a compiler
+// message:
 //
 //	registry.yaml:14:7: routes[1].backend: "backend:3000" has no scheme (want http://, https://, ws:// or wss://)
+//
+// A Parser holds what every parse shares, the validator first, built once:
+// Watch holds one for all its parses; Parse and Load, for one-shot callers,
+// make one per call.
 //
 // Validation makes the wire safe by construction: no string that travels to
 // the registry may hold "|", CR or LF (PROTOCOL.md §1), and lengths are

@@ -36,26 +36,9 @@ func FuzzParse(f *testing.F) {
 		}
 		f.Add(data)
 	}
-	f.Add([]byte(minimal))
-	f.Add([]byte(strings.Replace(minimal, "/\n", "/${PIPE}\n", 1)))
-	f.Add([]byte(strings.Replace(minimal, "name: shop", "name: ${NL}", 1)))
-	f.Add([]byte(minimal + "headers:\n  X-A: ${LONG}\n"))
-	f.Add([]byte("a: &a [*a, *a]\nb: &b [*a, *a]\nproxy: *b\n"))
-	// Hostile inputs: an alias bomb of bytes, many invalid routes, bad
-	// bytes and tabs, prose, out-of-range ports and paths that cannot
-	// match, tiny durations, routes too large for the route list.
-	f.Add([]byte(aliasBomb(2_000, 200)))
-	f.Add(invalidRoutes(300))
-	f.Add([]byte(strings.Replace(minimal, "name: web", "name: w\x00eb", 1)))
-	f.Add([]byte(strings.Replace(minimal, "name: web", "name: w\xffeb", 1)))
-	f.Add([]byte(strings.Replace(minimal, "    path: /", "\tpath: /", 1)))
-	f.Add([]byte("Note: this file routes shop: to the backend\n"))
-	f.Add([]byte(strings.Replace(minimal, "http://10.0.0.1:3000", "http://10.0.0.1:99999", 1)))
-	f.Add([]byte(strings.Replace(minimal, "path: /\n", "path: /a?b#c\n", 1)))
-	f.Add([]byte(minimal + "proxy_x: 1\n"))
-	f.Add([]byte(strings.Replace(minimal, "address: registry:9000", "address: registry:9000\n  keepalive_interval: 1ns\n  backoff: {initial: 1ns, max: 1ns}", 1)))
-	f.Add([]byte(minimal + "options: {timeout: \"" + strings.Repeat("0", 1000) + "1s\"}\n"))
-	f.Add([]byte(longDomainRoutes(2)))
+	for _, seed := range fuzzSeeds() {
+		f.Add(seed)
+	}
 	f.Fuzz(func(t *testing.T, data []byte) {
 		var n yaml.Node
 		if len(data) < 1<<16 && yaml.Unmarshal(data, &n) == nil {
@@ -78,6 +61,33 @@ func FuzzParse(f *testing.F) {
 		}
 		checkWireSafe(t, cfg)
 	})
+}
+
+// fuzzSeeds are the hand-written inputs of FuzzParse; TestErrorsGolden pins
+// what Parse says about each.
+func fuzzSeeds() [][]byte {
+	return [][]byte{
+		[]byte(minimal),
+		[]byte(strings.Replace(minimal, "/\n", "/${PIPE}\n", 1)),
+		[]byte(strings.Replace(minimal, "name: shop", "name: ${NL}", 1)),
+		[]byte(minimal + "headers:\n  X-A: ${LONG}\n"),
+		[]byte("a: &a [*a, *a]\nb: &b [*a, *a]\nproxy: *b\n"),
+		// Hostile inputs: an alias bomb of bytes, many invalid routes, bad
+		// bytes and tabs, prose, out-of-range ports and paths that cannot
+		// match, tiny durations, routes too large for the route list.
+		[]byte(aliasBomb(2_000, 200)),
+		invalidRoutes(300),
+		[]byte(strings.Replace(minimal, "name: web", "name: w\x00eb", 1)),
+		[]byte(strings.Replace(minimal, "name: web", "name: w\xffeb", 1)),
+		[]byte(strings.Replace(minimal, "    path: /", "\tpath: /", 1)),
+		[]byte("Note: this file routes shop: to the backend\n"),
+		[]byte(strings.Replace(minimal, "http://10.0.0.1:3000", "http://10.0.0.1:99999", 1)),
+		[]byte(strings.Replace(minimal, "path: /\n", "path: /a?b#c\n", 1)),
+		[]byte(minimal + "proxy_x: 1\n"),
+		[]byte(strings.Replace(minimal, "address: registry:9000", "address: registry:9000\n  keepalive_interval: 1ns\n  backoff: {initial: 1ns, max: 1ns}", 1)),
+		[]byte(minimal + "options: {timeout: \"" + strings.Repeat("0", 1000) + "1s\"}\n"),
+		[]byte(longDomainRoutes(2)),
+	}
 }
 
 // checkWireSafe walks an accepted Config: every string that goes on the

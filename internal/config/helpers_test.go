@@ -6,6 +6,10 @@ import (
 	"testing"
 )
 
+// lineBudget is the client's budget for one command line (LineBudget in
+// internal/client, which this package may not import; PROTOCOL.md §1).
+const lineBudget = 60 << 10
+
 // testLookup resolves SELF_IP and a few variables the tests use.
 func testLookup(name string) (string, bool) {
 	switch name {

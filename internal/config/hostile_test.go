@@ -98,10 +98,10 @@ func TestManyErrorsLinearWork(t *testing.T) {
 		if err != nil {
 			t.Fatal(err)
 		}
-		p := &parser{decoder: newDecoder("registry.yaml", testLookup, expansionBudget(n*20)), doc: doc}
+		p := NewParser().newRun(doc, "registry.yaml", testLookup, expansionBudget(n*20))
 		cfg := defaultConfig("h")
 		p.decode(doc, reflect.ValueOf(cfg).Elem(), nil)
-		p.validateStruct(cfg)
+		p.validate(cfg)
 		p.validateSemantics(cfg)
 		if len(p.errs) != 5*n {
 			t.Fatalf("%d routes gave %d errors, want %d", n, len(p.errs), 5*n)

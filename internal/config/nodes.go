@@ -80,7 +80,7 @@ func maxRoutes() int {
 
 // checkRouteCount refuses a routes list longer than maxRoutes, at the first
 // route over.
-func (p *parser) checkRouteCount() bool {
+func (p *parseRun) checkRouteCount() bool {
 	n := mapValue(p.doc, "routes")
 	if n != nil {
 		n = deref(n)

@@ -12,6 +12,7 @@ import (
 	"reflect"
 	"slices"
 
+	"github.com/go-playground/validator/v10"
 	"gopkg.in/yaml.v3"
 )
 
@@ -26,10 +27,42 @@ type ParseOptions struct {
 	Hostname string
 }
 
+// Parser parses config files. It holds what every parse shares and
+// nothing of one file: the validator, built with the rules once (building
+// it and learning the Config types costs more than checking a small file),
+// and the field tables of the Config types. A Parser is immutable and safe
+// for concurrent use; whoever parses again and again (Watch, on every save)
+// holds one.
+type Parser struct {
+	v     *validator.Validate
+	infos map[reflect.Type]*structInfo // with the Go rules of each field
+}
+
+// NewParser returns a Parser.
+func NewParser() *Parser {
+	return &Parser{v: newValidator(), infos: structInfos(reflect.TypeFor[Config](), stringRules())}
+}
+
+// Load reads and parses the file at path with a Parser of its own: see
+// Parser.Load.
+//
+// Load and Parse build that Parser on every call rather than share one
+// kept in a package variable: a shared one would be state held by the
+// package, which the rest of the code avoids, for a saving (tens of µs)
+// that only counts to callers that parse often, and those hold a Parser.
+func Load(path string, opts ParseOptions) (*Config, error) {
+	return NewParser().Load(path, opts)
+}
+
+// Parse reads a config file with a Parser of its own: see Parser.Parse.
+func Parse(r io.Reader, opts ParseOptions) (*Config, error) {
+	return NewParser().Parse(r, opts)
+}
+
 // Load reads and parses the file at path. opts.Filename defaults to path.
 // The path must hold a regular file (ErrNotRegular otherwise: a FIFO or a
 // device is refused without blocking) of at most 32 MiB.
-func Load(path string, opts ParseOptions) (*Config, error) {
+func (ps *Parser) Load(path string, opts ParseOptions) (*Config, error) {
 	if opts.Filename == "" {
 		opts.Filename = path
 	}
@@ -40,14 +73,14 @@ func Load(path string, opts ParseOptions) (*Config, error) {
 	case err != nil:
 		return nil, fmt.Errorf("cannot read config: %w", err)
 	}
-	return parse(data, opts)
+	return ps.parse(data, opts)
 }
 
 // Parse reads a config file and returns it defaulted and validated. It is a
 // pure function of r and opts: defaults, then strict decoding (unknown keys
 // are errors), then validation. Problems in the file come back as Errors,
 // every one of them, in file order.
-func Parse(r io.Reader, opts ParseOptions) (*Config, error) {
+func (ps *Parser) Parse(r io.Reader, opts ParseOptions) (*Config, error) {
 	data, err := io.ReadAll(io.LimitReader(r, maxFileSize+1))
 	if err != nil {
 		return nil, fmt.Errorf("cannot read config: %w", err)
@@ -55,20 +88,31 @@ func Parse(r io.Reader, opts ParseOptions) (*Config, error) {
 	if len(data) > maxFileSize {
 		return nil, tooLarge(opts.Filename)
 	}
-	return parse(data, opts)
+	return ps.parse(data, opts)
 }
 
 // maxErrors is how many problems Parse reports before it says "too many".
 const maxErrors = 100
 
-// parser holds one Parse run: the decoder's errors and the document whose
-// nodes give validation errors their positions.
-type parser struct {
+// parseRun holds one Parse run: the decoder, with its errors and the nodes
+// it decoded each value from, and the document.
+type parseRun struct {
 	*decoder
+	ps  *Parser
 	doc *yaml.Node
 }
 
-func parse(data []byte, opts ParseOptions) (*Config, error) {
+func (ps *Parser) newRun(doc *yaml.Node, file string, lookup func(string) (string, bool), budget int) *parseRun {
+	// One record per struct value: a route and its health check, and a
+	// few sections.
+	structs := 16
+	if n := mapValue(doc, "routes"); n != nil {
+		structs += 2 * len(deref(n).Content)
+	}
+	return &parseRun{decoder: newDecoder(file, lookup, budget, ps.infos, structs), ps: ps, doc: doc}
+}
+
+func (ps *Parser) parse(data []byte, opts ParseOptions) (*Config, error) {
 	if err := checkNodeCount(data, opts.Filename); err != nil {
 		return nil, err
 	}
@@ -76,7 +120,7 @@ func parse(data []byte, opts ParseOptions) (*Config, error) {
 	if err != nil {
 		return nil, err
 	}
-	p := &parser{decoder: newDecoder(opts.Filename, opts.Lookup, expansionBudget(len(data))), doc: doc}
+	p := ps.newRun(doc, opts.Filename, opts.Lookup, expansionBudget(len(data)))
 	cfg := defaultConfig(opts.Hostname)
 	if doc.Kind != yaml.MappingNode {
 		p.add(doc, "", ErrType, "the file must be a mapping of keys (proxy, service, routes, ...), not %s", describe(doc))
@@ -90,7 +134,7 @@ func parse(data []byte, opts ParseOptions) (*Config, error) {
 		return nil, p.errs // the document is only partly decoded: say only why
 	}
 	p.checkRoutesPresent(cfg)
-	p.validateStruct(cfg)
+	p.validate(cfg)
 	p.validateSemantics(cfg)
 	if len(p.errs) > 0 {
 		slices.SortStableFunc(p.errs, func(a, b *Error) int {
@@ -114,7 +158,7 @@ func parse(data []byte, opts ParseOptions) (*Config, error) {
 
 // checkRoutesPresent makes a missing or empty `routes:` an error while
 // `routes: []` is legal: a truncated file must not deregister everything.
-func (p *parser) checkRoutesPresent(cfg *Config) {
+func (p *parseRun) checkRoutesPresent(cfg *Config) {
 	n := mapValue(p.doc, "routes")
 	switch {
 	case n == nil:
@@ -127,7 +171,7 @@ func (p *parser) checkRoutesPresent(cfg *Config) {
 }
 
 // add records a problem at node n.
-func (p *parser) add(n *yaml.Node, path string, cause error, format string, args ...any) {
+func (p *parseRun) add(n *yaml.Node, path string, cause error, format string, args ...any) {
 	p.errorAt(n.Line, n.Column, path, cause, format, args...)
 }
 
@@ -135,7 +179,7 @@ func (p *parser) add(n *yaml.Node, path string, cause error, format string, args
 // already rejected. It looks up path and each of its prefixes that ends
 // before a "." or "[": work in the length of the path, not in the number of
 // errors, so that a file of many bad entries is checked in linear time.
-func (p *parser) suppressed(path string) bool {
+func (p *parseRun) suppressed(path string) bool {
 	p.lookups++
 	if p.failed[""] || p.failed[path] {
 		return true

@@ -4,9 +4,12 @@ import (
 	"crypto/sha256"
 	"encoding/hex"
 	"errors"
+	"fmt"
 	"os"
 	"path/filepath"
+	"slices"
 	"strings"
+	"sync"
 	"testing"
 	"time"
 )
@@ -160,6 +163,13 @@ func TestMaintenance(t *testing.T) {
 	if got := mustParse(t, minimal).MaintenancePage("10.1.2.3"); got != "" {
 		t.Errorf("page=%q without maintenance_port, want \"\"", got)
 	}
+	// Targets resolve to routes in file order, whatever their own order;
+	// those that designate nothing are listed, each time they occur.
+	cfg.Maintenance.Targets = []string{"/api", "nope", "shop.example.com", "nope"}
+	names, unmatched := cfg.TargetRoutes()
+	if !slices.Equal(names, []string{"web", "api"}) || !slices.Equal(unmatched, []string{"nope", "nope"}) {
+		t.Errorf("TargetRoutes() = %v, %v; want [web api], [nope nope]", names, unmatched)
+	}
 }
 
 // TestBoundsFitLineBudget checks the arithmetic behind the bounds in
@@ -182,5 +192,53 @@ func TestBoundsFitLineBudget(t *testing.T) {
 		if n >= lineBudget {
 			t.Errorf("%s can be %d bytes, over the %d budget", cmd, n, lineBudget)
 		}
+	}
+}
+
+// TestParserBuildsTheValidatorOnce: a Parser's parse of a small file costs
+// fewer allocations than building a Parser alone, so a parse cannot be
+// building the validator again.
+func TestParserBuildsTheValidatorOnce(t *testing.T) {
+	ps := NewParser()
+	build := testing.AllocsPerRun(5, func() { NewParser() })
+	parse := testing.AllocsPerRun(5, func() {
+		if _, err := ps.Parse(strings.NewReader(minimal), testOptions()); err != nil {
+			t.Fatal(err)
+		}
+	})
+	if parse >= build {
+		t.Fatalf("a parse with a held Parser makes %.0f allocations, building a Parser %.0f", parse, build)
+	}
+}
+
+// TestParserConcurrentUse: one Parser serves parses running at once, each
+// with the outcome it has alone (run with -race).
+func TestParserConcurrentUse(t *testing.T) {
+	ps := NewParser()
+	bad := minimal + "options: {timeout: soon}\n"
+	want := parseErrors(t, bad)
+	var wg sync.WaitGroup
+	errs := make(chan error, 8)
+	for i := range 8 {
+		wg.Add(1)
+		go func() {
+			defer wg.Done()
+			doc := minimal
+			if i%2 == 1 {
+				doc = bad
+			}
+			_, err := ps.Parse(strings.NewReader(doc), testOptions())
+			switch {
+			case doc == minimal && err != nil:
+				errs <- err
+			case doc == bad && (err == nil || err.Error() != strings.Join(want, "\n")):
+				errs <- fmt.Errorf("invalid file: %v, want %q", err, want)
+			}
+		}()
+	}
+	wg.Wait()
+	close(errs)
+	for err := range errs {
+		t.Error(err)
 	}
 }

@@ -45,16 +45,14 @@ func jsonStringLen(s string) int {
 
 // checkRouteList refuses, at the first route that crosses it, a file whose
 // routes would not fit maxRouteListBytes.
-func (p *parser) checkRouteList(cfg *Config) {
+func (p *parseRun) checkRouteList(cfg *Config) {
 	total := 0
 	for i := range cfg.Routes {
 		total += routeListEntryLen(&cfg.Routes[i])
 		if total <= maxRouteListBytes {
 			continue
 		}
-		path := "routes[" + strconv.Itoa(i) + "]"
-		n, _ := lookupNode(p.doc, path)
-		p.add(n, path, ErrTooLong, "%s", fmt.Sprintf("the routes up to here add up to more than %d MiB as the registry lists them "+
+		p.add(p.at(&cfg.Routes[i]), "routes["+strconv.Itoa(i)+"]", ErrTooLong, "%s", fmt.Sprintf("the routes up to here add up to more than %d MiB as the registry lists them "+
 			"(%d routes; this one alone %d bytes); the agent could not read the registry's route list: "+
 			"list fewer or shorter domains, or split the service", maxRouteListBytes>>20, i+1, routeListEntryLen(&cfg.Routes[i])))
 		return

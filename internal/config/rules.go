@@ -11,16 +11,16 @@ import (
 )
 
 // Bounds on what may travel to the registry. PROTOCOL.md §1: a line of
-// 64 KiB or more makes the server drop the connection, so every command must
-// stay under a 60 KiB budget. With these bounds the largest single command,
-// ROUTE_ADD (or one ROUTE_ADD_BULK entry) of a route with 100 domains of 253
-// bytes, a 1 KiB path and a 2 KiB backend, is about 29 KiB; REGISTER with
-// 16 KiB of metadata JSON is about 17 KiB; HEADERS_SET about 5 KiB;
-// OPTIONS_SET well under 1 KiB (a duration can be padded with zeros, hence
-// maxOptionLen). The test
-// TestBoundsFitLineBudget keeps this arithmetic honest.
+// 64 KiB or more makes the server drop the connection, and the client
+// refuses to write a command over its 60 KiB budget; a valid file must not
+// make one. With these bounds the largest single command, ROUTE_ADD (or one
+// ROUTE_ADD_BULK entry) of a route with 100 domains of 253 bytes, a 1 KiB
+// path and a 2 KiB backend, is about 29 KiB; REGISTER with 16 KiB of
+// metadata JSON is about 17 KiB; HEADERS_SET about 5 KiB; OPTIONS_SET well
+// under 1 KiB (a duration can be padded with zeros, hence maxOptionLen).
+// TestBoundsFitLineBudget keeps this arithmetic honest, and a test of
+// internal/reconcile sends the largest file through the client.
 const (
-	lineBudget      = 60 << 10 // PROTOCOL.md §1
 	maxFileSize     = 32 << 20 // the whole YAML file
 	maxServiceLen   = 253      // service.name, service.instance
 	maxRouteNameLen = 128      // routes[].name

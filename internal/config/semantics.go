@@ -3,6 +3,7 @@ package config
 import (
 	"encoding/json"
 	"fmt"
+	"reflect"
 	"slices"
 	"strconv"
 	"strings"
@@ -45,7 +46,7 @@ func OptionKeys() []string {
 // validateSemantics checks the rules that span fields or entries: unique
 // route names and domain+path pairs, typed options, header and metadata
 // entries, and maintenance targets.
-func (p *parser) validateSemantics(cfg *Config) {
+func (p *parseRun) validateSemantics(cfg *Config) {
 	p.checkRoutes(cfg)
 	p.checkRouteList(cfg)
 	p.checkOptions(cfg)
@@ -54,21 +55,52 @@ func (p *parser) validateSemantics(cfg *Config) {
 	p.checkTargets(cfg)
 }
 
-func (p *parser) lineOf(path string) int {
-	n, _ := lookupNode(p.doc, path)
-	return n.Line
+// at returns the node of the struct at ptr, as decoded (an alias
+// followed), or the document when the file does not write it.
+func (p *parseRun) at(ptr any) *yaml.Node {
+	v := reflect.ValueOf(ptr).Elem()
+	if at, ok := p.nodesOf(v, p.info(v.Type())); ok {
+		return deref(at.ref)
+	}
+	return p.doc
 }
 
-func (p *parser) checkRoutes(cfg *Config) {
+// field returns the value node of the field called name (its yaml name)
+// of the struct at ptr, an alias followed; exact is false when the file
+// does not write it, and the node is then the struct's own.
+func (p *parseRun) field(ptr any, name string) (n *yaml.Node, exact bool) {
+	v := reflect.ValueOf(ptr).Elem()
+	si := p.info(v.Type())
+	at, ok := p.nodesOf(v, si)
+	if !ok {
+		return p.doc, false
+	}
+	if n := at.fields[si.fields[name]]; n != nil {
+		return deref(n), true
+	}
+	return at.ref, false
+}
+
+// elem returns element k of the list field called name of the struct at
+// ptr, an alias followed.
+func (p *parseRun) elem(ptr any, name string, k int) *yaml.Node {
+	seq, exact := p.field(ptr, name)
+	if !exact || seq.Kind != yaml.SequenceNode || k >= len(seq.Content) {
+		return seq
+	}
+	return deref(seq.Content[k])
+}
+
+func (p *parseRun) checkRoutes(cfg *Config) {
 	type hostPath struct{ domain, path string }
 	names := make(map[string]int, len(cfg.Routes))
 	pairs := make(map[hostPath]int, len(cfg.Routes))
 	for i, r := range cfg.Routes {
 		if r.Name != "" {
 			if j, ok := names[r.Name]; ok {
-				path := "routes[" + strconv.Itoa(i) + "].name"
-				n, _ := lookupNode(p.doc, path)
-				p.add(n, path, ErrDuplicate, "route name %s is already used by routes[%d] (line %d)", quote(r.Name), j, p.lineOf("routes["+strconv.Itoa(j)+"]"))
+				n, _ := p.field(&cfg.Routes[i], "name")
+				p.add(n, "routes["+strconv.Itoa(i)+"].name", ErrDuplicate, "route name %s is already used by routes[%d] (line %d)",
+					quote(r.Name), j, p.at(&cfg.Routes[j]).Line)
 			} else {
 				names[r.Name] = i
 			}
@@ -90,21 +122,20 @@ func (p *parser) checkRoutes(cfg *Config) {
 			if p.suppressed(path) {
 				continue
 			}
-			n, _ := lookupNode(p.doc, path)
+			n := p.elem(&cfg.Routes[i], "domains", k)
 			if j == i {
 				p.add(n, path, ErrDuplicate, "%s is listed twice", quote(d))
 				continue
 			}
 			p.add(n, path, ErrDuplicate, "%s with path %s is already routed by route %s (line %d); the proxy keys routes by host and path",
-				quote(d), quote(r.Path), quote(cfg.Routes[j].Name), p.lineOf("routes["+strconv.Itoa(j)+"]"))
+				quote(d), quote(r.Path), quote(cfg.Routes[j].Name), p.at(&cfg.Routes[j]).Line)
 		}
 	}
 }
 
-// entries calls fn for each key/value node pair of the mapping at key
-// (top level or under service), skipping entries the decoder rejected.
-func (p *parser) entries(path string, fn func(k, v *yaml.Node, path string)) {
-	n, exact := lookupNode(p.doc, path)
+// entries calls fn for each key/value node pair of the mapping n, the map
+// at path, skipping entries the decoder rejected.
+func (p *parseRun) entries(n *yaml.Node, exact bool, path string, fn func(k, v *yaml.Node, path string)) {
 	if !exact || n.Kind != yaml.MappingNode {
 		return
 	}
@@ -121,9 +152,10 @@ func (p *parser) entries(path string, fn func(k, v *yaml.Node, path string)) {
 	}
 }
 
-func (p *parser) checkOptions(cfg *Config) {
+func (p *parseRun) checkOptions(cfg *Config) {
 	kinds := optionKinds()
-	p.entries("options", func(k, v *yaml.Node, path string) {
+	n, exact := p.field(cfg, "options")
+	p.entries(n, exact, "options", func(k, v *yaml.Node, path string) {
 		val, ok := cfg.Options[k.Value]
 		kind, known := kinds[k.Value]
 		switch {
@@ -148,9 +180,10 @@ func (p *parser) checkOptions(cfg *Config) {
 	})
 }
 
-func (p *parser) checkHeaders(cfg *Config) {
+func (p *parseRun) checkHeaders(cfg *Config) {
 	seen := make(map[string]*yaml.Node, len(cfg.Headers))
-	p.entries("headers", func(k, v *yaml.Node, path string) {
+	n, exact := p.field(cfg, "headers")
+	p.entries(n, exact, "headers", func(k, v *yaml.Node, path string) {
 		val, ok := cfg.Headers[k.Value]
 		if !ok {
 			return
@@ -171,9 +204,10 @@ func (p *parser) checkHeaders(cfg *Config) {
 	})
 }
 
-func (p *parser) checkMetadata(cfg *Config) {
+func (p *parseRun) checkMetadata(cfg *Config) {
 	bad := false
-	p.entries("service.metadata", func(k, v *yaml.Node, path string) {
+	n, exact := p.field(&cfg.Service, "metadata")
+	p.entries(n, exact, "service.metadata", func(k, v *yaml.Node, path string) {
 		val, ok := cfg.Service.Metadata[k.Value]
 		if !ok {
 			return
@@ -193,7 +227,6 @@ func (p *parser) checkMetadata(cfg *Config) {
 	}
 	// REGISTER carries the metadata as one JSON field (PROTOCOL.md §2).
 	if b, err := json.Marshal(cfg.Service.Metadata); err == nil && len(b) > maxMetadataJSON {
-		n, _ := lookupNode(p.doc, "service.metadata")
 		p.add(n, "service.metadata", ErrTooLong, "is %d bytes as JSON; the limit is %d", len(b), maxMetadataJSON)
 	}
 }
@@ -201,7 +234,7 @@ func (p *parser) checkMetadata(cfg *Config) {
 // checkTargets requires the targets of maintenance in force to name a
 // route. While maintenance is off they are inert, and an edit that removes
 // or renames a route (or writes routes: []) must not be refused for them.
-func (p *parser) checkTargets(cfg *Config) {
+func (p *parseRun) checkTargets(cfg *Config) {
 	if len(cfg.Maintenance.Targets) == 0 || !cfg.Maintenance.Enabled {
 		return
 	}
@@ -210,8 +243,7 @@ func (p *parser) checkTargets(cfg *Config) {
 		if t == "" || p.suppressed(path) || len(cfg.RoutesMatching(t)) > 0 {
 			continue
 		}
-		n, _ := lookupNode(p.doc, path)
-		p.add(n, path, ErrInvalid, "%s matches no route name, path or domain", quote(t))
+		p.add(p.elem(&cfg.Maintenance, "targets", i), path, ErrInvalid, "%s matches no route name, path or domain", quote(t))
 	}
 }
 
@@ -234,15 +266,20 @@ func firstErr(s string, checks ...func(string) error) error {
 // joinKey appends a mapping key to a YAML path: "headers.X-Id", or
 // `headers["odd key"]` when the key is not a plain word.
 func joinKey(path, key string) string {
+	return string(appendKey(append(make([]byte, 0, len(path)+len(key)+8), path...), key))
+}
+
+// appendKey is joinKey on the bytes of a path.
+func appendKey(path []byte, key string) []byte {
 	plain := key != ""
 	for i := 0; plain && i < len(key); i++ {
 		plain = isAlnum(key[i]) || key[i] == '_' || key[i] == '-'
 	}
 	switch {
 	case !plain:
-		return path + "[" + strconv.Quote(key) + "]"
-	case path == "":
-		return key
+		return append(strconv.AppendQuote(append(path, '['), key), ']')
+	case len(path) == 0:
+		return append(path, key...)
 	}
-	return path + "." + key
+	return append(append(path, '.'), key...)
 }

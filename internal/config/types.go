@@ -6,8 +6,9 @@ import (
 
 // Config is one service's declaration: how the proxy should route to it.
 // Values are already interpolated, defaulted and validated when a Config
-// leaves Parse. The `validate` tags are checked by go-playground/validator
-// with the custom rules of validate.go; semantics.go checks the rest.
+// leaves Parse. The `validate` tags name the rules of each value: those of
+// go-playground/validator, and the rules written in Go of rules.go (see
+// validate.go); semantics.go checks the rules that span fields or entries.
 type Config struct {
 	Proxy       Proxy             `yaml:"proxy" json:"proxy"`
 	Service     Service           `yaml:"service" json:"service"`

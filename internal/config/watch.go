@@ -91,7 +91,7 @@ func Watch(ctx context.Context, path string, opts WatchOptions, fn func(Update))
 	if opts.Parse.Filename == "" {
 		opts.Parse.Filename = path
 	}
-	w := &watcher{path: abs, opts: opts, fn: fn, last: opts.Hash, dirs: make(map[string]bool)}
+	w := &watcher{path: abs, opts: opts, fn: fn, last: opts.Hash, dirs: make(map[string]bool), parser: NewParser()}
 	var events chan fsnotify.Event
 	var errs chan error
 	if !opts.noNotify {
@@ -118,6 +118,8 @@ type watcher struct {
 	real string          // path with every symlink resolved
 	dirs map[string]bool // extra directories watched (symlink targets)
 	last string          // hash, or error text, of the last delivery
+	// parser parses every content, with the validator built once.
+	parser *Parser
 
 	// held is the hash of an invalid content seen once and not delivered
 	// yet: an editor saving in place can show a half-written file, so an
@@ -282,7 +284,7 @@ func (w *watcher) check(ctx context.Context) {
 		return
 	}
 	u := Update{Hash: hash}
-	if cfg, err := parse(data, w.opts.Parse); err != nil {
+	if cfg, err := w.parser.parse(data, w.opts.Parse); err != nil {
 		u.Err = err
 	} else {
 		u.Config, u.Routes = cfg, len(cfg.Routes)

@@ -299,7 +299,7 @@ func TestWatchReloadRedelivers(t *testing.T) {
 func TestWatcherHoldsBackAnInvalidContentOnce(t *testing.T) {
 	path := filepath.Join(t.TempDir(), "registry.yaml")
 	var got []Update
-	w := &watcher{path: path, opts: WatchOptions{Parse: testOptions()}, fn: func(u Update) { got = append(got, u) },
+	w := &watcher{path: path, parser: NewParser(), opts: WatchOptions{Parse: testOptions()}, fn: func(u Update) { got = append(got, u) },
 		dirs: map[string]bool{}}
 
 	write(t, path, version(1)[:len(version(1))-20]) // cut mid-route

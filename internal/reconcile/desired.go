@@ -4,9 +4,7 @@ import (
 	"encoding/json"
 	"fmt"
 	"maps"
-	"net"
 	"slices"
-	"strconv"
 	"time"
 
 	"regagent/internal/config"
@@ -48,21 +46,38 @@ type HealthSpec struct {
 	Timeout  time.Duration `json:"timeout"`
 }
 
-// MaintenanceSpec is the desired maintenance state.
+// MaintenanceSpec is the desired maintenance state, as the config decides
+// it: which routes a target designates, the default page and when
+// maintenance is over are config's rules, applied here once.
 type MaintenanceSpec struct {
 	Enabled bool
 	// Targets are route names, paths or domains; none means the whole
 	// service.
 	Targets []string
+	// Routes are the names of the routes the targets designate (every
+	// route when there are none); Unmatched the targets that designate
+	// none. See config.Config.TargetRoutes.
+	Routes    []string
+	Unmatched []string
 	// Page is the maintenance page URL; "" means the proxy's built-in page.
 	Page   string
 	Reason string
-	// Until, when not zero, is the moment maintenance ends by itself.
-	Until time.Time
+	// Until, when set, is the moment maintenance ends by itself.
+	Until *time.Time
 }
 
-// FromConfig builds the desired state from a validated config. selfIP is
-// this host's address, used for the default maintenance page.
+// Active reports whether maintenance is wanted at now: enabled and not past
+// Until, as config.Maintenance.Active decides.
+func (m MaintenanceSpec) Active(now time.Time) bool {
+	cm := config.Maintenance{Enabled: m.Enabled, Until: m.Until}
+	return cm.Active(now)
+}
+
+// FromConfig builds the desired state from a config Parse returned, which
+// it trusts: Parse is the one validator of a file. What it builds is
+// checked once more, field by field, by the client before a byte of it is
+// written (PROTOCOL.md §1). selfIP is this host's address, used for the
+// default maintenance page.
 func FromConfig(cfg *config.Config, selfIP string) Desired {
 	d := Desired{
 		Service:               cfg.Service.Name,
@@ -87,29 +102,20 @@ func FromConfig(cfg *config.Config, selfIP string) Desired {
 	slices.SortFunc(d.Routes, func(a, b RouteSpec) int { return cmpString(a.Name, b.Name) })
 
 	m := cfg.Maintenance
+	routes, unmatched := cfg.TargetRoutes()
 	d.Maintenance = MaintenanceSpec{
-		Enabled: m.Enabled,
-		Targets: slices.Clone(m.Targets),
-		Page:    m.Page,
-		Reason:  m.Reason,
+		Enabled:   m.Enabled,
+		Targets:   slices.Clone(m.Targets),
+		Routes:    routes,
+		Unmatched: unmatched,
+		Page:      cfg.MaintenancePage(selfIP),
+		Reason:    m.Reason,
 	}
 	if m.Until != nil {
-		d.Maintenance.Until = *m.Until
-	}
-	if d.Maintenance.Page == "" {
-		d.Maintenance.Page = DefaultPage(selfIP, cfg.Service.MaintenancePort)
+		until := *m.Until
+		d.Maintenance.Until = &until
 	}
 	return d
-}
-
-// DefaultPage is the maintenance page used when the file names none:
-// the agent's own page on maintenance_port, or "" (the proxy's built-in
-// page) when no port is set (rule 7).
-func DefaultPage(selfIP string, port int) string {
-	if port <= 0 || selfIP == "" {
-		return ""
-	}
-	return "http://" + net.JoinHostPort(selfIP, strconv.Itoa(port)) + "/"
 }
 
 func normDomains(ds []string) []string {

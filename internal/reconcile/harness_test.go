@@ -231,14 +231,19 @@ func (h *harness) check(d Desired, now time.Time) {
 	}
 }
 
+// desiredMaintBackends is what check expects in maintenance, worked out
+// from the targets as written (by name, path or domain) rather than with
+// what FromConfig resolved, so that the check does not repeat the code
+// it checks.
 func desiredMaintBackends(d Desired, now time.Time) map[string]string {
 	m := d.Maintenance
 	out := map[string]string{}
-	if !m.Enabled || (!m.Until.IsZero() && !now.Before(m.Until)) {
+	if !m.Enabled || (m.Until != nil && !now.Before(*m.Until)) {
 		return out
 	}
+	names := func(r RouteSpec, t string) bool { return t == r.Name || t == r.Path || slices.Contains(r.Domains, t) }
 	for _, r := range d.Routes {
-		if len(m.Targets) == 0 || matchesTarget(r, m.Targets) {
+		if len(m.Targets) == 0 || slices.ContainsFunc(m.Targets, func(t string) bool { return names(r, t) }) {
 			out[r.Backend] = m.Page
 		}
 	}

@@ -27,19 +27,16 @@ type maintPlan struct {
 // again would get a fresh object, out of maintenance: a keeper route holds
 // the object across the re-add, and the new id is entered again so that
 // MAINT_STATUS lists it. Nothing here re-adds a route (rule 7). going holds the names of the
-// routes the plan removes or re-adds, adding those it adds or re-adds. Targets are resolved to route
-// names here and to this session's route ids by the executor; the server
+// routes the plan removes or re-adds, adding those it adds or re-adds. Targets come
+// resolved to route names (config decides what a target designates), and
+// the executor turns those into this session's route ids; the server
 // would accept a path or domain and change nothing (§5).
 func planMaintenance(d Desired, a Applied, now time.Time, going, adding map[string]bool) maintPlan {
 	var m maintPlan
 	dm := d.Maintenance
-	active := dm.Enabled
-	if active && !dm.Until.IsZero() {
-		if now.Before(dm.Until) {
-			m.requeueAt = dm.Until
-		} else {
-			active = false // `until` in the past: maintenance is over
-		}
+	active := dm.Active(now) // `until` in the past: maintenance is over
+	if active && dm.Until != nil {
+		m.requeueAt = *dm.Until
 	}
 	wantAll := active && len(dm.Targets) == 0
 
@@ -48,16 +45,18 @@ func planMaintenance(d Desired, a Applied, now time.Time, going, adding map[stri
 	want := map[string][]string{}
 	var targets []string
 	if active {
+		designated := make(map[string]bool, len(dm.Routes))
+		for _, n := range dm.Routes {
+			designated[n] = true
+		}
 		for _, r := range d.Routes {
-			if wantAll || matchesTarget(r, dm.Targets) {
+			if wantAll || designated[r.Name] {
 				want[r.Backend] = append(want[r.Backend], r.Name)
 				targets = append(targets, r.Name)
 			}
 		}
-		for _, t := range dm.Targets {
-			if !slices.ContainsFunc(d.Routes, func(r RouteSpec) bool { return matchesTarget(r, []string{t}) }) {
-				m.warnings = append(m.warnings, fmt.Sprintf("maintenance target %q matches no route", t))
-			}
+		for _, t := range dm.Unmatched {
+			m.warnings = append(m.warnings, fmt.Sprintf("maintenance target %q matches no route", t))
 		}
 		if !wantAll {
 			for _, r := range d.Routes {
@@ -186,17 +185,6 @@ func releaseHost(service, backend string) string {
 	h := fnv.New64a()
 	h.Write([]byte(service + "|" + backend))
 	return fmt.Sprintf("maint-release-%016x.regagent.invalid", h.Sum64())
-}
-
-// matchesTarget reports whether a maintenance target names the route: by
-// name, path or domain (rule 7).
-func matchesTarget(r RouteSpec, targets []string) bool {
-	for _, t := range targets {
-		if t == r.Name || t == r.Path || slices.Contains(r.Domains, t) {
-			return true
-		}
-	}
-	return false
 }
 
 func appliedUsing(a Applied, backend string) []string {

@@ -15,6 +15,7 @@ func TestPlanMaintenance(t *testing.T) {
 	adm := rt("admin", "example.com", "/admin", "http://w") // shares web's backend
 	routes := []config.Route{web, api, adm}
 	past, future := t0.Add(-time.Minute), t0.Add(time.Minute)
+	var zero time.Time
 	maint := func(m config.Maintenance, port int) *config.Config {
 		c := conf(routes...)
 		c.Maintenance = m
@@ -46,6 +47,9 @@ func TestPlanMaintenance(t *testing.T) {
 		{"until in the past is off", conf(routes...), maint(config.Maintenance{Enabled: true, Until: &past}, 0), nil, ""},
 		{"until in the future is on", conf(routes...), maint(config.Maintenance{Enabled: true, Until: &future}, 0),
 			[]string{"MAINT_ENTER ALL "}, ""},
+		// The file's until is config's to read (Maintenance.Active): the
+		// zero time is a time long past, not "no until".
+		{"until at the zero time is off", conf(routes...), maint(config.Maintenance{Enabled: true, Until: &zero}, 0), nil, ""},
 		{"leave whole service", maint(config.Maintenance{Enabled: true}, 0), conf(routes...),
 			[]string{"MAINT_EXIT ALL"}, ""},
 		{"leave when until passes", maint(config.Maintenance{Enabled: true, Until: &future}, 0), maint(config.Maintenance{Enabled: true, Until: &past}, 0),

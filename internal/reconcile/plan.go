@@ -15,9 +15,6 @@ type PlanOptions struct {
 	// MassRemovalThreshold is the fraction of live routes a plan may
 	// remove without an explicit permission (rule 11); 0 means 0.5.
 	MassRemovalThreshold float64
-	// Validated says the desired state passed Desired.Validate already:
-	// the Reconciler checks each desired state once, not on every pass.
-	Validated bool
 }
 
 // Changeset is the result of planning: the steps to send, what they mean
@@ -30,8 +27,8 @@ type Changeset struct {
 	Changes []Change
 	// Warnings are worth a LOG warn event (rule 7).
 	Warnings []string
-	// Err, when set, says why the plan must not run: ErrInvalid (the
-	// config is wrong; terminal) or ErrMassRemoval (rule 11).
+	// Err, when set, says why the plan must not run: ErrMassRemoval
+	// (rule 11).
 	Err error
 	// RequeueAt, when not zero, is when maintenance ends by itself and a
 	// new pass is due (rule 7).
@@ -112,15 +109,11 @@ func (c Changeset) Empty() bool { return len(c.Steps) == 0 }
 // stage the full option and header set, add, set health checks and apply,
 // then maintenance. Removals and additions never share an apply, because
 // an apply adds before it removes and a removal deletes every overlapping
-// route (§4).
+// route (§4). It trusts d: a desired state comes from a config that
+// config.Parse accepted (FromConfig), and the client checks every field of
+// every command before writing it (§1).
 func Plan(d Desired, a Applied, o PlanOptions) Changeset {
 	var c Changeset
-	if !o.Validated {
-		if err := d.Validate(); err != nil {
-			c.Err = err
-			return c
-		}
-	}
 	if o.MassRemovalThreshold <= 0 {
 		o.MassRemovalThreshold = 0.5
 	}

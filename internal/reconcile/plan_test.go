@@ -88,28 +88,6 @@ func TestPlanOverlapClosure(t *testing.T) {
 	}
 }
 
-func TestPlanInvalidIsTerminal(t *testing.T) {
-	for name, c := range map[string]*config.Config{
-		"no scheme":        conf(rt("a", "x.com", "/", "localhost:3000")),
-		"pipe":             conf(rt("a", "x.com", "/a|b", "http://a")),
-		"CR":               conf(rt("a", "x.com", "/a\rb", "http://a")),
-		"LF in a header":   {Routes: []config.Route{rt("a", "x.com", "/", "http://a")}, Headers: map[string]string{"X": "a\nb"}},
-		"reserved release": conf(rt("release#0", "x.com", "/", "http://a")),
-		"no leading slash": conf(rt("a", "x.com", "api", "http://a")),
-		"overlap":          conf(rt("a", "x.com,y.com", "/", "http://a"), rt("b", "y.com", "/", "http://b")),
-		"bad duration":     {Routes: []config.Route{rt("a", "x.com", "/", "http://a")}, Options: map[string]string{"timeout": "soon"}},
-		"comma in domain":  conf(config.Route{Name: "a", Domains: []string{"x.com,y.com"}, Path: "/", Backend: "http://a"}),
-		"reserved name":    conf(rt("orphan#1", "x.com", "/", "http://a")),
-	} {
-		t.Run(name, func(t *testing.T) {
-			got := plan(desired(c), NewApplied(1))
-			if !errors.Is(got.Err, ErrInvalid) || !got.Empty() {
-				t.Fatalf("Err=%v steps=%v, want ErrInvalid and no steps", got.Err, steps(got))
-			}
-		})
-	}
-}
-
 func TestPlanMassRemoval(t *testing.T) {
 	four := conf(rt("a", "a.com", "/", "http://a"), rt("b", "b.com", "/", "http://b"), rt("c", "c.com", "/", "http://c"), rt("d", "d.com", "/", "http://d"))
 	a := applied(t, four)

@@ -53,7 +53,6 @@ type Reconciler struct {
 
 	mu      sync.Mutex // guards the fields below, for Status and SetDesired
 	desired *Desired
-	invalid error  // Validate's verdict on desired, made once by setDesired
 	version uint64 // bumped by SetDesired
 	drift   time.Duration
 	thresh  float64
@@ -99,9 +98,8 @@ func (r *Reconciler) SetDesired(cfg *config.Config, selfIP string) {
 }
 
 func (r *Reconciler) setDesired(d Desired, drift time.Duration, threshold float64) {
-	invalid := d.Validate()
 	r.mu.Lock()
-	r.desired, r.invalid = &d, invalid
+	r.desired = &d
 	r.version++
 	r.drift = drift
 	r.thresh = threshold
@@ -171,14 +169,14 @@ func isTerminal(err error) bool {
 // mass removal) is returned once and then not retried until SetDesired.
 func (r *Reconciler) Reconcile(ctx context.Context) (Result, error) {
 	r.mu.Lock()
-	d, invalid, version, driftEvery, thresh := r.desired, r.invalid, r.version, r.drift, r.thresh
+	d, version, driftEvery, thresh := r.desired, r.version, r.drift, r.thresh
 	r.mu.Unlock()
 	// While the current desired state is refused, the last good one stays
 	// in force: it is still replayed after a new session, repaired after
 	// drift and its maintenance still ends at `until`.
 	fallback := version == r.terminalAt
 	if fallback {
-		d, invalid = r.good, nil // r.good was applied: it was valid
+		d = r.good
 	}
 	if d == nil {
 		return Result{}, nil
@@ -217,12 +215,7 @@ func (r *Reconciler) Reconcile(ctx context.Context) (Result, error) {
 		}
 	}
 
-	var c Changeset
-	if invalid != nil {
-		c.Err = invalid
-	} else {
-		c = Plan(*d, r.applied, PlanOptions{Now: now, MassRemovalThreshold: thresh, Validated: true})
-	}
+	c := Plan(*d, r.applied, PlanOptions{Now: now, MassRemovalThreshold: thresh})
 	r.warn(c)
 	r.mu.Lock()
 	// Rendered by Status when asked: for thousands of routes the text costs
