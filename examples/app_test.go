@@ -4,6 +4,7 @@ import (
 	"fmt"
 	"maps"
 	"net/url"
+	"os"
 	"strings"
 	"testing"
 )
@@ -43,6 +44,26 @@ func TestExamplesServeTheSameApp(t *testing.T) {
 	for _, file := range []string{"gitops/registry.yaml", "swarm/registry.yaml"} {
 		if got := appRoutes(t, file, readFile(t, file)); !maps.Equal(got, want) {
 			t.Errorf("%s routes the app as\n\t%v\nbut kubernetes/shop.yaml as\n\t%v", file, got, want)
+		}
+	}
+}
+
+// TestReadmeListsExamples: the README's "Deploying" section links every
+// example directory, so that a new one is not left undiscoverable.
+func TestReadmeListsExamples(t *testing.T) {
+	readme := readFile(t, "../README.md")
+	_, deploying, ok := strings.Cut(readme, "\n## Deploying\n")
+	if !ok {
+		t.Fatal("README.md has no Deploying section")
+	}
+	deploying, _, _ = strings.Cut(deploying, "\n## ")
+	entries, err := os.ReadDir(".")
+	if err != nil {
+		t.Fatal(err)
+	}
+	for _, e := range entries {
+		if e.IsDir() && e.Name() != "testdata" && !strings.Contains(deploying, "](examples/"+e.Name()) {
+			t.Errorf("README.md's Deploying section does not link examples/%s", e.Name())
 		}
 	}
 }
