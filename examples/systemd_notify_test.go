@@ -116,29 +116,26 @@ func readyz(addr string) int {
 	return resp.StatusCode
 }
 
-// TestSystemdNotify runs the unit's ExecStart as systemd would start it
-// (its Environment=, $STATE_DIRECTORY, $NOTIFY_SOCKET, the config in the
-// ConfigurationDirectory=, here temporary directories) with the example
-// registry.yaml, against a registry that is down at first. READY=1 must
-// wait for the routes to be live (/readyz 200), ExecReload must reload the
-// file, and the kill signal must bring STOPPING=1 and a deregistration.
-func TestSystemdNotify(t *testing.T) {
+// unitProc is the unit's main process, started by startUnit.
+type unitProc struct {
+	unit    unit
+	cmd     *exec.Cmd
+	logs    *logLines
+	exited  chan struct{} // closed once the process has exited
+	waitErr error         // valid once exited is closed
+}
+
+// startUnit runs the unit's ExecStart as systemd would start it: its
+// Environment=, $STATE_DIRECTORY, $NOTIFY_SOCKET, and the config (the
+// example registry.yaml) in the ConfigurationDirectory=, here temporary
+// directories, with REGISTRY_ADDR set to registry. The test's one
+// addition is a status endpoint, --status-addr 127.0.0.1:0.
+func startUnit(t *testing.T, notifySocket, registry string) *unitProc {
+	t.Helper()
 	bin := buildLikeDocker(t)
 	u := parseUnit(t, unitFile)
 	start := execStart(t, u)
 	env := unitEnv(t, u)
-
-	sim := registrysim.New(registrysim.Options{})
-	if err := sim.Start(); err != nil {
-		t.Fatal(err)
-	}
-	defer sim.Close()
-	// Down, its address kept for the later Start: the agent cannot be
-	// ready until then.
-	if err := sim.Stop(); err != nil {
-		t.Fatal(err)
-	}
-
 	confDir := t.TempDir()
 	if err := os.WriteFile(filepath.Join(confDir, "registry.yaml"), []byte(readFile(t, "registry.yaml")), 0o644); err != nil {
 		t.Fatal(err)
@@ -150,37 +147,84 @@ func TestSystemdNotify(t *testing.T) {
 		}
 		args = append(args, a)
 	}
-	// The test's one addition: a status endpoint, to compare with /readyz.
 	args = append(args, "--status-addr", "127.0.0.1:0")
-	sock, sockName := notifySocket(t)
 	cmd := exec.Command(bin, args...)
 	cmd.Env = append(os.Environ(), "REGAGENT_CONFIG=")
 	for k, v := range env {
 		cmd.Env = append(cmd.Env, k+"="+v)
 	}
 	cmd.Env = append(cmd.Env, "CONFIGURATION_DIRECTORY="+confDir, "STATE_DIRECTORY="+t.TempDir(),
-		"NOTIFY_SOCKET="+sockName, "REGISTRY_ADDR="+sim.Addr())
-	logs := newLogLines()
-	cmd.Stderr = logs
+		"NOTIFY_SOCKET="+notifySocket, "REGISTRY_ADDR="+registry)
+	p := &unitProc{unit: u, cmd: cmd, logs: newLogLines(), exited: make(chan struct{})}
+	cmd.Stderr = p.logs
 	if err := cmd.Start(); err != nil {
 		t.Fatal(err)
 	}
-	var waitErr error
-	exited := make(chan struct{})
-	go func() { waitErr = cmd.Wait(); close(exited) }()
+	go func() { p.waitErr = cmd.Wait(); close(p.exited) }()
 	t.Cleanup(func() {
 		select {
-		case <-exited:
+		case <-p.exited:
 		default:
 			_ = cmd.Process.Kill()
-			<-exited
+			<-p.exited
 		}
 	})
+	return p
+}
 
-	addr := logs.await(t, regexp.MustCompile(`status endpoint listening.* address=(\S+)`))[1]
-	code := 0
-	for tick := time.NewTicker(20 * time.Millisecond); code == 0; <-tick.C {
-		code = readyz(addr)
+// stop sends the unit's kill signal (SIGTERM unless KillSignal= says
+// otherwise, which TestSystemdUnit allows only as SIGINT).
+func (p *unitProc) stop(t *testing.T) syscall.Signal {
+	t.Helper()
+	sig := syscall.SIGTERM
+	if ks, _ := p.unit.get("Service", "KillSignal"); ks == "SIGINT" {
+		sig = syscall.SIGINT
+	}
+	if err := p.cmd.Process.Signal(sig); err != nil {
+		t.Fatal(err)
+	}
+	return sig
+}
+
+// wait waits for the process to exit and fails the test unless it exits 0.
+func (p *unitProc) wait(t *testing.T, after syscall.Signal) {
+	t.Helper()
+	<-p.exited
+	if p.waitErr != nil {
+		t.Fatalf("the agent exited with %v after %v", p.waitErr, after)
+	}
+}
+
+// statusAddr returns the status endpoint's bound address, from the log.
+func (p *unitProc) statusAddr(t *testing.T) string {
+	t.Helper()
+	return p.logs.await(t, regexp.MustCompile(`status endpoint listening.* address=(\S+)`))[1]
+}
+
+// TestSystemdNotify runs the unit's ExecStart as systemd would (startUnit)
+// against a registry that is down at first. READY=1 must wait for the
+// routes to be live (/readyz 200), ExecReload must reload the file, and
+// the kill signal must bring STOPPING=1 and a deregistration.
+func TestSystemdNotify(t *testing.T) {
+	sim := registrysim.New(registrysim.Options{})
+	if err := sim.Start(); err != nil {
+		t.Fatal(err)
+	}
+	defer sim.Close()
+	// Down, its address kept for the later Start: the agent cannot be
+	// ready until then.
+	if err := sim.Stop(); err != nil {
+		t.Fatal(err)
+	}
+	sock, sockName := notifySocket(t)
+	p := startUnit(t, sockName, sim.Addr())
+
+	addr := p.statusAddr(t)
+	tick := time.NewTicker(20 * time.Millisecond)
+	defer tick.Stop()
+	code := readyz(addr)
+	for ; code == 0; code = readyz(addr) {
+		<-tick.C
 	}
 	if code != http.StatusServiceUnavailable {
 		t.Fatalf("/readyz answers %d with the registry down, want 503", code)
@@ -203,32 +247,35 @@ func TestSystemdNotify(t *testing.T) {
 	}
 
 	// systemctl reload: the unit's ExecReload with $MAINPID.
-	reload := shellWords(t, u["Service"]["ExecReload"][0], map[string]string{"MAINPID": strconv.Itoa(cmd.Process.Pid)})
+	reload := shellWords(t, p.unit["Service"]["ExecReload"][0], map[string]string{"MAINPID": strconv.Itoa(p.cmd.Process.Pid)})
 	if out, err := exec.Command(reload[0], reload[1:]...).CombinedOutput(); err != nil {
 		t.Fatalf("ExecReload %q: %v\n%s", reload, err, out)
 	}
-	logs.await(t, regexp.MustCompile(`reload requested`))
+	p.logs.await(t, regexp.MustCompile(`reload requested`))
 
-	// systemctl stop: the kill signal (SIGTERM unless KillSignal= says
-	// otherwise, which TestSystemdUnit allows only as SIGINT).
-	sig := syscall.SIGTERM
-	if ks, _ := u.get("Service", "KillSignal"); ks == "SIGINT" {
-		sig = syscall.SIGINT
-	}
-	if err := cmd.Process.Signal(sig); err != nil {
-		t.Fatal(err)
-	}
+	sig := p.stop(t)
 	if got := notification(t, sock, 30*time.Second); got != "STOPPING=1" {
 		t.Fatalf("the agent sent %q after %v, want STOPPING=1", got, sig)
 	}
-	<-exited
-	if waitErr != nil {
-		t.Fatalf("the agent exited with %v after %v", waitErr, sig)
-	}
+	p.wait(t, sig)
 	if got := sim.Resolve("shop.example.com", "/").Backend; got != "" {
 		t.Errorf("shop.example.com/ still goes to %s after the stop; shutdown.mode deregister should have removed it", got)
 	}
 	if got := notification(t, sock, 0); got != "" {
 		t.Errorf("the agent sent %q after STOPPING=1", got)
 	}
+}
+
+// TestSystemdNotifyBadSocket: a $NOTIFY_SOCKET the agent cannot use is a
+// warning, not a failure: the agent runs and stops as usual.
+func TestSystemdNotifyBadSocket(t *testing.T) {
+	sim := registrysim.New(registrysim.Options{})
+	if err := sim.Start(); err != nil {
+		t.Fatal(err)
+	}
+	defer sim.Close()
+	p := startUnit(t, "vsock:2:1234", sim.Addr())
+	p.logs.await(t, regexp.MustCompile(`cannot notify systemd.*vsock:2:1234`))
+	p.statusAddr(t)
+	p.wait(t, p.stop(t))
 }
