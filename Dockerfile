@@ -19,7 +19,7 @@ RUN go mod download
 COPY . .
 ARG VERSION=dev
 ARG COMMIT=unknown
-# examples/examples_test.go runs this exact command line.
+# examples/docker_test.go runs this exact command line (buildLikeDocker).
 RUN CGO_ENABLED=0 go build -trimpath -ldflags "-s -w -X main.version=${VERSION} -X main.commit=${COMMIT}" -o /out/regagent ./cmd/regagent
 # The state directory, made here because the runtime image has no shell.
 RUN mkdir -p /out/state

@@ -484,3 +484,33 @@ func TestDockerignore(t *testing.T) {
 		}
 	}
 }
+
+// TestDockerfileComments: every repository file the Dockerfile's comments
+// name exists, and a test file named there is the one that runs the
+// build command (the comment above it says so).
+func TestDockerfileComments(t *testing.T) {
+	named := regexp.MustCompile(`\b(?:README\.md|(?:examples|internal|cmd|docs|schema)/[\w./-]*\w)`)
+	tests := 0
+	for i, line := range strings.Split(readFile(t, "../Dockerfile"), "\n") {
+		comment, ok := strings.CutPrefix(strings.TrimSpace(line), "#")
+		if !ok {
+			continue
+		}
+		for _, name := range named.FindAllString(comment, -1) {
+			data, err := os.ReadFile(filepath.Join("..", name))
+			if err != nil {
+				t.Errorf("Dockerfile:%d: names %s: %v", i+1, name, err)
+				continue
+			}
+			if strings.HasSuffix(name, "_test.go") {
+				tests++
+				if !strings.Contains(string(data), "builderCommand(t, build") {
+					t.Errorf("Dockerfile:%d: names %s, which does not run the build command", i+1, name)
+				}
+			}
+		}
+	}
+	if tests == 0 {
+		t.Error("the Dockerfile does not say which test runs its build command")
+	}
+}

@@ -180,7 +180,8 @@ func parseRunArgs(tb testing.TB, where string, args []string, env map[string]str
 		if !strings.HasPrefix(args[i], "-") {
 			tb.Fatalf("%s: unexpected argument %q in %q", where, args[i], args)
 		}
-		name, value, hasValue := strings.Cut(strings.TrimLeft(args[i], "-"), "=")
+		flag := args[i]
+		name, value, hasValue := strings.Cut(strings.TrimLeft(flag, "-"), "=")
 		if !hasValue {
 			if i+1 >= len(args) {
 				tb.Fatalf("%s: flag %s has no value in %q", where, args[i], args)
@@ -197,7 +198,7 @@ func parseRunArgs(tb testing.TB, where string, args []string, env map[string]str
 			r.stateFile = value
 		case "proxy", "log-format", "log-level":
 		default:
-			tb.Fatalf("%s: unknown run flag %q", where, args[i])
+			tb.Fatalf("%s: unknown run flag %q", where, flag)
 		}
 	}
 	if r.config == "" {

@@ -10,6 +10,8 @@ import (
 	"testing"
 
 	"gopkg.in/yaml.v3"
+
+	"regagent/internal/config"
 )
 
 // The parts of the Kubernetes objects the checks read.
@@ -59,10 +61,17 @@ type (
 				} `yaml:"fieldRef"`
 			} `yaml:"valueFrom"`
 		} `yaml:"env"`
-		Ports []struct {
-			Name          string `yaml:"name"`
-			ContainerPort int    `yaml:"containerPort"`
-		} `yaml:"ports"`
+		Ports     []k8sPort `yaml:"ports"`
+		Lifecycle *struct {
+			PreStop *struct {
+				Sleep *struct {
+					Seconds int `yaml:"seconds"`
+				} `yaml:"sleep"`
+				Exec *struct {
+					Command []string `yaml:"command"`
+				} `yaml:"exec"`
+			} `yaml:"preStop"`
+		} `yaml:"lifecycle"`
 		ReadinessProbe *k8sProbe `yaml:"readinessProbe"`
 		LivenessProbe  *k8sProbe `yaml:"livenessProbe"`
 		Resources      struct {
@@ -75,6 +84,10 @@ type (
 			SubPath   string `yaml:"subPath"`
 			ReadOnly  bool   `yaml:"readOnly"`
 		} `yaml:"volumeMounts"`
+	}
+	k8sPort struct {
+		Name          string `yaml:"name"`
+		ContainerPort int    `yaml:"containerPort"`
 	}
 	k8sProbe struct {
 		HTTPGet *struct {
@@ -205,6 +218,11 @@ func TestKubernetesSidecar(t *testing.T) {
 				if err != nil || u.Hostname() != testPodIP {
 					t.Errorf("%s: route %s goes to %s; want this pod's IP (POD_IP from the downward API)", where, r.Name, r.Backend)
 				}
+				if err == nil && !slices.ContainsFunc(pod.Containers, func(app k8sContainer) bool {
+					return !isAgent(app) && hasPort(app, u.Port())
+				}) {
+					t.Errorf("%s: route %s goes to port %s, which no application container of the pod declares", where, r.Name, u.Port())
+				}
 			}
 			if cfg.Service.Instance != testPodName {
 				t.Errorf("%s: service.instance is %q; want the pod name (metadata.name), unique per replica", where, cfg.Service.Instance)
@@ -268,6 +286,7 @@ func TestKubernetesSidecar(t *testing.T) {
 				grace = *pod.TerminationGracePeriodSeconds
 			}
 			checkShutdown(t, where, cfg, float64(grace))
+			checkPreStop(t, file, pod, c, cfg, grace)
 			if d.Spec.Replicas == nil || *d.Spec.Replicas != 1 {
 				t.Errorf("%s: the Deployment does not have replicas: 1; pods registering the same domain+path evict each other's routes", where)
 			}
@@ -290,6 +309,65 @@ func TestKubernetesSidecar(t *testing.T) {
 	if agents == 0 {
 		t.Fatalf("%s: no regagent container found", file)
 	}
+}
+
+// checkPreStop guards the order of a pod's shutdown. The kubelet runs each
+// container's preStop hook, then sends it SIGTERM: the agent, without a
+// hook, deregisters at once, while every application container pauses
+// first for at least the agent's shutdown bound, so that the proxy never
+// routes to an application that has stopped serving. The grace period
+// counts from the deletion, so it must leave the application time after
+// its pause.
+func checkPreStop(t *testing.T, file string, pod k8sPodSpec, agent k8sContainer, cfg *config.Config, grace int) {
+	t.Helper()
+	if agent.Lifecycle != nil && agent.Lifecycle.PreStop != nil {
+		t.Errorf("%s: container %s has a preStop hook: it would delay the deregistration by as long", file, agent.Name)
+	}
+	bound := shutdownBound(cfg)
+	for _, app := range pod.Containers {
+		if isAgent(app) {
+			continue
+		}
+		where := file + ": container " + app.Name
+		pause, ok := preStopPause(app)
+		if !ok {
+			t.Errorf("%s: no preStop pause (lifecycle.preStop.sleep.seconds): it would stop serving while the proxy still routes to it", where)
+			continue
+		}
+		if float64(pause) < bound {
+			t.Errorf("%s: the preStop pause is %d s, but the agent's shutdown may take %g s (mode %s)", where, pause, bound, cfg.Shutdown.Mode)
+		}
+		if grace <= pause {
+			t.Errorf("%s: terminationGracePeriodSeconds %d leaves no time after the %d s preStop pause: the app would be killed, not stopped", where, grace, pause)
+		}
+	}
+}
+
+// preStopPause is how long a container's preStop hook pauses: the
+// kubelet's sleep action, or an exec hook running sleep N.
+func preStopPause(c k8sContainer) (seconds int, ok bool) {
+	if c.Lifecycle == nil || c.Lifecycle.PreStop == nil {
+		return 0, false
+	}
+	switch h := c.Lifecycle.PreStop; {
+	case h.Sleep != nil:
+		return h.Sleep.Seconds, true
+	case h.Exec != nil:
+		cmd := h.Exec.Command
+		if len(cmd) == 3 && (cmd[0] == "sh" || cmd[0] == "/bin/sh") && cmd[1] == "-c" {
+			cmd = strings.Fields(cmd[2])
+		}
+		if len(cmd) == 2 && path.Base(cmd[0]) == "sleep" {
+			n, err := strconv.Atoi(cmd[1])
+			return n, err == nil
+		}
+	}
+	return 0, false
+}
+
+// hasPort tells whether a container declares a container port.
+func hasPort(c k8sContainer, port string) bool {
+	return slices.ContainsFunc(c.Ports, func(p k8sPort) bool { return strconv.Itoa(p.ContainerPort) == port })
 }
 
 // measuredIdleRSS is the agent's resident memory when idle: the static

@@ -11,22 +11,36 @@ import (
 	"regagent/internal/registrysim"
 )
 
+// k8sConfigMap is the part of a ConfigMap the checks read.
+type k8sConfigMap struct {
+	Kind     string `yaml:"kind"`
+	Metadata struct {
+		Name   string            `yaml:"name"`
+		Labels map[string]string `yaml:"labels"`
+	} `yaml:"metadata"`
+	Data map[string]string `yaml:"data"`
+}
+
+// kubernetesConfigMap returns the Kubernetes example's ConfigMap holding
+// the regagent config.
+func kubernetesConfigMap(t *testing.T) k8sConfigMap {
+	t.Helper()
+	for _, doc := range yamlDocs(t, "kubernetes/shop.yaml") {
+		var cm k8sConfigMap
+		decodeNode(t, "kubernetes/shop.yaml", doc, &cm)
+		if cm.Kind == "ConfigMap" && cm.Data["registry.yaml"] != "" {
+			return cm
+		}
+	}
+	t.Fatal("kubernetes/shop.yaml: no ConfigMap with registry.yaml")
+	return k8sConfigMap{}
+}
+
 // kubernetesConfigText returns the regagent config of the Kubernetes
 // example's ConfigMap.
 func kubernetesConfigText(t *testing.T) string {
 	t.Helper()
-	for _, doc := range yamlDocs(t, "kubernetes/shop.yaml") {
-		var cm struct {
-			Kind string            `yaml:"kind"`
-			Data map[string]string `yaml:"data"`
-		}
-		decodeNode(t, "kubernetes/shop.yaml", doc, &cm)
-		if cm.Kind == "ConfigMap" && cm.Data["registry.yaml"] != "" {
-			return cm.Data["registry.yaml"]
-		}
-	}
-	t.Fatal("kubernetes/shop.yaml: no ConfigMap with registry.yaml")
-	return ""
+	return kubernetesConfigMap(t).Data["registry.yaml"]
 }
 
 // pod runs the example's agent as one pod of the Deployment would, against

@@ -4,13 +4,17 @@ import (
 	"context"
 	"errors"
 	"fmt"
+	"log/slog"
 	"os"
 	"os/signal"
+	"sync"
 	"syscall"
+	"time"
 
 	"regagent/internal/agent"
 	"regagent/internal/config"
 	"regagent/internal/redact"
+	"regagent/internal/sdnotify"
 )
 
 func runDaemon(ctx context.Context, args []string, env *environment) error {
@@ -46,6 +50,7 @@ func runDaemon(ctx context.Context, args []string, env *environment) error {
 	}
 
 	defer reloadOnHUP(a)()
+	defer notifySystemd(ctx, a, env, logger)()
 	return reportConfigErrors(a.Run(ctx), env, "nothing was sent")
 }
 
@@ -69,6 +74,28 @@ func reloadOnHUP(a *agent.Agent) (stop func()) {
 		signal.Stop(hup)
 		close(done)
 	}
+}
+
+// notifySystemd tells the manager of a Type=notify systemd unit
+// ($NOTIFY_SOCKET) when the agent is first ready, as /readyz would say,
+// and when shutdown begins (ctx ends), until the returned stop is called.
+func notifySystemd(ctx context.Context, a *agent.Agent, env *environment, logger *slog.Logger) (stop func()) {
+	socket, _ := env.getenv("NOTIFY_SOCKET")
+	n, err := sdnotify.New(socket)
+	if err != nil {
+		logger.Warn("cannot notify systemd", "err", err)
+	}
+	ctx, cancel := context.WithCancel(ctx)
+	var wg sync.WaitGroup
+	wg.Add(1)
+	go func() {
+		defer wg.Done()
+		ready := func() bool { ok, _ := a.Ready(); return ok }
+		if err := n.Run(ctx, ready, 100*time.Millisecond); err != nil {
+			logger.Warn("cannot notify systemd", "err", err)
+		}
+	}()
+	return func() { cancel(); wg.Wait() }
 }
 
 // reportConfigErrors prints every config error on its own line, compiler
