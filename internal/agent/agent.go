@@ -167,7 +167,7 @@ func (a *Agent) Run(ctx context.Context) error {
 	a.emit(client.Event{Type: client.EventConfigValidated, Time: time.Now(), Message: "config is valid",
 		Data: map[string]any{"file": a.opts.ConfigPath, "hash": cfg.Hash, "routes": len(cfg.Routes)}})
 
-	cl, err := client.New(a.clientConfig(cfg))
+	cl, err := client.New(a.clientOptions(cfg))
 	if err != nil {
 		return err
 	}
@@ -264,13 +264,13 @@ func (a *Agent) startStatus(cfg *config.Config) (*status.Server, error) {
 	return srv, nil
 }
 
-// clientConfig maps the file's proxy and service blocks to the client.
-func (a *Agent) clientConfig(cfg *config.Config) client.Config {
+// clientOptions maps the file's proxy and service blocks to the client.
+func (a *Agent) clientOptions(cfg *config.Config) client.Options {
 	addr := cfg.Proxy.Address
 	if a.opts.ProxyAddr != "" {
 		addr = a.opts.ProxyAddr
 	}
-	return client.Config{
+	return client.Options{
 		Addr:               addr,
 		Service:            cfg.Service.Name,
 		Instance:           cfg.Service.Instance,

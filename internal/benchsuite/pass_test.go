@@ -71,7 +71,7 @@ func passRegagent(tb testing.TB, spec fileSpec, oneWay time.Duration) (total, fi
 		mc = &markConn{Conn: c}
 		return mc, nil
 	}
-	cl, err := client.New(client.Config{
+	cl, err := client.New(client.Options{
 		Addr: l.addr, Service: "bench", Instance: "bench-1",
 		KeepaliveInterval: -1, IPCheckInterval: -1, IPSource: loopbackIP, Dial: dial,
 	})

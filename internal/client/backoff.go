@@ -36,7 +36,7 @@ const (
 	MinKeepaliveInterval = time.Second
 )
 
-// DefaultBackoff is the schedule a zero Config.Backoff gets.
+// DefaultBackoff is the schedule a zero Options.Backoff gets.
 func DefaultBackoff() Backoff {
 	return Backoff{Initial: 250 * time.Millisecond, Max: 30 * time.Second, Multiplier: 2, Jitter: 0.2, ProbeMax: DefaultProbeMax}
 }
@@ -88,7 +88,7 @@ func (b Backoff) Delay(attempt int, rnd func() float64) time.Duration {
 // randFloat is the default jitter source.
 func randFloat() float64 { return rand.Float64() }
 
-// sleepCtx is the default Config.Sleep: wait d or until ctx ends.
+// sleepCtx is the default Options.Sleep: wait d or until ctx ends.
 func sleepCtx(ctx context.Context, d time.Duration) error {
 	if d <= 0 {
 		return ctx.Err()

@@ -21,7 +21,7 @@ import (
 // that can never come.
 func TestMaintenanceCancelledCtxDoesNotHoldSlot(t *testing.T) {
 	sim := startSim(t, registrysim.Options{})
-	h := connected(t, sim.Addr(), func(c *Config) { c.MaintenanceTimeout = 5 * time.Second })
+	h := connected(t, sim.Addr(), func(c *Options) { c.MaintenanceTimeout = 5 * time.Second })
 	c := h.c
 	id := liveRoute(t, c)
 
@@ -72,7 +72,7 @@ func TestKeepaliveNotFooledBySlowCommand(t *testing.T) {
 		return nil
 	})
 	sim := startSim(t, registrysim.Options{Checker: slow})
-	h := connected(t, sim.Addr(), func(c *Config) {
+	h := connected(t, sim.Addr(), func(c *Options) {
 		c.KeepaliveInterval = 20 * time.Millisecond
 		c.KeepaliveTimeout = 200 * time.Millisecond
 	})

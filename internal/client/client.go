@@ -12,9 +12,9 @@ import (
 	"time"
 )
 
-// Config configures a Client. Zero durations get their defaults; a negative
+// Options configure a Client. Zero durations get their defaults; a negative
 // KeepaliveInterval or IPCheckInterval disables that check.
-type Config struct {
+type Options struct {
 	Addr               string // host:port of the registry
 	Service, Instance  string
 	MaintenancePort    int
@@ -73,7 +73,7 @@ func (s State) String() string {
 // Client is a registry client. Create it with New, register handlers with On,
 // then call Run. All methods are safe for concurrent use.
 type Client struct {
-	cfg      Config
+	opts     Options
 	metadata string // REGISTER's metadata JSON
 	ipNet    *net.IPNet
 	events   *dispatcher
@@ -95,20 +95,20 @@ type Client struct {
 	ip        net.IP
 }
 
-// New checks cfg, fills defaults and returns a Client. It starts nothing.
-func New(cfg Config) (*Client, error) {
-	if cfg.Addr == "" {
+// New checks opts, fills defaults and returns a Client. It starts nothing.
+func New(opts Options) (*Client, error) {
+	if opts.Addr == "" {
 		return nil, errors.New("cannot create client: empty Addr")
 	}
-	if cfg.Service == "" || cfg.Instance == "" {
+	if opts.Service == "" || opts.Instance == "" {
 		return nil, errors.New("cannot create client: Service and Instance are required")
 	}
-	for i, v := range []string{cfg.Service, cfg.Instance} {
+	for i, v := range []string{opts.Service, opts.Instance} {
 		if err := checkField("REGISTER", i+1, v); err != nil {
 			return nil, fmt.Errorf("cannot create client: %w", err)
 		}
 	}
-	md := cfg.Metadata
+	md := opts.Metadata
 	if md == nil {
 		md = map[string]string{}
 	}
@@ -120,15 +120,15 @@ func New(cfg Config) (*Client, error) {
 		return nil, fmt.Errorf("cannot create client: %w: metadata contains '|'", ErrUnsafeField)
 	}
 	c := &Client{metadata: string(b), connected: make(chan struct{}), closedCh: make(chan struct{})}
-	if cfg.IPCIDR != "" {
-		_, n, err := net.ParseCIDR(cfg.IPCIDR)
+	if opts.IPCIDR != "" {
+		_, n, err := net.ParseCIDR(opts.IPCIDR)
 		if err != nil {
 			return nil, fmt.Errorf("cannot create client: IPCIDR: %w", err)
 		}
 		c.ipNet = n
 	}
-	setDefaults(&cfg, c.ipNet)
-	c.cfg = cfg
+	setDefaults(&opts, c.ipNet)
+	c.opts = opts
 	// A REGISTER over the line budget would fail every handshake, forever.
 	if _, err := appendLine(nil, "", c.registerCommand()); err != nil {
 		return nil, fmt.Errorf("cannot create client: %w", err)
@@ -138,42 +138,42 @@ func New(cfg Config) (*Client, error) {
 	return c, nil
 }
 
-func setDefaults(cfg *Config, ipNet *net.IPNet) {
+func setDefaults(opts *Options, ipNet *net.IPNet) {
 	def := func(d *time.Duration, v time.Duration) {
 		if *d == 0 {
 			*d = v
 		}
 	}
-	def(&cfg.DialTimeout, 5*time.Second)
-	def(&cfg.WriteTimeout, 10*time.Second)
-	def(&cfg.KeepaliveInterval, 15*time.Second)
-	def(&cfg.KeepaliveTimeout, 5*time.Second)
-	def(&cfg.MaintenanceTimeout, 30*time.Second)
-	def(&cfg.IPCheckInterval, 30*time.Second)
+	def(&opts.DialTimeout, 5*time.Second)
+	def(&opts.WriteTimeout, 10*time.Second)
+	def(&opts.KeepaliveInterval, 15*time.Second)
+	def(&opts.KeepaliveTimeout, 5*time.Second)
+	def(&opts.MaintenanceTimeout, 30*time.Second)
+	def(&opts.IPCheckInterval, 30*time.Second)
 	// A library caller is not checked by config: a tiny period here is a
 	// PING storm on a live connection, so it is raised, not refused.
-	if cfg.KeepaliveInterval > 0 {
-		cfg.KeepaliveInterval = max(cfg.KeepaliveInterval, MinKeepaliveInterval)
+	if opts.KeepaliveInterval > 0 {
+		opts.KeepaliveInterval = max(opts.KeepaliveInterval, MinKeepaliveInterval)
 	}
-	cfg.Backoff = cfg.Backoff.withDefaults()
-	if cfg.Dial == nil {
+	opts.Backoff = opts.Backoff.withDefaults()
+	if opts.Dial == nil {
 		d := &net.Dialer{KeepAlive: 15 * time.Second}
-		cfg.Dial = d.DialContext
+		opts.Dial = d.DialContext
 	}
-	if cfg.IPSource == nil {
-		cfg.IPSource = func() (net.IP, error) { return firstIPv4(ipNet) }
+	if opts.IPSource == nil {
+		opts.IPSource = func() (net.IP, error) { return firstIPv4(ipNet) }
 	}
-	if cfg.Sleep == nil {
-		cfg.Sleep = sleepCtx
+	if opts.Sleep == nil {
+		opts.Sleep = sleepCtx
 	}
-	if cfg.Now == nil {
-		cfg.Now = time.Now
+	if opts.Now == nil {
+		opts.Now = time.Now
 	}
-	if cfg.Rand == nil {
-		cfg.Rand = randFloat
+	if opts.Rand == nil {
+		opts.Rand = randFloat
 	}
-	if cfg.Logger == nil {
-		cfg.Logger = slog.New(slog.DiscardHandler)
+	if opts.Logger == nil {
+		opts.Logger = slog.New(slog.DiscardHandler)
 	}
 }
 
@@ -350,7 +350,7 @@ func (c *Client) wait(ctx context.Context, p sent) ([]Result, error) {
 // roundTrip reports a completed write to OnRoundTrip; a write cut short by
 // a broken connection is not a round trip.
 func (c *Client) roundTrip(cmds []Command, w *waiter, rtt time.Duration) {
-	if c.cfg.OnRoundTrip == nil {
+	if c.opts.OnRoundTrip == nil {
 		return
 	}
 	names := make([]string, len(cmds))
@@ -360,7 +360,7 @@ func (c *Client) roundTrip(cmds []Command, w *waiter, rtt time.Duration) {
 		}
 		names[i] = cmd.Name
 	}
-	c.cfg.OnRoundTrip(names, rtt)
+	c.opts.OnRoundTrip(names, rtt)
 }
 
 // encode checks and encodes every command before anything is written.

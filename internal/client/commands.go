@@ -86,7 +86,7 @@ func decodeReply(r Reply, kind string, v any) error {
 // registerCommand is the REGISTER of this client's identity (§2).
 func (c *Client) registerCommand() Command {
 	return Command{Name: "REGISTER", Args: []string{
-		c.cfg.Service, c.cfg.Instance, strconv.Itoa(c.cfg.MaintenancePort), c.metadata,
+		c.opts.Service, c.opts.Instance, strconv.Itoa(c.opts.MaintenancePort), c.metadata,
 	}}
 }
 

@@ -100,8 +100,8 @@ type harness struct {
 	rec *recorder
 }
 
-func testConfig(addr string) Config {
-	return Config{
+func testOptions(addr string) Options {
+	return Options{
 		Addr:              addr,
 		Service:           "svc",
 		Instance:          "i1",
@@ -116,9 +116,9 @@ func testConfig(addr string) Config {
 }
 
 // newClient creates a client for the registry at addr; it is not running.
-func newClient(tb testing.TB, addr string, mutate func(*Config)) *harness {
+func newClient(tb testing.TB, addr string, mutate func(*Options)) *harness {
 	tb.Helper()
-	cfg := testConfig(addr)
+	cfg := testOptions(addr)
 	if mutate != nil {
 		mutate(&cfg)
 	}
@@ -156,7 +156,7 @@ func (h *harness) run(tb testing.TB) {
 }
 
 // connected starts a client on addr and waits for its CONNECTED event.
-func connected(tb testing.TB, addr string, mutate func(*Config)) *harness {
+func connected(tb testing.TB, addr string, mutate func(*Options)) *harness {
 	tb.Helper()
 	h := newClient(tb, addr, mutate)
 	h.run(tb)

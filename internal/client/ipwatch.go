@@ -17,7 +17,7 @@ func (c *Client) SelfIP() net.IP {
 	if ip != nil {
 		return ip
 	}
-	ip, err := c.cfg.IPSource()
+	ip, err := c.opts.IPSource()
 	if err != nil {
 		return nil
 	}
@@ -34,7 +34,7 @@ func (c *Client) SelfIP() net.IP {
 // from the last one seen. The client only reports: what to do about a new
 // address (re-register, replay backends) is the owner's decision.
 func (c *Client) checkIP() {
-	ip, err := c.cfg.IPSource()
+	ip, err := c.opts.IPSource()
 	if err != nil {
 		c.emit(EventLog, "cannot read host address", err, map[string]any{"level": "warn"})
 		return
@@ -49,7 +49,7 @@ func (c *Client) checkIP() {
 }
 
 func (c *Client) watchIP(ctx context.Context) {
-	t := time.NewTicker(c.cfg.IPCheckInterval)
+	t := time.NewTicker(c.opts.IPCheckInterval)
 	defer t.Stop()
 	for {
 		select {

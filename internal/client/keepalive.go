@@ -16,7 +16,7 @@ var errNoPong = errors.New("no PONG in time")
 // prompt detector (§7). Any reply counts as alive: a replaced session still
 // answers PING with PONG (§2).
 func (c *Client) keepalive(cn *conn) {
-	t := time.NewTicker(c.cfg.KeepaliveInterval)
+	t := time.NewTicker(c.opts.KeepaliveInterval)
 	defer t.Stop()
 	for {
 		select {
@@ -59,14 +59,14 @@ func (c *Client) ping(cn *conn) {
 		if over {
 			return
 		}
-		if cn.waitsBehind(w) && time.Since(start) < busyAllowance*c.cfg.KeepaliveTimeout {
-			deadline = time.AfterFunc(c.cfg.KeepaliveTimeout, expire)
+		if cn.waitsBehind(w) && time.Since(start) < busyAllowance*c.opts.KeepaliveTimeout {
+			deadline = time.AfterFunc(c.opts.KeepaliveTimeout, expire)
 			return
 		}
 		cn.fail(fmt.Errorf("keepalive: %w", errNoPong))
 	}
 	mu.Lock()
-	deadline = time.AfterFunc(c.cfg.KeepaliveTimeout, expire)
+	deadline = time.AfterFunc(c.opts.KeepaliveTimeout, expire)
 	mu.Unlock()
 	defer func() {
 		mu.Lock()

@@ -169,7 +169,7 @@ func (m *maintenance) do(ctx context.Context, op *maintOp) error {
 		// not count it as done there.
 		return disconnected(err)
 	}
-	op.timer = time.AfterFunc(m.c.cfg.MaintenanceTimeout, func() {
+	op.timer = time.AfterFunc(m.c.opts.MaintenanceTimeout, func() {
 		m.mu.Lock()
 		defer m.mu.Unlock()
 		m.resolveLocked(op, MaintLocal, "no confirmation in time", nil)

@@ -56,7 +56,7 @@ func TestMaintenanceConfirmed(t *testing.T) {
 func TestMaintenanceTimeoutToLocalThenLateConfirmation(t *testing.T) {
 	g := &gate{}
 	sim := startSim(t, registrysim.Options{Checker: g, MaintInterval: 2 * time.Millisecond, MaintTimeout: time.Minute})
-	h := connected(t, sim.Addr(), func(c *Config) { c.MaintenanceTimeout = 20 * time.Millisecond })
+	h := connected(t, sim.Addr(), func(c *Options) { c.MaintenanceTimeout = 20 * time.Millisecond })
 	c, ctx := h.c, ctxT(t)
 	if err := c.MaintenanceEnter(ctx, "ALL", "http://page.local/maint"); err != nil {
 		t.Fatal(err)
@@ -196,7 +196,7 @@ func TestMaintenanceDisconnectFallsBackToLocal(t *testing.T) {
 func TestMaintenanceSameTargetSupersedesPending(t *testing.T) {
 	g := &gate{}
 	sim := startSim(t, registrysim.Options{Checker: g, MaintInterval: 2 * time.Millisecond, MaintTimeout: time.Minute})
-	h := connected(t, sim.Addr(), func(c *Config) { c.MaintenanceTimeout = time.Hour })
+	h := connected(t, sim.Addr(), func(c *Options) { c.MaintenanceTimeout = time.Hour })
 	c, ctx := h.c, ctxT(t)
 	id := liveRoute(t, c)
 	if err := c.MaintenanceEnter(ctx, id, "http://page.local/"); err != nil {

@@ -38,7 +38,7 @@ func (c *Client) Run(ctx context.Context) error {
 	stopEvents := make(chan struct{})
 	wg.Add(1)
 	go func() { defer wg.Done(); c.events.run(stopEvents) }()
-	if c.cfg.IPCheckInterval > 0 {
+	if c.opts.IPCheckInterval > 0 {
 		wg.Add(1)
 		go func() { defer wg.Done(); c.watchIP(ctx) }()
 	}
@@ -69,8 +69,8 @@ const minStableFor = 10 * time.Second
 // PINGs, not only the handshake), and at least minStableFor, its loss counts
 // as one more failed try.
 func (c *Client) stableFor() time.Duration {
-	if c.cfg.KeepaliveInterval > 0 {
-		return max(minStableFor, 2*c.cfg.KeepaliveInterval)
+	if c.opts.KeepaliveInterval > 0 {
+		return max(minStableFor, 2*c.opts.KeepaliveInterval)
 	}
 	return minStableFor
 }
@@ -103,7 +103,7 @@ func (c *Client) loop(ctx context.Context) {
 			d := c.retryDelay(probes, flaps)
 			tries++
 			c.emit(EventRetrying, "reconnecting", lastErr, map[string]any{"attempt": tries, "delay": d, "flapping": flaps > 0})
-			if err := c.cfg.Sleep(ctx, d); err != nil || c.stopping(ctx) {
+			if err := c.opts.Sleep(ctx, d); err != nil || c.stopping(ctx) {
 				return
 			}
 		}
@@ -121,24 +121,24 @@ func (c *Client) loop(ctx context.Context) {
 			} else {
 				probes++
 			}
-			c.cfg.Logger.Debug("connect failed", "attempt", fails+1, "err", err)
+			c.opts.Logger.Debug("connect failed", "attempt", fails+1, "err", err)
 			fail(err)
 			continue
 		}
 		probes = 0
 		c.checkIP()
-		up := c.cfg.Now()
+		up := c.opts.Now()
 		err = c.serve(ctx, cn, served, replay, oldSID)
 		served = true
 		if c.stopping(ctx) {
 			return
 		}
-		if uptime := c.cfg.Now().Sub(up); uptime < c.stableFor() {
+		if uptime := c.opts.Now().Sub(up); uptime < c.stableFor() {
 			flaps++
 			// One short connection is a registry restarted twice; two in
 			// a row are worth a warning.
 			if flaps >= 2 {
-				c.cfg.Logger.Warn("connection flapping", "uptime", uptime, "flaps", flaps, "err", err)
+				c.opts.Logger.Warn("connection flapping", "uptime", uptime, "flaps", flaps, "err", err)
 				c.emit(EventLog, "connection flapping: lost soon after the handshake", err,
 					map[string]any{"level": "warn", "attempt": flaps, "uptime": uptime})
 			}
@@ -162,13 +162,13 @@ func (c *Client) loop(ctx context.Context) {
 // exactly ProbeMax, and clients that lost the registry at the same moment
 // would keep dialling it in step.
 func (c *Client) retryDelay(probes, flaps int) time.Duration {
-	b := c.cfg.Backoff
+	b := c.opts.Backoff
 	if probes == 0 {
-		return b.Delay(flaps-1, c.cfg.Rand)
+		return b.Delay(flaps-1, c.opts.Rand)
 	}
 	b.Max = min(b.Max, b.ProbeMax)
 	d := b.Delay(probes-1, nil)
-	return time.Duration(float64(d) * (1 - b.Jitter*c.cfg.Rand()))
+	return time.Duration(float64(d) * (1 - b.Jitter*c.opts.Rand()))
 }
 
 func (c *Client) stopping(ctx context.Context) bool {
@@ -205,7 +205,7 @@ func (c *Client) serve(ctx context.Context, cn *conn, reconnect, replay bool, ol
 	var wg sync.WaitGroup
 	wg.Add(1)
 	go func() { defer wg.Done(); cn.readLoop() }()
-	if c.cfg.KeepaliveInterval > 0 {
+	if c.opts.KeepaliveInterval > 0 {
 		wg.Add(1)
 		go func() { defer wg.Done(); c.keepalive(cn) }()
 	}
@@ -249,9 +249,9 @@ func (c *Client) connect(ctx context.Context) (cn *conn, replay, dialed bool, er
 
 // dialHandshake is connect; *dialed is set once the dial succeeded.
 func (c *Client) dialHandshake(ctx context.Context, dialed *bool) (cn *conn, replay bool, err error) {
-	dctx, cancel := context.WithTimeout(ctx, c.cfg.DialTimeout)
+	dctx, cancel := context.WithTimeout(ctx, c.opts.DialTimeout)
 	defer cancel()
-	nc, err := c.cfg.Dial(dctx, "tcp", c.cfg.Addr)
+	nc, err := c.opts.Dial(dctx, "tcp", c.opts.Addr)
 	if err != nil {
 		return nil, false, fmt.Errorf("cannot connect: %w", err)
 	}
@@ -262,7 +262,7 @@ func (c *Client) dialHandshake(ctx context.Context, dialed *bool) (cn *conn, rep
 	deadline, _ := dctx.Deadline()
 	_ = nc.SetDeadline(deadline)
 
-	cn = newConn(nc, c.cfg.WriteTimeout)
+	cn = newConn(nc, c.opts.WriteTimeout)
 	cn.onLine = c.onAsync
 	cn.onResult = c.observe
 	replay, err = c.handshake(cn)

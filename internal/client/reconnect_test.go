@@ -85,7 +85,7 @@ func TestPendingCommandsFailOnDisconnect(t *testing.T) {
 func TestHalfOpenDetectedByKeepalive(t *testing.T) {
 	sim := startSim(t, registrysim.Options{})
 	t.Cleanup(func() { sim.Freeze(false) })
-	h := connected(t, sim.Addr(), func(c *Config) {
+	h := connected(t, sim.Addr(), func(c *Options) {
 		c.KeepaliveInterval = 20 * time.Millisecond
 		c.KeepaliveTimeout = 100 * time.Millisecond
 	})
@@ -104,7 +104,7 @@ func TestDNSFailureThenSuccess(t *testing.T) {
 	sim := startSim(t, registrysim.Options{})
 	var calls atomic.Int32
 	var d net.Dialer
-	h := newClient(t, sim.Addr(), func(c *Config) {
+	h := newClient(t, sim.Addr(), func(c *Options) {
 		c.Addr = "registry.invalid:7000"
 		c.Dial = func(ctx context.Context, network, _ string) (net.Conn, error) {
 			if calls.Add(1) <= 3 {
@@ -133,7 +133,7 @@ func TestBackoffScheduleAndExtendedRetry(t *testing.T) {
 	)
 	var d net.Dialer
 	var calls atomic.Int32
-	h := newClient(t, sim.Addr(), func(c *Config) {
+	h := newClient(t, sim.Addr(), func(c *Options) {
 		c.Backoff = Backoff{}                  // the defaults: 250ms ×2 up to 30s (2s between refused dials), jitter 0.2
 		c.Rand = func() float64 { return 0.5 } // centre of the jitter range
 		c.Sleep = func(ctx context.Context, d time.Duration) error {
@@ -179,7 +179,7 @@ func TestIPChange(t *testing.T) {
 	var ip atomic.Pointer[net.IP]
 	first := net.IPv4(10, 0, 0, 1)
 	ip.Store(&first)
-	h := newClient(t, sim.Addr(), func(c *Config) {
+	h := newClient(t, sim.Addr(), func(c *Options) {
 		c.IPCheckInterval = 5 * time.Millisecond
 		c.IPSource = func() (net.IP, error) { return *ip.Load(), nil }
 	})

@@ -38,7 +38,7 @@ func firstDialAfter(tb testing.TB, opensAt time.Duration, rnd float64) time.Dura
 	ctx, cancel := context.WithCancel(context.Background())
 	defer cancel()
 	var got atomic.Int64
-	cfg := testConfig("registry:7000")
+	cfg := testOptions("registry:7000")
 	cfg.Backoff = Backoff{}
 	cfg.Rand = func() float64 { return rnd }
 	cfg.Sleep = clk.sleep
@@ -106,11 +106,11 @@ func TestDownRegistryLoad(t *testing.T) {
 		slots := make([]int, (to-from)/slot)
 		dials := 0
 		for i := range n {
-			c, err := New(Config{Addr: "x:1", Service: "s", Instance: "i"})
+			c, err := New(Options{Addr: "x:1", Service: "s", Instance: "i"})
 			if err != nil {
 				t.Fatal(err)
 			}
-			c.cfg.Rand = rand.New(rand.NewPCG(uint64(i), 1)).Float64
+			c.opts.Rand = rand.New(rand.NewPCG(uint64(i), 1)).Float64
 			var at time.Duration
 			for tries := 0; at < to; tries++ {
 				if at >= from {
@@ -188,7 +188,7 @@ func TestFlappingRegistryBacksOff(t *testing.T) {
 	const window = 120 * time.Second
 	ctx, cancel := context.WithCancel(context.Background())
 	defer cancel()
-	h := newClient(t, addr, func(c *Config) {
+	h := newClient(t, addr, func(c *Options) {
 		c.Backoff = Backoff{}
 		c.Rand = func() float64 { return 0.5 }
 		c.Now = clk.now
@@ -219,14 +219,14 @@ func TestFlappingRegistryBacksOff(t *testing.T) {
 // A stable connection (up longer than stableFor) resets the schedule: the
 // next loss is retried after Initial again.
 func TestStableConnectionResetsBackoff(t *testing.T) {
-	c, err := New(Config{Addr: "x:1", Service: "s", Instance: "i"})
+	c, err := New(Options{Addr: "x:1", Service: "s", Instance: "i"})
 	if err != nil {
 		t.Fatal(err)
 	}
 	if got := c.stableFor(); got != 30*time.Second {
 		t.Fatalf("stableFor at the default 15s keepalive = %v, want 30s", got)
 	}
-	c, err = New(Config{Addr: "x:1", Service: "s", Instance: "i", KeepaliveInterval: -1})
+	c, err = New(Options{Addr: "x:1", Service: "s", Instance: "i", KeepaliveInterval: -1})
 	if err != nil {
 		t.Fatal(err)
 	}
@@ -238,15 +238,15 @@ func TestStableConnectionResetsBackoff(t *testing.T) {
 // A library caller cannot configure a PING storm or a dial storm: tiny
 // durations are raised to the minimums config also enforces.
 func TestNewRaisesTinyDurations(t *testing.T) {
-	c, err := New(Config{Addr: "x:1", Service: "s", Instance: "i",
+	c, err := New(Options{Addr: "x:1", Service: "s", Instance: "i",
 		KeepaliveInterval: time.Nanosecond, Backoff: Backoff{Initial: time.Nanosecond, Max: time.Nanosecond, ProbeMax: time.Nanosecond}})
 	if err != nil {
 		t.Fatal(err)
 	}
-	if got := c.cfg.KeepaliveInterval; got != MinKeepaliveInterval {
+	if got := c.opts.KeepaliveInterval; got != MinKeepaliveInterval {
 		t.Errorf("KeepaliveInterval = %v, want %v", got, MinKeepaliveInterval)
 	}
-	b := c.cfg.Backoff
+	b := c.opts.Backoff
 	if b.Initial != MinBackoffInitial || b.Max != MinBackoffMax || b.ProbeMax != MinBackoffMax {
 		t.Errorf("Backoff = %+v, want Initial %v, Max and ProbeMax %v", b, MinBackoffInitial, MinBackoffMax)
 	}
@@ -256,7 +256,7 @@ func TestNewRaisesTinyDurations(t *testing.T) {
 	ctx, cancel := context.WithCancel(context.Background())
 	defer cancel()
 	var dials atomic.Int32
-	cfg := testConfig("registry:7000")
+	cfg := testOptions("registry:7000")
 	cfg.Backoff = Backoff{Initial: time.Nanosecond, Max: time.Nanosecond}
 	cfg.Sleep = clk.sleep
 	cfg.Now = clk.now
@@ -293,7 +293,7 @@ func TestBackWithinProbeMaxAfterLoss(t *testing.T) {
 			var clk fakeClock
 			var opensAt, firstAfter atomic.Int64
 			var d net.Dialer
-			h := newClient(t, sim.Addr(), func(c *Config) {
+			h := newClient(t, sim.Addr(), func(c *Options) {
 				c.Backoff = Backoff{}
 				c.Rand = func() float64 { return 0 } // the longest waits
 				c.Sleep = clk.sleep

@@ -79,7 +79,7 @@ func TestReconnectRestoredSession(t *testing.T) {
 		}
 		return "ERROR|unknown command: " + line
 	})
-	h := newClient(t, addr, func(c *Config) {
+	h := newClient(t, addr, func(c *Options) {
 		c.KeepaliveInterval = 10 * time.Millisecond
 		c.KeepaliveTimeout = 50 * time.Millisecond
 	})
@@ -119,7 +119,7 @@ func TestReconnectThroughRelayFaults(t *testing.T) {
 }
 
 func TestNewValidates(t *testing.T) {
-	for name, cfg := range map[string]Config{
+	for name, cfg := range map[string]Options{
 		"no addr":       {Service: "s", Instance: "i"},
 		"no service":    {Addr: "x:1", Instance: "i"},
 		"pipe instance": {Addr: "x:1", Service: "s", Instance: "i|j"},
@@ -131,7 +131,7 @@ func TestNewValidates(t *testing.T) {
 		}
 	}
 	huge := map[string]string{"blob": strings.Repeat("x", LineBudget)}
-	if _, err := New(Config{Addr: "x:1", Service: "s", Instance: "i", Metadata: huge}); !errors.Is(err, ErrLineTooLong) {
+	if _, err := New(Options{Addr: "x:1", Service: "s", Instance: "i", Metadata: huge}); !errors.Is(err, ErrLineTooLong) {
 		t.Errorf("New with a REGISTER over the line budget = %v, want ErrLineTooLong", err)
 	}
 	if _, err := firstIPv4(&net.IPNet{IP: net.IPv4(203, 0, 113, 0), Mask: net.CIDRMask(32, 32)}); !errors.Is(err, errNoIPv4) {

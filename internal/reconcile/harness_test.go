@@ -62,12 +62,12 @@ func newHarnessSeeded(tb tester, seed int64) *harness {
 }
 
 // newHarnessWith is newHarness with the client's config adjusted by mutate.
-func newHarnessWith(tb tester, mutate func(*client.Config)) *harness {
+func newHarnessWith(tb tester, mutate func(*client.Options)) *harness {
 	helper(tb)
 	return newHarnessSeed(tb, mutate, 1)
 }
 
-func newHarnessSeed(tb tester, mutate func(*client.Config), seed int64) *harness {
+func newHarnessSeed(tb tester, mutate func(*client.Options), seed int64) *harness {
 	helper(tb)
 	// The real server adds the routes of one apply in random order (§9):
 	// nothing the planner does may depend on that order.
@@ -83,10 +83,10 @@ func newHarnessSeed(tb tester, mutate func(*client.Config), seed int64) *harness
 // attachHarness is a harness on a running server: one agent process, with
 // its client configured by mutate and its reconciler by opts. Its client
 // stops with the test, or earlier through kill.
-func attachHarness(tb tester, srv *registrysim.Server, mutate func(*client.Config), opts Options) *harness {
+func attachHarness(tb tester, srv *registrysim.Server, mutate func(*client.Options), opts Options) *harness {
 	helper(tb)
 	h := &harness{tb: tb, srv: srv}
-	cfg := client.Config{
+	cfg := client.Options{
 		Addr: srv.Addr(), Service: "svc", Instance: "i1",
 		KeepaliveInterval: -1, IPCheckInterval: -1,
 		IPSource:           func() (net.IP, error) { return net.IPv4(127, 0, 0, 1), nil },

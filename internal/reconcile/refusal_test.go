@@ -70,7 +70,7 @@ func TestRevertAfterRefusedApply(t *testing.T) {
 func gatedHarness(t *testing.T) (*harness, chan struct{}) {
 	t.Helper()
 	release := make(chan struct{})
-	h := newHarnessWith(t, func(c *client.Config) {
+	h := newHarnessWith(t, func(c *client.Options) {
 		c.Sleep = func(ctx context.Context, _ time.Duration) error {
 			select {
 			case <-release:
