@@ -15,6 +15,7 @@ import (
 
 	"regagent/internal/client"
 	"regagent/internal/config"
+	"regagent/internal/hostip"
 	"regagent/internal/reconcile"
 	"regagent/internal/redact"
 	"regagent/internal/status"
@@ -41,11 +42,13 @@ type Options struct {
 	// OnEvent, when set, also receives every event (after logging), on the
 	// goroutine that emitted it. The demo uses it.
 	OnEvent func(client.Event)
-	// Dial and IPSource are passed to the client (tests, demo).
-	Dial     func(ctx context.Context, network, addr string) (net.Conn, error)
+	// Dial is passed to the client (tests, demo).
+	Dial func(ctx context.Context, network, addr string) (net.Conn, error)
+	// IPSource reports this host's address (${SELF_IP}); default the first
+	// non-loopback IPv4 address, within the file's service.ip_cidr.
 	IPSource func() (net.IP, error)
-	// IPCheckInterval is how often the address is checked; default the
-	// client's (30s).
+	// IPCheckInterval is how often the address is checked besides every
+	// connect; default 30s, negative: only at connects.
 	IPCheckInterval time.Duration
 	// ShutdownTimeout bounds the whole shutdown; default 10s plus the
 	// drain timeout in drain mode.
@@ -71,6 +74,7 @@ type Agent struct {
 	invalid     error  // errors of the file's current content, nil when valid
 	invalidHash string // hash of that content
 	cl          *client.Client
+	ipw         *hostip.Watcher
 	rec         *reconcile.Reconciler
 	statusLn    string
 	secrets     []string // of the config in force
@@ -174,18 +178,21 @@ func (a *Agent) Run(ctx context.Context) error {
 	inherited, remember := a.openState(cfg)
 	rec := reconcile.New(cl, reconcile.Options{OnEvent: a.emit, Service: cfg.Service.Name,
 		Instance: cfg.Service.Instance, Inherited: inherited, Remember: remember})
+	ipw := hostip.NewWatcher(a.ipSource(cfg.Service.IPCIDR))
 	cl.On("", func(ev client.Event) {
 		rec.HandleEvent(ev)
 		if reconcilerReports(ev.Type) {
 			return
 		}
-		a.emit(ev)
-		if ev.Type == client.EventIPChanged {
-			a.ipChanged(ev)
+		if ev.Type == client.EventConnected || ev.Type == client.EventReconnected {
+			// A new connection may come with a new address: look before
+			// reporting it, as the address is what the session serves.
+			a.checkIP()
 		}
+		a.emit(ev)
 	})
 	a.mu.Lock()
-	a.cfg, a.cl, a.rec = cfg, cl, rec
+	a.cfg, a.cl, a.rec, a.ipw = cfg, cl, rec, ipw
 	selfIP := a.selfIP
 	a.mu.Unlock()
 	rec.SetDesired(cfg, selfIP)
@@ -206,6 +213,13 @@ func (a *Agent) Run(ctx context.Context) error {
 			a.log.Error("client stopped", "err", err)
 		}
 	}()
+	if every := a.ipCheckInterval(); every > 0 {
+		clientWG.Add(1)
+		go func() {
+			defer clientWG.Done()
+			hostip.Run(clientCtx, every, a.checkIP)
+		}()
+	}
 	wg.Add(1)
 	go func() {
 		defer wg.Done()
@@ -288,11 +302,8 @@ func (a *Agent) clientOptions(cfg *config.Config) client.Options {
 			// lock step.
 			Jitter: client.DefaultBackoff().Jitter,
 		},
-		Dial:            a.opts.Dial,
-		IPSource:        a.opts.IPSource,
-		IPCIDR:          cfg.Service.IPCIDR,
-		IPCheckInterval: a.opts.IPCheckInterval,
-		Logger:          a.log,
-		OnRoundTrip:     a.metrics.observeRoundTrip,
+		Dial:        a.opts.Dial,
+		Logger:      a.log,
+		OnRoundTrip: a.metrics.observeRoundTrip,
 	}
 }

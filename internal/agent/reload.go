@@ -10,6 +10,7 @@ import (
 
 	"regagent/internal/client"
 	"regagent/internal/config"
+	"regagent/internal/hostip"
 )
 
 // watch follows the file until ctx ends; every valid content becomes the
@@ -129,18 +130,48 @@ func restartOnly(a, b *config.Config) []string {
 	return keys
 }
 
-// ipChanged re-renders the file for the new address: backends written as
-// ${SELF_IP} change, and the reconciler moves the routes.
-func (a *Agent) ipChanged(ev client.Event) {
-	ip, _ := ev.Data["new_ip"].(string)
-	if ip == "" {
-		if nip, ok := ev.Data["new_ip"].(net.IP); ok {
-			ip = nip.String()
-		}
+// defaultIPCheckInterval is how often the address is checked when
+// Options.IPCheckInterval is zero.
+const defaultIPCheckInterval = 30 * time.Second
+
+func (a *Agent) ipCheckInterval() time.Duration {
+	if a.opts.IPCheckInterval == 0 {
+		return defaultIPCheckInterval
 	}
-	if ip == "" {
+	return a.opts.IPCheckInterval
+}
+
+// ipSource is Options.IPSource, or the host's interfaces within cidr.
+func (a *Agent) ipSource(cidr string) func() (net.IP, error) {
+	if a.opts.IPSource != nil {
+		return a.opts.IPSource
+	}
+	return func() (net.IP, error) { return hostip.Detect(cidr) }
+}
+
+// checkIP asks for the host's address and reports IP_CHANGED when it
+// differs from the last one seen; the first one seen is only recorded.
+func (a *Agent) checkIP() {
+	a.mu.Lock()
+	ipw := a.ipw
+	a.mu.Unlock()
+	old, ip, err := ipw.Check()
+	if err != nil {
+		a.emit(client.Event{Type: client.EventLog, Time: time.Now(), Message: "cannot read host address", Err: err,
+			Data: map[string]any{"level": "warn"}})
 		return
 	}
+	if old == nil {
+		return
+	}
+	a.emit(client.Event{Type: client.EventIPChanged, Time: time.Now(), Message: "host address changed",
+		Data: map[string]any{"old_ip": old.String(), "new_ip": ip.String()}})
+	a.ipChanged(ip.String())
+}
+
+// ipChanged re-renders the file for the new address: backends written as
+// ${SELF_IP} change, and the reconciler moves the routes.
+func (a *Agent) ipChanged(ip string) {
 	a.mu.Lock()
 	a.selfIP = ip
 	a.mu.Unlock()
@@ -150,13 +181,7 @@ func (a *Agent) ipChanged(ev client.Event) {
 
 // detectIP sets SELF_IP from the IP source (or the host's interfaces).
 func (a *Agent) detectIP(cidr string) error {
-	var ip net.IP
-	var err error
-	if a.opts.IPSource != nil {
-		ip, err = a.opts.IPSource()
-	} else {
-		ip, err = client.DetectIP(cidr)
-	}
+	ip, err := a.ipSource(cidr)()
 	if err != nil {
 		return err
 	}

@@ -73,7 +73,7 @@ func passRegagent(tb testing.TB, spec fileSpec, oneWay time.Duration) (total, fi
 	}
 	cl, err := client.New(client.Options{
 		Addr: l.addr, Service: "bench", Instance: "bench-1",
-		KeepaliveInterval: -1, IPCheckInterval: -1, IPSource: loopbackIP, Dial: dial,
+		KeepaliveInterval: -1, Dial: dial,
 	})
 	if err != nil {
 		tb.Fatal(err)

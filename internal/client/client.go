@@ -13,7 +13,7 @@ import (
 )
 
 // Options configure a Client. Zero durations get their defaults; a negative
-// KeepaliveInterval or IPCheckInterval disables that check.
+// KeepaliveInterval disables the keepalive.
 type Options struct {
 	Addr               string // host:port of the registry
 	Service, Instance  string
@@ -27,11 +27,6 @@ type Options struct {
 	Backoff            Backoff       // zero: DefaultBackoff; see Backoff for the minimums
 	// Dial opens the connection; default a net.Dialer with TCP keepalive on.
 	Dial func(ctx context.Context, network, addr string) (net.Conn, error)
-	// IPSource reports the host's address; default the first non-loopback
-	// IPv4 address (within IPCIDR when set).
-	IPSource        func() (net.IP, error)
-	IPCIDR          string
-	IPCheckInterval time.Duration // default 30s
 	// Sleep waits between reconnect tries; default a timer. It must return
 	// early with ctx's error when ctx ends.
 	Sleep func(ctx context.Context, d time.Duration) error
@@ -75,7 +70,6 @@ func (s State) String() string {
 type Client struct {
 	opts     Options
 	metadata string // REGISTER's metadata JSON
-	ipNet    *net.IPNet
 	events   *dispatcher
 	maint    *maintenance
 
@@ -92,7 +86,6 @@ type Client struct {
 	running   bool
 	runCancel context.CancelFunc
 	runDone   chan struct{}
-	ip        net.IP
 }
 
 // New checks opts, fills defaults and returns a Client. It starts nothing.
@@ -120,14 +113,7 @@ func New(opts Options) (*Client, error) {
 		return nil, fmt.Errorf("cannot create client: %w: metadata contains '|'", ErrUnsafeField)
 	}
 	c := &Client{metadata: string(b), connected: make(chan struct{}), closedCh: make(chan struct{})}
-	if opts.IPCIDR != "" {
-		_, n, err := net.ParseCIDR(opts.IPCIDR)
-		if err != nil {
-			return nil, fmt.Errorf("cannot create client: IPCIDR: %w", err)
-		}
-		c.ipNet = n
-	}
-	setDefaults(&opts, c.ipNet)
+	setDefaults(&opts)
 	c.opts = opts
 	// A REGISTER over the line budget would fail every handshake, forever.
 	if _, err := appendLine(nil, "", c.registerCommand()); err != nil {
@@ -138,7 +124,7 @@ func New(opts Options) (*Client, error) {
 	return c, nil
 }
 
-func setDefaults(opts *Options, ipNet *net.IPNet) {
+func setDefaults(opts *Options) {
 	def := func(d *time.Duration, v time.Duration) {
 		if *d == 0 {
 			*d = v
@@ -149,7 +135,6 @@ func setDefaults(opts *Options, ipNet *net.IPNet) {
 	def(&opts.KeepaliveInterval, 15*time.Second)
 	def(&opts.KeepaliveTimeout, 5*time.Second)
 	def(&opts.MaintenanceTimeout, 30*time.Second)
-	def(&opts.IPCheckInterval, 30*time.Second)
 	// A library caller is not checked by config: a tiny period here is a
 	// PING storm on a live connection, so it is raised, not refused.
 	if opts.KeepaliveInterval > 0 {
@@ -159,9 +144,6 @@ func setDefaults(opts *Options, ipNet *net.IPNet) {
 	if opts.Dial == nil {
 		d := &net.Dialer{KeepAlive: 15 * time.Second}
 		opts.Dial = d.DialContext
-	}
-	if opts.IPSource == nil {
-		opts.IPSource = func() (net.IP, error) { return firstIPv4(ipNet) }
 	}
 	if opts.Sleep == nil {
 		opts.Sleep = sleepCtx

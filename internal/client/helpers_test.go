@@ -2,7 +2,6 @@ package client
 
 import (
 	"context"
-	"net"
 	"sync"
 	"testing"
 	"time"
@@ -109,8 +108,6 @@ func testOptions(addr string) Options {
 		Metadata:          map[string]string{"version": "1"},
 		DialTimeout:       2 * time.Second,
 		KeepaliveInterval: -1, // tests that need it turn it on
-		IPCheckInterval:   -1,
-		IPSource:          func() (net.IP, error) { return net.IPv4(10, 0, 0, 1), nil },
 		Backoff:           Backoff{Initial: time.Millisecond, Max: 10 * time.Millisecond, Multiplier: 2},
 	}
 }

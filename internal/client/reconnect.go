@@ -38,10 +38,6 @@ func (c *Client) Run(ctx context.Context) error {
 	stopEvents := make(chan struct{})
 	wg.Add(1)
 	go func() { defer wg.Done(); c.events.run(stopEvents) }()
-	if c.opts.IPCheckInterval > 0 {
-		wg.Add(1)
-		go func() { defer wg.Done(); c.watchIP(ctx) }()
-	}
 
 	c.loop(ctx)
 
@@ -126,7 +122,6 @@ func (c *Client) loop(ctx context.Context) {
 			continue
 		}
 		probes = 0
-		c.checkIP()
 		up := c.opts.Now()
 		err = c.serve(ctx, cn, served, replay, oldSID)
 		served = true

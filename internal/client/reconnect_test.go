@@ -174,28 +174,6 @@ func TestBackoffScheduleAndExtendedRetry(t *testing.T) {
 	}
 }
 
-func TestIPChange(t *testing.T) {
-	sim := startSim(t, registrysim.Options{})
-	var ip atomic.Pointer[net.IP]
-	first := net.IPv4(10, 0, 0, 1)
-	ip.Store(&first)
-	h := newClient(t, sim.Addr(), func(c *Options) {
-		c.IPCheckInterval = 5 * time.Millisecond
-		c.IPSource = func() (net.IP, error) { return *ip.Load(), nil }
-	})
-	if got := h.c.SelfIP(); !got.Equal(first) {
-		t.Fatalf("SelfIP before Run = %v", got)
-	}
-	h.run(t)
-	h.rec.wait(t, EventConnected, nil)
-	second := net.IPv4(10, 0, 0, 2)
-	ip.Store(&second)
-	e := h.rec.wait(t, EventIPChanged, nil)
-	if e.Data["old_ip"] != "10.0.0.1" || e.Data["new_ip"] != "10.0.0.2" || !h.c.SelfIP().Equal(second) {
-		t.Fatalf("IP_CHANGED %v, SelfIP %v", e.Data, h.c.SelfIP())
-	}
-}
-
 func TestCloseDeregisters(t *testing.T) {
 	sim := startSim(t, registrysim.Options{})
 	h := newClient(t, sim.Addr(), nil)

@@ -124,7 +124,6 @@ func TestNewValidates(t *testing.T) {
 		"no service":    {Addr: "x:1", Instance: "i"},
 		"pipe instance": {Addr: "x:1", Service: "s", Instance: "i|j"},
 		"pipe metadata": {Addr: "x:1", Service: "s", Instance: "i", Metadata: map[string]string{"a": "b|c"}},
-		"bad cidr":      {Addr: "x:1", Service: "s", Instance: "i", IPCIDR: "10.0.0.0/99"},
 	} {
 		if _, err := New(cfg); err == nil {
 			t.Errorf("%s: New succeeded", name)
@@ -133,8 +132,5 @@ func TestNewValidates(t *testing.T) {
 	huge := map[string]string{"blob": strings.Repeat("x", LineBudget)}
 	if _, err := New(Options{Addr: "x:1", Service: "s", Instance: "i", Metadata: huge}); !errors.Is(err, ErrLineTooLong) {
 		t.Errorf("New with a REGISTER over the line budget = %v, want ErrLineTooLong", err)
-	}
-	if _, err := firstIPv4(&net.IPNet{IP: net.IPv4(203, 0, 113, 0), Mask: net.CIDRMask(32, 32)}); !errors.Is(err, errNoIPv4) {
-		t.Errorf("firstIPv4 outside every interface: %v", err)
 	}
 }

@@ -2,7 +2,6 @@ package reconcile
 
 import (
 	"context"
-	"net"
 	"slices"
 	"strings"
 	"sync"
@@ -88,8 +87,7 @@ func attachHarness(tb tester, srv *registrysim.Server, mutate func(*client.Optio
 	h := &harness{tb: tb, srv: srv}
 	cfg := client.Options{
 		Addr: srv.Addr(), Service: "svc", Instance: "i1",
-		KeepaliveInterval: -1, IPCheckInterval: -1,
-		IPSource:           func() (net.IP, error) { return net.IPv4(127, 0, 0, 1), nil },
+		KeepaliveInterval:  -1,
 		MaintenanceTimeout: time.Second,
 		Backoff:            client.Backoff{Initial: 5 * time.Millisecond, Max: 20 * time.Millisecond, Multiplier: 2},
 	}
