@@ -331,8 +331,7 @@ func (c *Client) observe(cmd Command, res Result) {
 		return ""
 	}
 	if res.Err != nil {
-		var se *ServerError
-		if errors.As(res.Err, &se) && se.Message == "session not found" {
+		if errors.Is(res.Err, ErrSessionNotFound) {
 			c.sessionReplaced()
 		}
 		if cmd.Name == "CONFIG_VALIDATE" || cmd.Name == "CONFIG_APPLY" {

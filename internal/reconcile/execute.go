@@ -181,7 +181,8 @@ func (x *executor) flush(ctx context.Context) error {
 var errApplyFailed = errors.New("reconcile: apply failed")
 
 func (x *executor) reply(s Step, res client.Result) {
-	if res.Err != nil && !(s.Kind == StepRouteRemove && isNotFound(res.Err)) {
+	// Removing a route the session no longer has leaves it removed.
+	if res.Err != nil && !(s.Kind == StepRouteRemove && errors.Is(res.Err, client.ErrRouteNotFound)) {
 		if s.Kind == StepApply {
 			x.fail(fmt.Errorf("%s: %w: %w", s, errApplyFailed, res.Err))
 		} else {
@@ -315,22 +316,4 @@ func (x *executor) event(t client.EventType, msg string, data map[string]any) {
 	if x.emit != nil {
 		x.emit(client.Event{Type: t, Time: time.Now(), Message: msg, Data: data})
 	}
-}
-
-func isNotFound(err error) bool {
-	var se *client.ServerError
-	return errors.As(err, &se) && se.Message == "route not found"
-}
-
-// isInvalid reports whether a server error rejects the configuration
-// itself (§3): retrying the same config cannot succeed.
-func isInvalid(err error) bool {
-	var se *client.ServerError
-	if !errors.As(err, &se) {
-		return false
-	}
-	m := se.Message
-	return strings.HasPrefix(m, "route r") || strings.HasPrefix(m, "failed to add route") ||
-		strings.Contains(m, "path cannot be empty") || strings.Contains(m, "invalid backend url") ||
-		m == "invalid json" || m == "invalid format"
 }

@@ -267,7 +267,8 @@ func (r *Reconciler) Reconcile(ctx context.Context) (Result, error) {
 		if rerr := r.reread(ctx, true); rerr == nil {
 			r.recover = false
 		}
-		if isInvalid(err) && !fallback {
+		// Retrying a configuration the server refuses cannot succeed (§3).
+		if errors.Is(err, client.ErrInvalidConfig) && !fallback {
 			return r.refused(version, fmt.Errorf("%w: the server refused it: %w", ErrInvalid, err))
 		}
 		return r.failed(err)
