@@ -40,8 +40,8 @@ type Options struct {
 	// discards.
 	Logger *slog.Logger
 	// OnEvent, when set, also receives every event (after logging), on the
-	// goroutine that emitted it. The demo uses it.
-	OnEvent func(client.Event)
+	// goroutine that reported it. The demo uses it.
+	OnEvent func(Event)
 	// Dial is passed to the client (tests, demo).
 	Dial func(ctx context.Context, network, addr string) (net.Conn, error)
 	// IPSource reports this host's address (${SELF_IP}); default the first
@@ -168,29 +168,22 @@ func (a *Agent) Run(ctx context.Context) error {
 	}
 	a.setSecrets(cfg)
 	a.metrics.reloads.WithLabelValues("valid").Inc()
-	a.emit(client.Event{Type: client.EventConfigValidated, Time: time.Now(), Message: "config is valid",
-		Data: map[string]any{"file": a.opts.ConfigPath, "hash": cfg.Hash, "routes": len(cfg.Routes)}})
+	a.report(ConfigValidated{File: a.opts.ConfigPath, Hash: cfg.Hash, Routes: len(cfg.Routes)})
 
 	cl, err := client.New(a.clientOptions(cfg))
 	if err != nil {
 		return err
 	}
 	inherited, remember := a.openState(cfg)
-	rec := reconcile.New(cl, reconcile.Options{OnEvent: a.emit, Service: cfg.Service.Name,
-		Instance: cfg.Service.Instance, Inherited: inherited, Remember: remember})
-	ipw := hostip.NewWatcher(a.ipSource(cfg.Service.IPCIDR))
-	cl.On("", func(ev client.Event) {
-		rec.HandleEvent(ev)
-		if reconcilerReports(ev.Type) {
-			return
-		}
-		if ev.Type == client.EventConnected || ev.Type == client.EventReconnected {
-			// A new connection may come with a new address: look before
-			// reporting it, as the address is what the session serves.
-			a.checkIP()
-		}
-		a.emit(ev)
+	rec := reconcile.New(cl, reconcile.Options{
+		OnReport:  func(r reconcile.Report) { a.report(r) },
+		Logger:    a.reconcilerLogger(),
+		Service:   cfg.Service.Name,
+		Instance:  cfg.Service.Instance,
+		Inherited: inherited,
+		Remember:  remember,
 	})
+	ipw := hostip.NewWatcher(a.ipSource(cfg.Service.IPCIDR))
 	a.mu.Lock()
 	a.cfg, a.cl, a.rec, a.ipw = cfg, cl, rec, ipw
 	selfIP := a.selfIP
@@ -246,17 +239,28 @@ func (a *Agent) Run(ctx context.Context) error {
 	return err
 }
 
-// reconcilerReports tells the client events the reconciler reports better
-// (with route names, once the apply succeeded); the client's own would log
-// each change twice, and its CONFIG_INVALID means a refused apply, which the
-// reconciler reports as ERROR.
-func reconcilerReports(t client.EventType) bool {
-	switch t {
-	case client.EventRouteAdded, client.EventRouteRemoved, client.EventHealthCheckSet,
-		client.EventConfigApplied, client.EventConfigInvalid:
-		return true
+// reconcilerLogger is the reconciler's logger: what it logs are LOG events.
+func (a *Agent) reconcilerLogger() *slog.Logger {
+	return slog.New(logEvents{a: a, inner: a.log.Handler()})
+}
+
+// clientEvent takes the client's events, in order, on its dispatcher
+// goroutine: a (re)connection marks a reconcile pass due, and every event
+// is reported.
+func (a *Agent) clientEvent(ev client.Event) {
+	a.mu.Lock()
+	rec := a.rec
+	a.mu.Unlock()
+	if rec != nil {
+		rec.HandleEvent(ev)
 	}
-	return false
+	switch ev.(type) {
+	case client.Connected, client.Reconnected:
+		// A new connection may come with a new address: look before
+		// reporting it, as the address is what the session serves.
+		a.checkIP()
+	}
+	a.report(ev)
 }
 
 func (a *Agent) startStatus(cfg *config.Config) (*status.Server, error) {
@@ -305,5 +309,6 @@ func (a *Agent) clientOptions(cfg *config.Config) client.Options {
 		Dial:        a.opts.Dial,
 		Logger:      a.log,
 		OnRoundTrip: a.metrics.observeRoundTrip,
+		OnEvent:     a.clientEvent,
 	}
 }

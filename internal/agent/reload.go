@@ -5,10 +5,8 @@ import (
 	"errors"
 	"maps"
 	"net"
-	"strings"
 	"time"
 
-	"regagent/internal/client"
 	"regagent/internal/config"
 	"regagent/internal/hostip"
 )
@@ -27,8 +25,7 @@ func (a *Agent) watch(ctx context.Context, initial *config.Config) {
 		Reload: a.reload,
 	}
 	if err := config.Watch(ctx, a.opts.ConfigPath, opts, a.update); err != nil {
-		a.emit(client.Event{Type: client.EventError, Time: time.Now(), Err: err,
-			Message: "config watch stopped; SIGHUP still reloads"})
+		a.report(WatchStopped{Err: err})
 		a.reloadLoop(ctx)
 	}
 }
@@ -64,21 +61,17 @@ func (a *Agent) update(u config.Update) {
 		a.mu.Lock()
 		a.invalid, a.invalidHash = u.Err, u.Hash
 		a.mu.Unlock()
-		data := map[string]any{"file": a.opts.ConfigPath, "hash": u.Hash}
+		ev := ConfigInvalid{File: a.opts.ConfigPath, Hash: u.Hash}
 		var errs config.Errors
 		if errors.As(u.Err, &errs) {
-			msgs := make([]string, len(errs))
+			ev.Errors = make([]string, len(errs))
 			for i, e := range errs {
-				msgs[i] = e.Error()
+				ev.Errors[i] = e.Error()
 			}
-			data["errors"] = msgs
-		}
-		ev := client.Event{Type: client.EventConfigInvalid, Time: time.Now(),
-			Message: "config is invalid; the last good config stays applied", Data: data}
-		if data["errors"] == nil {
+		} else {
 			ev.Err = u.Err // not a list of positions: a read error
 		}
-		a.emit(ev)
+		a.report(ev)
 		return
 	}
 	a.setSecrets(u.Config)
@@ -88,12 +81,9 @@ func (a *Agent) update(u config.Update) {
 	a.cfg, a.invalid = u.Config, nil
 	selfIP, rec := a.selfIP, a.rec
 	a.mu.Unlock()
-	a.emit(client.Event{Type: client.EventConfigValidated, Time: time.Now(), Message: "config is valid",
-		Data: map[string]any{"file": a.opts.ConfigPath, "hash": u.Hash, "routes": u.Routes}})
+	a.report(ConfigValidated{File: a.opts.ConfigPath, Hash: u.Hash, Routes: u.Routes})
 	if keys := restartOnly(old, u.Config); len(keys) > 0 {
-		a.emit(client.Event{Type: client.EventLog, Time: time.Now(),
-			Message: "changed settings take effect when the agent restarts: " + strings.Join(keys, ", "),
-			Data:    map[string]any{"level": "warn", "keys": keys}})
+		a.report(RestartNeeded{Keys: keys})
 	}
 	if rec != nil {
 		rec.SetDesired(u.Config, selfIP)
@@ -157,15 +147,13 @@ func (a *Agent) checkIP() {
 	a.mu.Unlock()
 	old, ip, err := ipw.Check()
 	if err != nil {
-		a.emit(client.Event{Type: client.EventLog, Time: time.Now(), Message: "cannot read host address", Err: err,
-			Data: map[string]any{"level": "warn"}})
+		a.report(AddressUnreadable{Err: err})
 		return
 	}
 	if old == nil {
 		return
 	}
-	a.emit(client.Event{Type: client.EventIPChanged, Time: time.Now(), Message: "host address changed",
-		Data: map[string]any{"old_ip": old.String(), "new_ip": ip.String()}})
+	a.report(IPChanged{Old: old, New: ip})
 	a.ipChanged(ip.String())
 }
 

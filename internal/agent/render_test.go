@@ -2,17 +2,21 @@ package agent
 
 import (
 	"bytes"
+	"context"
 	"encoding/json"
 	"errors"
 	"fmt"
 	"io"
 	"log/slog"
+	"net"
 	"strings"
 	"testing"
 	"time"
 
 	"regagent/internal/client"
 	"regagent/internal/config"
+	"regagent/internal/hostip"
+	"regagent/internal/reconcile"
 )
 
 // renderCase is one documented event as its producer reports it (emit) and
@@ -86,6 +90,9 @@ func renderAgent(t *testing.T, w io.Writer) *Agent {
 	if err != nil {
 		t.Fatal(err)
 	}
+	// The address never changes here: the check at each connection only
+	// records it.
+	a.ipw = hostip.NewWatcher(func() (net.IP, error) { return net.IPv4(10, 0, 0, 1), nil })
 	return a
 }
 
@@ -104,94 +111,76 @@ func renderCases() []renderCase {
 	for i := range 12 {
 		lots = append(lots, &config.Error{File: "registry.yaml", Line: i + 1, Msg: "bad", Cause: config.ErrInvalid})
 	}
-	ev := func(typ client.EventType, msg string, err error, data map[string]any) func(*Agent) {
-		return func(a *Agent) { a.emit(client.Event{Type: typ, Message: msg, Err: err, Data: data}) }
+	fromClient := func(ev client.Event) func(*Agent) { return func(a *Agent) { a.clientEvent(ev) } }
+	report := func(d any) func(*Agent) { return func(a *Agent) { a.report(d) } }
+	logged := func(level slog.Level, msg string) func(*Agent) {
+		return func(a *Agent) { a.reconcilerLogger().Log(context.Background(), level, msg) }
 	}
 	return []renderCase{
-		{"connected", ev(client.EventConnected, "connected", nil,
-			map[string]any{"session_id": "i1-1", "generation": uint64(1), "replay": true}),
+		{"connected", fromClient(client.Connected{SessionID: "i1-1", Generation: 1, Replay: true}),
 			`{"level":"INFO","msg":"connected","event":"CONNECTED","generation":1,"replay":true,"session_id":"i1-1"}`},
-		{"reconnected", ev(client.EventReconnected, "reconnected", nil,
-			map[string]any{"session_id": "i1-2", "generation": uint64(2), "replay": true, "old_session_id": "i1-1"}),
+		{"reconnected", fromClient(client.Reconnected{SessionID: "i1-2", OldSessionID: "i1-1", Generation: 2, Replay: true}),
 			`{"level":"INFO","msg":"reconnected","event":"RECONNECTED","generation":2,"old_session_id":"i1-1","replay":true,"session_id":"i1-2"}`},
-		{"disconnected", ev(client.EventDisconnected, "disconnected", lost,
-			map[string]any{"session_id": "i1-1", "closed": false}),
+		{"disconnected", fromClient(client.Disconnected{SessionID: "i1-1", Err: lost}),
 			`{"level":"WARN","msg":"disconnected","event":"DISCONNECTED","closed":false,"session_id":"i1-1","err":"client: disconnected: EOF"}`},
-		{"disconnected on request", ev(client.EventDisconnected, "disconnected", lost,
-			map[string]any{"session_id": "i1-1", "closed": true}),
+		{"disconnected on request", fromClient(client.Disconnected{SessionID: "i1-1", Err: lost, Requested: true}),
 			`{"level":"INFO","msg":"disconnected","event":"DISCONNECTED","closed":true,"session_id":"i1-1","err":"client: disconnected: EOF"}`},
-		{"retrying", ev(client.EventRetrying, "reconnecting", lost,
-			map[string]any{"attempt": 1, "delay": 250 * time.Millisecond, "flapping": false}),
+		{"retrying", fromClient(client.Retrying{Attempt: 1, Delay: 250 * time.Millisecond, Err: lost}),
 			`{"level":"INFO","msg":"reconnecting","event":"RETRYING","attempt":1,"delay":"250ms","flapping":false,"err":"client: disconnected: EOF"}`},
-		{"extended retry", ev(client.EventExtendedRetry, "still cannot connect", lost,
-			map[string]any{"attempt": 5, "flapping": true}),
+		{"extended retry", fromClient(client.ExtendedRetry{Attempt: 5, Flapping: true, Err: lost}),
 			`{"level":"WARN","msg":"still cannot connect","event":"EXTENDED_RETRY","attempt":5,"flapping":true,"err":"client: disconnected: EOF"}`},
-		{"flapping", ev(client.EventLog, "connection flapping: lost soon after the handshake", lost,
-			map[string]any{"level": "warn", "attempt": 2, "uptime": 1500 * time.Millisecond}),
+		{"flapping", fromClient(client.Flapping{Count: 2, Uptime: 1500 * time.Millisecond, Err: lost}),
 			`{"level":"WARN","msg":"connection flapping: lost soon after the handshake","event":"LOG","attempt":2,"uptime":"1.5s","err":"client: disconnected: EOF"}`},
-		{"session replaced", ev(client.EventError, "session replaced: another client registered the same service and instance; "+
-			"the registry refuses this one's commands (give each replica its own instance name)",
-			client.ErrSessionReplaced, map[string]any{"session_id": "i1-1"}),
+		{"session replaced", fromClient(client.SessionReplaced{SessionID: "i1-1"}),
 			`{"level":"ERROR","msg":"session replaced: another client registered the same service and instance; the registry refuses this one's commands (give each replica its own instance name)","event":"ERROR","session_id":"i1-1","err":"client: session replaced"}`},
-		{"route added", ev(client.EventRouteAdded, "route added", nil, map[string]any{"route": "web", "route_id": "r1"}),
+		{"route added", report(reconcile.RouteAdded{Name: "web", ID: "r1"}),
 			`{"level":"INFO","msg":"route added","event":"ROUTE_ADDED","route":"web","route_id":"r1"}`},
-		{"route removed", ev(client.EventRouteRemoved, "route removed", nil, map[string]any{"route": "old", "route_id": "r2"}),
+		{"route removed", report(reconcile.RouteRemoved{Name: "old", ID: "r2"}),
 			`{"level":"INFO","msg":"route removed","event":"ROUTE_REMOVED","route":"old","route_id":"r2"}`},
-		{"health check set", ev(client.EventHealthCheckSet, "health check set", nil, map[string]any{"route": "web", "route_id": "r1"}),
+		{"health check set", report(reconcile.HealthCheckSet{Name: "web", ID: "r1"}),
 			`{"level":"INFO","msg":"health check set","event":"HEALTH_CHECK_SET","route":"web","route_id":"r1"}`},
-		{"config applied", ev(client.EventConfigApplied, "configuration applied", nil, map[string]any{
-			"added": 1, "removed": 2, "readded": 3, "updated": 4, "purged": 5, "maint_enter": 6, "maint_exit": 7,
-			"commands": 8, "writes": 9, "duration": 1500 * time.Microsecond}),
+		{"config applied", report(reconcile.ConfigApplied{
+			Changes:  reconcile.Counts{Added: 1, Removed: 2, Readded: 3, Updated: 4, Purged: 5, MaintEnter: 6, MaintExit: 7, Commands: 99},
+			Commands: 8, Writes: 9, Duration: 1500 * time.Microsecond}),
 			`{"level":"INFO","msg":"configuration applied","event":"CONFIG_APPLIED","added":1,"commands":8,"duration":"1.5ms","maint_enter":6,"maint_exit":7,"purged":5,"readded":3,"removed":2,"updated":4,"writes":9}`},
-		{"maint requested", ev(client.EventMaintRequested, "MAINT_ENTER r1,r2", nil,
-			map[string]any{"target": "r1,r2", "page_url": "http://10.0.0.1:8080/maint"}),
+		{"maint requested", fromClient(client.MaintRequested{MaintRequest: client.MaintRequest{Enter: true, Target: "r1,r2", PageURL: "http://10.0.0.1:8080/maint"}}),
 			`{"level":"INFO","msg":"MAINT_ENTER r1,r2","event":"MAINT_REQUESTED","page_url":"http://10.0.0.1:8080/maint","target":"r1,r2"}`},
-		{"maint requested, long target", ev(client.EventMaintRequested, "MAINT_ENTER "+many, nil,
-			map[string]any{"target": many, "page_url": ""}),
+		{"maint requested, long target", fromClient(client.MaintRequested{MaintRequest: client.MaintRequest{Enter: true, Target: many}}),
 			`{"level":"INFO","msg":"MAINT_ENTER r1,r2,r3,r4,r5,r6,r7,r8,r9,r10 (+2 more)","event":"MAINT_REQUESTED","page_url":"","target":"r1,r2,r3,r4,r5,r6,r7,r8,r9,r10 (+2 more)"}`},
-		{"maint exit requested", ev(client.EventMaintExitRequested, "MAINT_EXIT r1", nil, map[string]any{"target": "r1"}),
+		{"maint exit requested", fromClient(client.MaintRequested{MaintRequest: client.MaintRequest{Target: "r1"}}),
 			`{"level":"INFO","msg":"MAINT_EXIT r1","event":"MAINT_EXIT_REQUESTED","target":"r1"}`},
-		{"maint proxy entered", ev(client.EventMaintProxyEntered, "MAINT_ENTER r1 proxy", nil,
-			map[string]any{"target": "r1", "page_url": "http://10.0.0.1:8080/maint"}),
+		{"maint proxy entered", fromClient(client.MaintResolved{MaintRequest: client.MaintRequest{Enter: true, Target: "r1", PageURL: "http://10.0.0.1:8080/maint"}, Mode: client.MaintProxy}),
 			`{"level":"INFO","msg":"MAINT_ENTER r1 proxy","event":"MAINT_PROXY_ENTERED","page_url":"http://10.0.0.1:8080/maint","target":"r1"}`},
-		{"maint proxy entered late", ev(client.EventMaintProxyEntered, "MAINT_ENTER ALL confirmed late", nil,
-			map[string]any{"target": "ALL", "page_url": "", "late": true}),
+		{"maint proxy entered late", fromClient(client.MaintResolved{MaintRequest: client.MaintRequest{Enter: true, Target: "ALL"}, Mode: client.MaintProxy, Late: true}),
 			`{"level":"INFO","msg":"MAINT_ENTER ALL confirmed late","event":"MAINT_PROXY_ENTERED","late":true,"page_url":"","target":"ALL"}`},
-		{"maint local entered", ev(client.EventMaintLocalEntered, "MAINT_ENTER r1 local", refused,
-			map[string]any{"target": "r1", "page_url": "", "reason": "refused by proxy"}),
+		{"maint local entered", fromClient(client.MaintResolved{MaintRequest: client.MaintRequest{Enter: true, Target: "r1"}, Mode: client.MaintLocal, Reason: "refused by proxy", Err: refused}),
 			`{"level":"WARN","msg":"MAINT_ENTER r1 local","event":"MAINT_LOCAL_ENTERED","page_url":"","reason":"refused by proxy","target":"r1","err":"client: server refused MAINT_ENTER: invalid format"}`},
-		{"maint proxy exited", ev(client.EventMaintProxyExited, "MAINT_EXIT r1 proxy", nil, map[string]any{"target": "r1"}),
+		{"maint proxy exited", fromClient(client.MaintResolved{MaintRequest: client.MaintRequest{Target: "r1"}, Mode: client.MaintProxy}),
 			`{"level":"INFO","msg":"MAINT_EXIT r1 proxy","event":"MAINT_PROXY_EXITED","target":"r1"}`},
-		{"maint proxy exited late", ev(client.EventMaintProxyExited, "MAINT_EXIT r1 confirmed late", nil,
-			map[string]any{"target": "r1", "late": true}),
+		{"maint proxy exited late", fromClient(client.MaintResolved{MaintRequest: client.MaintRequest{Target: "r1"}, Mode: client.MaintProxy, Late: true}),
 			`{"level":"INFO","msg":"MAINT_EXIT r1 confirmed late","event":"MAINT_PROXY_EXITED","late":true,"target":"r1"}`},
-		{"maint local exited", ev(client.EventMaintLocalExited, "MAINT_EXIT r1 local", nil,
-			map[string]any{"target": "r1", "reason": "no confirmation in time"}),
+		{"maint local exited", fromClient(client.MaintResolved{MaintRequest: client.MaintRequest{Target: "r1"}, Mode: client.MaintLocal, Reason: "no confirmation in time"}),
 			`{"level":"WARN","msg":"MAINT_EXIT r1 local","event":"MAINT_LOCAL_EXITED","reason":"no confirmation in time","target":"r1"}`},
-		{"maint late timeout", ev(client.EventError, "MAINT_ENTER r1: late timeout waiting for maintenance page to become reachable",
-			&client.ServerError{Command: "MAINT_ENTER", Message: "timeout waiting for maintenance page to become reachable"},
-			map[string]any{"target": "r1", "page_url": "http://p", "late": true}),
+		{"maint late timeout", fromClient(client.MaintLateTimeout{MaintRequest: client.MaintRequest{Enter: true, Target: "r1", PageURL: "http://p"},
+			Err: &client.ServerError{Command: "MAINT_ENTER", Message: "timeout waiting for maintenance page to become reachable"}}),
 			`{"level":"ERROR","msg":"MAINT_ENTER r1: late timeout waiting for maintenance page to become reachable","event":"ERROR","late":true,"page_url":"http://p","target":"r1","err":"client: server refused MAINT_ENTER: timeout waiting for maintenance page to become reachable"}`},
-		{"unexpected maint ok", ev(client.EventLog, "unexpected MAINT_OK|r9", nil, map[string]any{"level": "warn", "target": "r9"}),
+		{"unexpected maint ok", fromClient(client.UnexpectedMaintOK{Target: "r9"}),
 			`{"level":"WARN","msg":"unexpected MAINT_OK|r9","event":"LOG","target":"r9"}`},
-		{"unexpected async error", ev(client.EventError, "unexpected async error: timeout waiting for backend to become reachable",
-			&client.ServerError{Message: "timeout waiting for backend to become reachable"}, nil),
+		{"unexpected async error", fromClient(client.UnexpectedAsyncError{Err: &client.ServerError{Message: "timeout waiting for backend to become reachable"}}),
 			`{"level":"ERROR","msg":"unexpected async error: timeout waiting for backend to become reachable","event":"ERROR","err":"client: server refused : timeout waiting for backend to become reachable"}`},
-		{"server event", ev(client.EventServer, "server event route", nil, map[string]any{"type": "route", "payload": `{"id":"r1"}`}),
+		{"server event", fromClient(client.ServerEvent{Type: "route", Payload: `{"id":"r1"}`}),
 			`{"level":"INFO","msg":"server event route","event":"SERVER_EVENT","payload":"{\"id\":\"r1\"}","type":"route"}`},
-		{"server shutdown", ev(client.EventServerShutdown, "server is shutting down", nil, nil),
+		{"server shutdown", fromClient(client.ServerShutdown{}),
 			`{"level":"INFO","msg":"server is shutting down","event":"SERVER_SHUTDOWN"}`},
-		{"ip changed", ev(client.EventIPChanged, "host address changed", nil, map[string]any{"old_ip": "10.0.0.1", "new_ip": "10.0.0.2"}),
+		{"ip changed", report(IPChanged{Old: net.IPv4(10, 0, 0, 1), New: net.IPv4(10, 0, 0, 2)}),
 			`{"level":"WARN","msg":"host address changed","event":"IP_CHANGED","new_ip":"10.0.0.2","old_ip":"10.0.0.1"}`},
-		{"host address unreadable", ev(client.EventLog, "cannot read host address", errors.New("no non-loopback IPv4 address"),
-			map[string]any{"level": "warn"}),
+		{"host address unreadable", report(AddressUnreadable{Err: errors.New("no non-loopback IPv4 address")}),
 			`{"level":"WARN","msg":"cannot read host address","event":"LOG","err":"no non-loopback IPv4 address"}`},
-		{"replaying", ev(client.EventLog, "new session i1-2: replaying the configuration", nil, map[string]any{"level": "info"}),
+		{"replaying", logged(slog.LevelInfo, "new session i1-2: replaying the configuration"),
 			`{"level":"INFO","msg":"new session i1-2: replaying the configuration","event":"LOG"}`},
-		{"drift", ev(client.EventLog, "drift: 1 routes missing, 0 different, 2 unknown on the proxy", nil, map[string]any{"level": "warn"}),
+		{"drift", logged(slog.LevelWarn, "drift: 1 routes missing, 0 different, 2 unknown on the proxy"),
 			`{"level":"WARN","msg":"drift: 1 routes missing, 0 different, 2 unknown on the proxy","event":"LOG"}`},
-		{"reconcile failed", ev(client.EventError, "cannot send plan: client: disconnected: EOF",
-			fmt.Errorf("cannot send plan: %w", lost), nil),
+		{"reconcile failed", report(reconcile.Failed{Err: fmt.Errorf("cannot send plan: %w", lost)}),
 			`{"level":"ERROR","msg":"cannot send plan: client: disconnected: EOF","event":"ERROR","err":"cannot send plan: client: disconnected: EOF"}`},
 		{"config validated", func(a *Agent) {
 			a.update(config.Update{Config: &config.Config{Hash: "abc"}, Hash: "abc", Routes: 2})
@@ -214,7 +203,7 @@ func renderCases() []renderCase {
 			a.update(config.Update{Config: cfg, Hash: "abd", Routes: 0})
 		}, `{"level":"INFO","msg":"config is valid","event":"CONFIG_VALIDATED","file":"registry.yaml","hash":"abd","routes":0}` + "\n" +
 			`{"level":"WARN","msg":"changed settings take effect when the agent restarts: service.name, service.instance","event":"LOG","keys":["service.name","service.instance"]}`},
-		{"watch stopped", ev(client.EventError, "config watch stopped; SIGHUP still reloads", errors.New("too many open files"), nil),
+		{"watch stopped", report(WatchStopped{Err: errors.New("too many open files")}),
 			`{"level":"ERROR","msg":"config watch stopped; SIGHUP still reloads","event":"ERROR","err":"too many open files"}`},
 	}
 }

@@ -36,7 +36,7 @@ func benchmarkRouteAdd(b *testing.B, oneWay time.Duration) {
 	}
 	h := newClient(b, addr, nil)
 	h.run(b)
-	h.rec.wait(b, EventConnected, nil)
+	await[Connected](b, h.rec, nil)
 	c, ctx := h.c, ctxT(b)
 	cmds := benchRouteBatch()
 	var pipe, seq time.Duration

@@ -78,12 +78,12 @@ func TestKeepaliveNotFooledBySlowCommand(t *testing.T) {
 	})
 	res, err := h.c.BackendTest(ctxT(t), "http://slow.invalid")
 	if err != nil {
-		t.Fatalf("BackendTest on a healthy connection = %v (DISCONNECTED events: %d)", err, h.rec.count(EventDisconnected))
+		t.Fatalf("BackendTest on a healthy connection = %v (DISCONNECTED events: %d)", err, count[Disconnected](h.rec, nil))
 	}
 	if res.Reachable {
 		t.Fatalf("res = %+v", res)
 	}
-	if n := h.rec.count(EventDisconnected); n != 0 {
+	if n := count[Disconnected](h.rec, nil); n != 0 {
 		t.Fatalf("%d DISCONNECTED events while the server was answering in order", n)
 	}
 }
@@ -101,9 +101,11 @@ func TestSessionReplacedIsReported(t *testing.T) {
 			t.Fatalf("ListRoutes on a replaced session = %v", err)
 		}
 	}
-	e := h.rec.wait(t, EventError, func(e Event) bool { return errors.Is(e.Err, ErrSessionReplaced) })
-	if !strings.Contains(e.Message, "instance") {
-		t.Fatalf("ERROR event %q", e.Message)
+	if e := await[SessionReplaced](t, h.rec, nil); e.SessionID != h.c.SessionID() {
+		t.Fatalf("SessionReplaced %+v, want session %s", e, h.c.SessionID())
+	}
+	if n := count[SessionReplaced](h.rec, nil); n != 1 {
+		t.Fatalf("SessionReplaced reported %d times, want once per session", n)
 	}
 	if err := h.c.Ping(ctxT(t)); err != nil {
 		t.Fatalf("PING on a replaced session = %v; the server still answers it", err)

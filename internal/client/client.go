@@ -35,6 +35,10 @@ type Options struct {
 	// after its handshake counts as a failed try); default time.Now.
 	Now    func() time.Time
 	Logger *slog.Logger // optional
+	// OnEvent, when set, receives every Event in order, on one goroutine
+	// of Run's, never under a lock. A slow handler delays later events,
+	// never the connection. It may call any method of the Client.
+	OnEvent func(Event)
 	// OnRoundTrip, when set, is told of every write whose replies all
 	// arrived: the names of its commands and the time from the write to the
 	// last reply (metrics). It runs on the sending goroutine; keep it short.
@@ -119,7 +123,7 @@ func New(opts Options) (*Client, error) {
 	if _, err := appendLine(nil, "", c.registerCommand()); err != nil {
 		return nil, fmt.Errorf("cannot create client: %w", err)
 	}
-	c.events = newDispatcher(time.Now)
+	c.events = newDispatcher(opts.OnEvent)
 	c.maint = newMaintenance(c)
 	return c, nil
 }
@@ -159,13 +163,7 @@ func setDefaults(opts *Options) {
 	}
 }
 
-// On registers h for events of type t ("" = every event). Register handlers
-// before Run; events are delivered while Run runs.
-func (c *Client) On(t EventType, h Handler) { c.events.on(t, h) }
-
-func (c *Client) emit(t EventType, msg string, err error, data map[string]any) {
-	c.events.emit(Event{Type: t, Message: msg, Err: err, Data: data})
-}
+func (c *Client) emit(e Event) { c.events.emit(e) }
 
 // State is the current connection state.
 func (c *Client) State() State {

@@ -320,50 +320,11 @@ func (c *Client) Subscribe(ctx context.Context, typ string) error {
 	return nil
 }
 
-// observe turns successful replies into events, whoever sent the command
-// (typed wrapper, Do or Send) and even if the sender stopped waiting. It runs
-// on the reader goroutine and only enqueues.
-func (c *Client) observe(cmd Command, res Result) {
-	arg := func(i int) string {
-		if i < len(cmd.Args) {
-			return cmd.Args[i]
-		}
-		return ""
-	}
-	if res.Err != nil {
-		if errors.Is(res.Err, ErrSessionNotFound) {
-			c.sessionReplaced()
-		}
-		if cmd.Name == "CONFIG_VALIDATE" || cmd.Name == "CONFIG_APPLY" {
-			c.emit(EventConfigInvalid, cmd.Name+" refused", res.Err, map[string]any{"command": cmd.Name})
-		}
-		return
-	}
-	switch {
-	case cmd.Name == "ROUTE_ADD" && res.Reply.Kind == "ROUTE_OK":
-		rt := Route{Path: arg(1), Backend: arg(2)}
-		if arg(0) != "" {
-			rt.Domains = strings.Split(arg(0), ",")
-		}
-		rt.Priority, _ = strconv.Atoi(arg(3))
-		c.emit(EventRouteAdded, "route added", nil, map[string]any{"route_id": res.Reply.Payload, "route": rt})
-	case cmd.Name == "ROUTE_ADD_BULK" && res.Reply.Kind == "ROUTE_BULK_OK":
-		ids, err := ParseBulkIDs(res.Reply)
-		for _, id := range ids {
-			c.emit(EventRouteAdded, "route added", nil, map[string]any{"route_id": id, "bulk": true})
-		}
-		if err != nil {
-			c.emit(EventError, "bad bulk reply", err, nil)
-		}
-	case cmd.Name == "ROUTE_REMOVE" && res.Reply.Kind == "ROUTE_OK":
-		c.emit(EventRouteRemoved, "route removed", nil, map[string]any{"route_id": arg(0)})
-	case cmd.Name == "HEALTH_SET" && res.Reply.Kind == "HEALTH_OK":
-		c.emit(EventHealthCheckSet, "health check set", nil, map[string]any{"route_id": arg(0), "path": arg(1),
-			"interval": arg(2), "timeout": arg(3)})
-	case cmd.Name == "CONFIG_APPLY" && res.Reply.Kind == "OK":
-		c.emit(EventConfigApplied, "config applied", nil, nil)
-	case cmd.Name == "CONFIG_VALIDATE" && res.Reply.Kind == "OK":
-		c.emit(EventConfigValidated, "config valid", nil, nil)
+// observe sees every reply, whoever sent the command and even if the
+// sender stopped waiting. It runs on the reader goroutine and only enqueues.
+func (c *Client) observe(_ Command, res Result) {
+	if errors.Is(res.Err, ErrSessionNotFound) {
+		c.sessionReplaced()
 	}
 }
 
@@ -378,8 +339,6 @@ func (c *Client) sessionReplaced() {
 	sid := c.sid
 	c.mu.Unlock()
 	if first {
-		c.emit(EventError, "session replaced: another client registered the same service and instance; "+
-			"the registry refuses this one's commands (give each replica its own instance name)",
-			ErrSessionReplaced, map[string]any{"session_id": sid})
+		c.emit(SessionReplaced{SessionID: sid})
 	}
 }

@@ -2,6 +2,7 @@ package client
 
 import (
 	"context"
+	"fmt"
 	"sync"
 	"testing"
 	"time"
@@ -27,7 +28,7 @@ func startSim(tb testing.TB, opts registrysim.Options) *registrysim.Server {
 	return s
 }
 
-// recorder keeps every event; wait* scan forward from a cursor.
+// recorder keeps every event; await scans forward from a cursor.
 type recorder struct {
 	mu     sync.Mutex
 	events []Event
@@ -45,17 +46,16 @@ func (r *recorder) add(e Event) {
 	r.mu.Unlock()
 }
 
-// wait returns the first event from the cursor on that has type t and
+// await returns the first event from r's cursor on that is a T and
 // satisfies ok (nil = any), and moves the cursor past it.
-func (r *recorder) wait(tb testing.TB, t EventType, ok func(Event) bool) Event {
+func await[T Event](tb testing.TB, r *recorder, ok func(T) bool) T {
 	tb.Helper()
 	deadline := time.NewTimer(waitFor)
 	defer deadline.Stop()
 	for {
 		r.mu.Lock()
 		for i := r.next; i < len(r.events); i++ {
-			e := r.events[i]
-			if e.Type == t && (ok == nil || ok(e)) {
+			if e, is := r.events[i].(T); is && (ok == nil || ok(e)) {
 				r.next = i + 1
 				r.mu.Unlock()
 				return e
@@ -66,30 +66,32 @@ func (r *recorder) wait(tb testing.TB, t EventType, ok func(Event) bool) Event {
 		select {
 		case <-sig:
 		case <-deadline.C:
-			tb.Fatalf("no %s event within %v; seen: %v", t, waitFor, r.types())
+			var zero T
+			tb.Fatalf("no %T event within %v; seen: %v", zero, waitFor, r.types())
 		}
 	}
 }
 
-// count is the number of events of type t seen so far.
-func (r *recorder) count(t EventType) int {
+// count is the number of events seen so far that are a T and satisfy ok
+// (nil = any).
+func count[T Event](r *recorder, ok func(T) bool) int {
 	r.mu.Lock()
 	defer r.mu.Unlock()
 	n := 0
 	for _, e := range r.events {
-		if e.Type == t {
+		if e, is := e.(T); is && (ok == nil || ok(e)) {
 			n++
 		}
 	}
 	return n
 }
 
-func (r *recorder) types() []EventType {
+func (r *recorder) types() []string {
 	r.mu.Lock()
 	defer r.mu.Unlock()
-	var ts []EventType
+	var ts []string
 	for _, e := range r.events {
-		ts = append(ts, e.Type)
+		ts = append(ts, fmt.Sprintf("%T", e))
 	}
 	return ts
 }
@@ -119,13 +121,13 @@ func newClient(tb testing.TB, addr string, mutate func(*Options)) *harness {
 	if mutate != nil {
 		mutate(&cfg)
 	}
+	rec := newRecorder()
+	cfg.OnEvent = rec.add
 	c, err := New(cfg)
 	if err != nil {
 		tb.Fatalf("New: %v", err)
 	}
-	h := &harness{c: c, rec: newRecorder()}
-	c.On("", h.rec.add)
-	return h
+	return &harness{c: c, rec: rec}
 }
 
 // run starts Run and stops it at cleanup, checking it returned.
@@ -157,7 +159,7 @@ func connected(tb testing.TB, addr string, mutate func(*Options)) *harness {
 	tb.Helper()
 	h := newClient(tb, addr, mutate)
 	h.run(tb)
-	h.rec.wait(tb, EventConnected, nil)
+	await[Connected](tb, h.rec, nil)
 	return h
 }
 

@@ -123,7 +123,7 @@ func TestReplyOverCapKeepsConnection(t *testing.T) {
 			t.Fatalf("Ping after the over-long reply: %v", err)
 		}
 	}
-	if n := h.rec.count(EventDisconnected); n != 0 || h.c.Generation() != gen {
+	if n := count[Disconnected](h.rec, nil); n != 0 || h.c.Generation() != gen {
 		t.Fatalf("%d disconnects, generation %d → %d: the connection must survive", n, gen, h.c.Generation())
 	}
 }

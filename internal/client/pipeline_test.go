@@ -51,7 +51,7 @@ func TestPipelineWithInjectedAsyncLines(t *testing.T) {
 		"EVENT|route_added|{\"route_id\":\"r1\"}",
 		"SHUTDOWN",
 	}
-	injected := map[EventType]int{}
+	var okLines, errLines, shutdowns, serverEvents int // injected
 	for round := range 40 {
 		var b Batch
 		var steps []step
@@ -66,13 +66,13 @@ func TestPipelineWithInjectedAsyncLines(t *testing.T) {
 			lines = append(lines, l)
 			switch {
 			case strings.HasPrefix(l, "MAINT_OK"):
-				injected[EventLog]++ // no maintenance op pending: reported as unexpected
+				okLines++ // no maintenance op pending: reported as unexpected
 			case strings.HasPrefix(l, "ERROR"):
-				injected[EventError]++
+				errLines++
 			case l == "SHUTDOWN":
-				injected[EventServerShutdown]++
+				shutdowns++
 			default:
-				injected[EventServer]++
+				serverEvents++
 			}
 		}
 		var wg sync.WaitGroup
@@ -106,10 +106,10 @@ func TestPipelineWithInjectedAsyncLines(t *testing.T) {
 		t.Fatal(err)
 	}
 	eventually(t, "every async line reported", func() bool {
-		return h.rec.count(EventServer) == injected[EventServer] &&
-			h.rec.count(EventError) == injected[EventError] &&
-			h.rec.count(EventLog) == injected[EventLog] &&
-			h.rec.count(EventServerShutdown) == injected[EventServerShutdown]
+		return count[ServerEvent](h.rec, nil) == serverEvents &&
+			count[UnexpectedAsyncError](h.rec, nil) == errLines &&
+			count[UnexpectedMaintOK](h.rec, nil) == okLines &&
+			count[ServerShutdown](h.rec, nil) == shutdowns
 	})
 }
 
@@ -151,7 +151,7 @@ func TestUnsafeInputNeverReachesServer(t *testing.T) {
 	if n := sim.CommandCount(); n != before {
 		t.Fatalf("%d commands reached the server: %q", n-before, sim.Commands()[before:])
 	}
-	if n := h.rec.count(EventMaintRequested); n != 0 {
+	if n := count(h.rec, func(e MaintRequested) bool { return e.Enter }); n != 0 {
 		t.Fatalf("MAINT_REQUESTED for a refused target")
 	}
 

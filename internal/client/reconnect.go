@@ -91,14 +91,14 @@ func (c *Client) loop(ctx context.Context) {
 		lastErr = err
 		if fails >= extendedRetryAfter && !extended {
 			extended = true
-			c.emit(EventExtendedRetry, "still cannot connect", err, map[string]any{"attempt": fails, "flapping": flaps > 0})
+			c.emit(ExtendedRetry{Attempt: fails, Flapping: flaps > 0, Err: err})
 		}
 	}
 	for !c.stopping(ctx) {
 		if !first {
 			d := c.retryDelay(probes, flaps)
 			tries++
-			c.emit(EventRetrying, "reconnecting", lastErr, map[string]any{"attempt": tries, "delay": d, "flapping": flaps > 0})
+			c.emit(Retrying{Attempt: tries, Delay: d, Flapping: flaps > 0, Err: lastErr})
 			if err := c.opts.Sleep(ctx, d); err != nil || c.stopping(ctx) {
 				return
 			}
@@ -134,8 +134,7 @@ func (c *Client) loop(ctx context.Context) {
 			// a row are worth a warning.
 			if flaps >= 2 {
 				c.opts.Logger.Warn("connection flapping", "uptime", uptime, "flaps", flaps, "err", err)
-				c.emit(EventLog, "connection flapping: lost soon after the handshake", err,
-					map[string]any{"level": "warn", "attempt": flaps, "uptime": uptime})
+				c.emit(Flapping{Count: flaps, Uptime: uptime, Err: err})
 			}
 			fail(err)
 			continue
@@ -189,12 +188,10 @@ func (c *Client) serve(ctx context.Context, cn *conn, reconnect, replay bool, ol
 	sid, gen := c.sid, c.gen
 	c.mu.Unlock()
 
-	data := map[string]any{"session_id": sid, "generation": gen, "replay": replay}
 	if reconnect {
-		data["old_session_id"] = oldSID
-		c.emit(EventReconnected, "reconnected", nil, data)
+		c.emit(Reconnected{SessionID: sid, OldSessionID: oldSID, Generation: gen, Replay: replay})
 	} else {
-		c.emit(EventConnected, "connected", nil, data)
+		c.emit(Connected{SessionID: sid, Generation: gen, Replay: replay})
 	}
 
 	var wg sync.WaitGroup
@@ -229,8 +226,7 @@ func (c *Client) serve(ctx context.Context, cn *conn, reconnect, replay bool, ol
 	c.mu.Unlock()
 	c.maint.disconnected()
 	err := disconnected(cn.cause())
-	// closed: the end Close asked for, not a loss to worry about.
-	c.emit(EventDisconnected, "disconnected", err, map[string]any{"session_id": sid, "closed": closing})
+	c.emit(Disconnected{SessionID: sid, Err: err, Requested: closing})
 	return err
 }
 

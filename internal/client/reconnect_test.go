@@ -24,11 +24,11 @@ func TestReconnectAfterDrop(t *testing.T) {
 	sim.ResetCommands()
 	sim.DropConnections()
 
-	h.rec.wait(t, EventDisconnected, func(e Event) bool { return errors.Is(e.Err, ErrDisconnected) })
-	h.rec.wait(t, EventRetrying, func(e Event) bool { return e.Data["attempt"] == 1 })
-	e := h.rec.wait(t, EventReconnected, nil)
-	if e.Data["replay"] != true || e.Data["session_id"] == old || e.Data["old_session_id"] != old || c.Generation() != 2 {
-		t.Fatalf("RECONNECTED %v, generation %d", e.Data, c.Generation())
+	await(t, h.rec, func(e Disconnected) bool { return errors.Is(e.Err, ErrDisconnected) })
+	await(t, h.rec, func(e Retrying) bool { return e.Attempt == 1 })
+	e := await[Reconnected](t, h.rec, nil)
+	if !e.Replay || e.SessionID == old || e.OldSessionID != old || c.Generation() != 2 {
+		t.Fatalf("Reconnected %+v, generation %d", e, c.Generation())
 	}
 	// §2: RECONNECT first (the server cannot honour it), then REGISTER.
 	cmds := sim.Commands()
@@ -53,10 +53,10 @@ func TestReconnectAfterRestart(t *testing.T) {
 	if err := sim.Restart(); err != nil {
 		t.Fatal(err)
 	}
-	h.rec.wait(t, EventDisconnected, nil)
-	e := h.rec.wait(t, EventReconnected, nil)
-	if e.Data["replay"] != true {
-		t.Fatalf("RECONNECTED %v", e.Data)
+	await[Disconnected](t, h.rec, nil)
+	e := await[Reconnected](t, h.rec, nil)
+	if !e.Replay {
+		t.Fatalf("Reconnected %+v", e)
 	}
 	routes, err := c.ListRoutes(ctx)
 	if err != nil || len(routes) != 0 {
@@ -79,7 +79,7 @@ func TestPendingCommandsFailOnDisconnect(t *testing.T) {
 		t.Fatalf("Ping: %v, want ErrDisconnected", err)
 	}
 	sim.SetResponseDelay(0)
-	h.rec.wait(t, EventReconnected, nil)
+	await[Reconnected](t, h.rec, nil)
 }
 
 func TestHalfOpenDetectedByKeepalive(t *testing.T) {
@@ -90,11 +90,11 @@ func TestHalfOpenDetectedByKeepalive(t *testing.T) {
 		c.KeepaliveTimeout = 100 * time.Millisecond
 	})
 	sim.Freeze(true) // the open connection stops answering; new ones are served
-	e := h.rec.wait(t, EventDisconnected, nil)
+	e := await[Disconnected](t, h.rec, nil)
 	if !errors.Is(e.Err, ErrDisconnected) || !strings.Contains(e.Err.Error(), "keepalive") {
 		t.Fatalf("DISCONNECTED err %v", e.Err)
 	}
-	h.rec.wait(t, EventReconnected, nil)
+	await[Reconnected](t, h.rec, nil)
 	if err := h.c.Ping(ctxT(t)); err != nil {
 		t.Fatalf("Ping: %v", err)
 	}
@@ -114,12 +114,12 @@ func TestDNSFailureThenSuccess(t *testing.T) {
 		}
 	})
 	h.run(t)
-	e := h.rec.wait(t, EventRetrying, func(e Event) bool { return e.Data["attempt"] == 3 })
+	e := await(t, h.rec, func(e Retrying) bool { return e.Attempt == 3 })
 	var dnsErr *net.DNSError
 	if !errors.As(e.Err, &dnsErr) {
 		t.Fatalf("RETRYING err %v, want the *net.DNSError", e.Err)
 	}
-	h.rec.wait(t, EventConnected, nil)
+	await[Connected](t, h.rec, nil)
 	if n := calls.Load(); n != 4 {
 		t.Fatalf("dial calls %d, want 4", n)
 	}
@@ -150,7 +150,7 @@ func TestBackoffScheduleAndExtendedRetry(t *testing.T) {
 		}
 	})
 	h.run(t)
-	h.rec.wait(t, EventConnected, nil)
+	await[Connected](t, h.rec, nil)
 	// Refused dials: the schedule stops growing at ProbeMax (2s), jittered
 	// downwards (rand 0.5: -10%).
 	want := []time.Duration{225 * time.Millisecond, 450 * time.Millisecond, 900 * time.Millisecond, 1800 * time.Millisecond,
@@ -166,10 +166,10 @@ func TestBackoffScheduleAndExtendedRetry(t *testing.T) {
 			t.Fatalf("delay %d = %v, want %v (all: %v)", i, got[i], want[i], got)
 		}
 	}
-	if n := h.rec.count(EventExtendedRetry); n != 1 {
+	if n := count[ExtendedRetry](h.rec, nil); n != 1 {
 		t.Fatalf("EXTENDED_RETRY %d times, want 1", n)
 	}
-	if n := h.rec.count(EventRetrying); n != 8 {
+	if n := count[Retrying](h.rec, nil); n != 8 {
 		t.Fatalf("RETRYING %d times, want 8", n)
 	}
 }
@@ -181,15 +181,15 @@ func TestCloseDeregisters(t *testing.T) {
 	defer cancel()
 	done := make(chan error, 1)
 	go func() { done <- h.c.Run(ctx) }()
-	h.rec.wait(t, EventConnected, nil)
+	await[Connected](t, h.rec, nil)
 	if err := h.c.Close(ctxT(t), true); err != nil {
 		t.Fatalf("Close: %v", err)
 	}
 	if err := <-done; err != nil {
 		t.Fatalf("Run: %v", err)
 	}
-	if e := h.rec.wait(t, EventDisconnected, nil); e.Data["closed"] != true {
-		t.Fatalf("DISCONNECTED after Close: data %v, want closed=true", e.Data)
+	if e := await[Disconnected](t, h.rec, nil); !e.Requested {
+		t.Fatalf("Disconnected after Close: %+v, want Requested", e)
 	}
 	if s := sim.Sessions(); len(s) != 0 {
 		t.Fatalf("sessions after CLIENT_SHUTDOWN: %+v", s)
@@ -205,13 +205,13 @@ func TestCloseWithoutDeregisterLeavesGrace(t *testing.T) {
 	ctx, cancel := context.WithCancel(context.Background())
 	done := make(chan error, 1)
 	go func() { done <- h.c.Run(ctx) }()
-	h.rec.wait(t, EventConnected, nil)
+	await[Connected](t, h.rec, nil)
 	cancel() // ending Run's context is the other way to stop
 	if err := <-done; err != nil {
 		t.Fatalf("Run: %v", err)
 	}
-	if e := h.rec.wait(t, EventDisconnected, nil); e.Data["closed"] != false {
-		t.Fatalf("DISCONNECTED when Run's context ended: data %v, want closed=false", e.Data)
+	if e := await[Disconnected](t, h.rec, nil); e.Requested {
+		t.Fatalf("Disconnected when Run's context ended: %+v, want not Requested", e)
 	}
 	eventually(t, "session in grace", func() bool {
 		s := sim.Sessions()

@@ -207,13 +207,11 @@ func TestFlappingRegistryBacksOff(t *testing.T) {
 	if n := conns.Load(); n > 12 {
 		t.Fatalf("%d connections in %v of virtual time, want ≤ 12", n, window)
 	}
-	if n := h.rec.count(EventExtendedRetry); n != 1 {
+	if n := count[ExtendedRetry](h.rec, nil); n != 1 {
 		t.Fatalf("EXTENDED_RETRY %d times, want 1", n)
 	}
-	h.rec.wait(t, EventLog, func(e Event) bool {
-		return e.Data["level"] == "warn" && strings.Contains(e.Message, "flapping")
-	})
-	h.rec.wait(t, EventRetrying, func(e Event) bool { return e.Data["flapping"] == true })
+	await[Flapping](t, h.rec, nil)
+	await(t, h.rec, func(e Retrying) bool { return e.Flapping })
 }
 
 // A stable connection (up longer than stableFor) resets the schedule: the
@@ -309,12 +307,12 @@ func TestBackWithinProbeMaxAfterLoss(t *testing.T) {
 			})
 			opensAt.Store(int64(20 * time.Second)) // down at start-up too: ten refused dials
 			h.run(t)
-			h.rec.wait(t, EventConnected, nil)
+			await[Connected](t, h.rec, nil)
 			clk.ns.Add(int64(uptime))
 			opensAt.Store(int64(clk.elapsed() + outage))
 			firstAfter.Store(0)
 			sim.DropConnections()
-			h.rec.wait(t, EventReconnected, nil)
+			await[Reconnected](t, h.rec, nil)
 			if lag := time.Duration(firstAfter.Load() - opensAt.Load()); lag < 0 || lag > DefaultProbeMax {
 				t.Errorf("up %v, outage %v: first dial %v after the registry opened, want ≤ %v", uptime, outage, lag, DefaultProbeMax)
 			}

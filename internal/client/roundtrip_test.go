@@ -74,7 +74,7 @@ func TestBatchForSession(t *testing.T) {
 	}
 
 	sim.DropConnections()
-	h.rec.wait(t, EventReconnected, nil)
+	await[Reconnected](t, h.rec, nil)
 	if c.Generation() == gen {
 		t.Fatal("no new session after the drop")
 	}

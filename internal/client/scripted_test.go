@@ -84,11 +84,11 @@ func TestReconnectRestoredSession(t *testing.T) {
 		c.KeepaliveTimeout = 50 * time.Millisecond
 	})
 	h.run(t)
-	h.rec.wait(t, EventConnected, nil)
+	await[Connected](t, h.rec, nil)
 	<-drop // the first connection swallowed a PING: keepalive drops it
-	e := h.rec.wait(t, EventReconnected, nil)
-	if e.Data["replay"] != false || h.c.Generation() != 1 || h.c.SessionID() != "s1" {
-		t.Fatalf("RECONNECTED %v, generation %d", e.Data, h.c.Generation())
+	e := await[Reconnected](t, h.rec, nil)
+	if e.Replay || h.c.Generation() != 1 || h.c.SessionID() != "s1" {
+		t.Fatalf("Reconnected %+v, generation %d", e, h.c.Generation())
 	}
 }
 
@@ -102,17 +102,17 @@ func TestReconnectThroughRelayFaults(t *testing.T) {
 	h := connected(t, relay.Addr(), nil)
 	relay.Refuse(true)
 	relay.ResetAll()
-	h.rec.wait(t, EventDisconnected, nil)
-	h.rec.wait(t, EventRetrying, func(e Event) bool { return e.Data["attempt"] == 3 && e.Err != nil })
+	await[Disconnected](t, h.rec, nil)
+	await(t, h.rec, func(e Retrying) bool { return e.Attempt == 3 && e.Err != nil })
 	relay.Refuse(false)
-	h.rec.wait(t, EventReconnected, nil)
+	await[Reconnected](t, h.rec, nil)
 	// A line cut half-way: the server never sees a whole command, the
 	// client sees the connection fail and reconnects.
 	relay.CutAfter(10)
 	if _, err := h.c.AddRoute(ctxT(t), Route{Path: "/cut", Backend: "http://x:1"}); !errors.Is(err, ErrDisconnected) {
 		t.Fatalf("AddRoute over a cut connection: %v, want ErrDisconnected", err)
 	}
-	h.rec.wait(t, EventReconnected, nil)
+	await[Reconnected](t, h.rec, nil)
 	if err := h.c.Ping(ctxT(t)); err != nil {
 		t.Fatal(err)
 	}

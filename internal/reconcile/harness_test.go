@@ -2,6 +2,7 @@ package reconcile
 
 import (
 	"context"
+	"log/slog"
 	"slices"
 	"strings"
 	"sync"
@@ -32,8 +33,9 @@ type harness struct {
 	// would: the proxy keeps serving its routes (§7).
 	kill func()
 
-	mu     sync.Mutex
-	events []client.Event
+	mu      sync.Mutex
+	reports []Report
+	logs    []string // "LEVEL message" of every record the reconciler logged
 }
 
 // tester is what the harness needs of *testing.T and *rapid.T.
@@ -94,15 +96,17 @@ func attachHarness(tb tester, srv *registrysim.Server, mutate func(*client.Optio
 	if mutate != nil {
 		mutate(&cfg)
 	}
+	// Events flow once Run starts, after h.r is set.
+	cfg.OnEvent = func(ev client.Event) { h.r.HandleEvent(ev) }
 	cl, err := client.New(cfg)
 	if err != nil {
 		tb.Fatalf("client.New: %v", err)
 	}
 	h.cl = cl
-	opts.OnEvent = h.record
+	opts.OnReport = h.record
+	opts.Logger = slog.New(logRecorder{h})
 	opts.Backoff = client.Backoff{Initial: 5 * time.Millisecond, Max: 50 * time.Millisecond, Multiplier: 2}
 	h.r = New(cl, opts)
-	cl.On("", h.r.HandleEvent)
 	ctx, cancel := context.WithCancel(context.Background())
 	h.ctx = ctx
 	done := make(chan struct{})
@@ -123,19 +127,49 @@ func attachHarness(tb tester, srv *registrysim.Server, mutate func(*client.Optio
 	return h
 }
 
-func (h *harness) record(ev client.Event) {
+func (h *harness) record(rep Report) {
 	h.mu.Lock()
-	h.events = append(h.events, ev)
+	h.reports = append(h.reports, rep)
 	h.mu.Unlock()
 }
 
-func (h *harness) eventsOf(t client.EventType) []client.Event {
+// logRecorder keeps what the reconciler logs in its harness.
+type logRecorder struct{ h *harness }
+
+func (l logRecorder) Enabled(context.Context, slog.Level) bool { return true }
+
+func (l logRecorder) Handle(_ context.Context, r slog.Record) error {
+	l.h.mu.Lock()
+	l.h.logs = append(l.h.logs, r.Level.String()+" "+r.Message)
+	l.h.mu.Unlock()
+	return nil
+}
+
+func (l logRecorder) WithAttrs([]slog.Attr) slog.Handler { return l }
+func (l logRecorder) WithGroup(string) slog.Handler      { return l }
+
+// logged returns the records logged so far whose "LEVEL message" starts
+// with prefix.
+func (h *harness) logged(prefix string) []string {
 	h.mu.Lock()
 	defer h.mu.Unlock()
-	var out []client.Event
-	for _, ev := range h.events {
-		if ev.Type == t {
-			out = append(out, ev)
+	var out []string
+	for _, l := range h.logs {
+		if strings.HasPrefix(l, prefix) {
+			out = append(out, l)
+		}
+	}
+	return out
+}
+
+// reportsOf returns the reports of type T so far.
+func reportsOf[T Report](h *harness) []T {
+	h.mu.Lock()
+	defer h.mu.Unlock()
+	var out []T
+	for _, rep := range h.reports {
+		if r, ok := rep.(T); ok {
+			out = append(out, r)
 		}
 	}
 	return out
