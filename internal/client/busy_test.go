@@ -76,7 +76,7 @@ func TestKeepaliveNotFooledBySlowCommand(t *testing.T) {
 		c.KeepaliveInterval = 20 * time.Millisecond
 		c.KeepaliveTimeout = 200 * time.Millisecond
 	})
-	res, err := h.c.BackendTest(ctxT(t), "http://slow.invalid")
+	res, err := backendTest(ctxT(t), h.c, "http://slow.invalid")
 	if err != nil {
 		t.Fatalf("BackendTest on a healthy connection = %v (DISCONNECTED events: %d)", err, count[Disconnected](h.rec, nil))
 	}
@@ -107,7 +107,7 @@ func TestSessionReplacedIsReported(t *testing.T) {
 	if n := count[SessionReplaced](h.rec, nil); n != 1 {
 		t.Fatalf("SessionReplaced reported %d times, want once per session", n)
 	}
-	if err := h.c.Ping(ctxT(t)); err != nil {
+	if err := ping(ctxT(t), h.c); err != nil {
 		t.Fatalf("PING on a replaced session = %v; the server still answers it", err)
 	}
 }

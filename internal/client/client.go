@@ -21,7 +21,7 @@ type Options struct {
 	Metadata           map[string]string
 	DialTimeout        time.Duration // dial, and the whole handshake; default 5s
 	WriteTimeout       time.Duration // one write; default 10s
-	KeepaliveInterval  time.Duration // PING period; default 15s, at least MinKeepaliveInterval
+	KeepaliveInterval  time.Duration // PING period; default 15s, at least 1s
 	KeepaliveTimeout   time.Duration // PONG deadline; default 5s
 	MaintenanceTimeout time.Duration // wait for MAINT_OK before local fallback; default 30s
 	Backoff            Backoff       // zero: DefaultBackoff; see Backoff for the minimums
@@ -142,7 +142,7 @@ func setDefaults(opts *Options) {
 	// A library caller is not checked by config: a tiny period here is a
 	// PING storm on a live connection, so it is raised, not refused.
 	if opts.KeepaliveInterval > 0 {
-		opts.KeepaliveInterval = max(opts.KeepaliveInterval, MinKeepaliveInterval)
+		opts.KeepaliveInterval = max(opts.KeepaliveInterval, minKeepaliveInterval)
 	}
 	opts.Backoff = opts.Backoff.withDefaults()
 	if opts.Dial == nil {
@@ -198,9 +198,9 @@ func (c *Client) ProbedRouteID() string {
 	return c.probed
 }
 
-// Connected returns a channel that is closed while a connection is up (and
+// connectedCh returns a channel that is closed while a connection is up (and
 // will be closed by the next connect when it is not).
-func (c *Client) Connected() <-chan struct{} {
+func (c *Client) connectedCh() <-chan struct{} {
 	c.mu.Lock()
 	defer c.mu.Unlock()
 	return c.connected
@@ -209,7 +209,7 @@ func (c *Client) Connected() <-chan struct{} {
 // WaitConnected blocks until a connection is up, ctx ends or c is closed.
 func (c *Client) WaitConnected(ctx context.Context) error {
 	for {
-		ch := c.Connected()
+		ch := c.connectedCh()
 		select {
 		case <-ch:
 			if c.State() == StateConnected {

@@ -119,7 +119,7 @@ func TestReplyOverCapKeepsConnection(t *testing.T) {
 		if alloc > maxReplyLine+maxReplyLine/8 {
 			t.Fatalf("an over-long reply allocated %d bytes, cap %d", alloc, maxReplyLine)
 		}
-		if err := h.c.Ping(ctx); err != nil {
+		if err := ping(ctx, h.c); err != nil {
 			t.Fatalf("Ping after the over-long reply: %v", err)
 		}
 	}
@@ -178,7 +178,7 @@ func TestRouteListMemoryBounded(t *testing.T) {
 			if alloc > tc.ceiling {
 				t.Fatalf("allocated %.1f× the reply size, want ≤ %v×", alloc, tc.ceiling)
 			}
-			if err := h.c.Ping(ctx); err != nil {
+			if err := ping(ctx, h.c); err != nil {
 				t.Fatalf("Ping after the list: %v", err)
 			}
 		})

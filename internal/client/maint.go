@@ -92,23 +92,6 @@ func (c *Client) MaintenanceExit(ctx context.Context, target string) error {
 	return nil
 }
 
-// MaintenanceStatus lists the targets the server reports in maintenance for
-// this session (sorted; the server's order is random, §5).
-func (c *Client) MaintenanceStatus(ctx context.Context) ([]string, error) {
-	r, err := c.Do(ctx, Command{Name: "MAINT_STATUS"})
-	if err != nil {
-		return nil, fmt.Errorf("cannot read maintenance status: %w", err)
-	}
-	var v struct {
-		InMaintenance []string `json:"in_maintenance"`
-	}
-	if err := decodeReply(r, "MAINT_STATUS_OK", &v); err != nil {
-		return nil, fmt.Errorf("cannot read maintenance status: %w", err)
-	}
-	slices.Sort(v.InMaintenance)
-	return v.InMaintenance, nil
-}
-
 // MaintenanceState is a snapshot of the last request per target, by target.
 func (c *Client) MaintenanceState() []MaintState {
 	m := c.maint

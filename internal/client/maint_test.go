@@ -40,7 +40,7 @@ func TestMaintenanceConfirmed(t *testing.T) {
 	if got := sim.Resolve("a.com", "/"); got.Kind != registrysim.TargetMaintenance {
 		t.Fatalf("Resolve = %+v, want maintenance", got)
 	}
-	if st, err := c.MaintenanceStatus(ctx); err != nil || len(st) != 1 || st[0] != id {
+	if st, err := maintenanceStatus(ctx, c); err != nil || len(st) != 1 || st[0] != id {
 		t.Fatalf("MaintenanceStatus = %q, %v", st, err)
 	}
 	if err := c.MaintenanceExit(ctx, id); err != nil {
@@ -171,7 +171,7 @@ func TestMaintenanceRefused(t *testing.T) {
 	if e.Reason != "refused by proxy" {
 		t.Fatalf("MaintResolved %+v", e)
 	}
-	if err := h.c.Ping(ctx); err != nil {
+	if err := ping(ctx, h.c); err != nil {
 		t.Fatalf("Ping on replaced session: %v", err)
 	}
 }
@@ -227,11 +227,11 @@ func TestMaintenanceSameTargetSupersedesPending(t *testing.T) {
 func liveRoute(t *testing.T, c *Client) string {
 	t.Helper()
 	ctx := ctxT(t)
-	id, err := c.AddRoute(ctx, Route{Domains: []string{"a.com"}, Path: "/", Backend: "http://x:1"})
+	id, err := addRoute(ctx, c, Route{Domains: []string{"a.com"}, Path: "/", Backend: "http://x:1"})
 	if err != nil {
 		t.Fatal(err)
 	}
-	if err := c.ApplyConfig(ctx); err != nil {
+	if err := applyConfig(ctx, c); err != nil {
 		t.Fatal(err)
 	}
 	return id

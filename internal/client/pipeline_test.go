@@ -58,7 +58,7 @@ func TestPipelineWithInjectedAsyncLines(t *testing.T) {
 		for i := range 1 + rnd.IntN(120) {
 			s := menu[rnd.IntN(len(menu))](round*1000 + i)
 			steps = append(steps, s)
-			b.Add(s.cmd)
+			b.add(s.cmd)
 		}
 		var lines []string
 		for range rnd.IntN(8) {
@@ -102,7 +102,7 @@ func TestPipelineWithInjectedAsyncLines(t *testing.T) {
 		}
 	}
 	// Everything injected was written before this PING's reply.
-	if err := c.Ping(ctx); err != nil {
+	if err := ping(ctx, c); err != nil {
 		t.Fatal(err)
 	}
 	eventually(t, "every async line reported", func() bool {
@@ -121,13 +121,13 @@ func TestUnsafeInputNeverReachesServer(t *testing.T) {
 	c, ctx := h.c, ctxT(t)
 	before := sim.CommandCount()
 
-	if _, err := c.AddRoute(ctx, Route{Domains: []string{"a.com"}, Path: "/a|b", Backend: "http://x"}); !errors.Is(err, ErrUnsafeField) {
+	if _, err := addRoute(ctx, c, Route{Domains: []string{"a.com"}, Path: "/a|b", Backend: "http://x"}); !errors.Is(err, ErrUnsafeField) {
 		t.Errorf("pipe in path: %v", err)
 	}
-	if err := c.SetHeader(ctx, "X-A", "v\r\nCONFIG_APPLY|s"); !errors.Is(err, ErrUnsafeField) {
+	if err := setHeader(ctx, c, "X-A", "v\r\nCONFIG_APPLY|s"); !errors.Is(err, ErrUnsafeField) {
 		t.Errorf("CRLF in header: %v", err)
 	}
-	if _, err := c.AddRoute(ctx, Route{Domains: []string{"a.com,evil.com"}, Path: "/", Backend: "http://x"}); !errors.Is(err, ErrUnsafeField) {
+	if _, err := addRoute(ctx, c, Route{Domains: []string{"a.com,evil.com"}, Path: "/", Backend: "http://x"}); !errors.Is(err, ErrUnsafeField) {
 		t.Errorf("comma in domain: %v", err)
 	}
 	if err := c.MaintenanceEnter(ctx, "ALL|r1", ""); !errors.Is(err, ErrUnsafeField) {
@@ -145,7 +145,7 @@ func TestUnsafeInputNeverReachesServer(t *testing.T) {
 	if _, err := c.Do(ctx, Command{Name: "HEADERS_SET", Args: []string{"ALL", "X", long}}); !errors.Is(err, ErrLineTooLong) {
 		t.Errorf("long line: %v", err)
 	}
-	if _, err := c.AddRoutes(ctx, []Route{{Path: "/ok", Backend: "http://x"}, {Path: "/" + long, Backend: "http://x"}}); !errors.Is(err, ErrLineTooLong) {
+	if _, err := addRoutes(ctx, c, []Route{{Path: "/ok", Backend: "http://x"}, {Path: "/" + long, Backend: "http://x"}}); !errors.Is(err, ErrLineTooLong) {
 		t.Errorf("one huge bulk route: %v", err)
 	}
 	if n := sim.CommandCount(); n != before {
@@ -162,7 +162,7 @@ func TestUnsafeInputNeverReachesServer(t *testing.T) {
 		rs = append(rs, Route{Domains: []string{fmt.Sprintf("host%d.example.com", i)}, Path: "/" + strings.Repeat("p", 40), Backend: "http://10.0.0.1:8080"})
 	}
 	sim.ResetCommands()
-	ids, err := c.AddRoutes(ctx, rs)
+	ids, err := addRoutes(ctx, c, rs)
 	if err != nil || len(ids) != len(rs) {
 		t.Fatalf("AddRoutes: %d ids, %v", len(ids), err)
 	}
@@ -182,7 +182,7 @@ func TestUnsafeInputNeverReachesServer(t *testing.T) {
 			t.Fatalf("line of %d bytes", len(l))
 		}
 	}
-	if err := c.Ping(ctx); err != nil {
+	if err := ping(ctx, c); err != nil {
 		t.Fatalf("Ping: %v", err)
 	}
 }
@@ -200,7 +200,7 @@ func TestAbandonedWaitKeepsOrder(t *testing.T) {
 		t.Fatalf("Do: %v, want DeadlineExceeded", err)
 	}
 	sim.SetResponseDelay(0)
-	if err := c.Ping(ctxT(t)); err != nil {
+	if err := ping(ctxT(t), c); err != nil {
 		t.Fatalf("Ping after abandoned wait: %v", err)
 	}
 }

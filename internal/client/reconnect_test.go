@@ -35,7 +35,7 @@ func TestReconnectAfterDrop(t *testing.T) {
 	if len(cmds) < 2 || cmds[0] != "RECONNECT|"+old || !strings.HasPrefix(cmds[1], "REGISTER|svc|i1|3001|") {
 		t.Fatalf("handshake lines %q", cmds)
 	}
-	if err := c.Ping(ctx); err != nil {
+	if err := ping(ctx, c); err != nil {
 		t.Fatalf("Ping after reconnect: %v", err)
 	}
 }
@@ -44,10 +44,10 @@ func TestReconnectAfterRestart(t *testing.T) {
 	sim := startSim(t, registrysim.Options{})
 	h := connected(t, sim.Addr(), nil)
 	c, ctx := h.c, ctxT(t)
-	if _, err := c.AddRoute(ctx, Route{Domains: []string{"a.com"}, Path: "/", Backend: "http://x:1"}); err != nil {
+	if _, err := addRoute(ctx, c, Route{Domains: []string{"a.com"}, Path: "/", Backend: "http://x:1"}); err != nil {
 		t.Fatal(err)
 	}
-	if err := c.ApplyConfig(ctx); err != nil {
+	if err := applyConfig(ctx, c); err != nil {
 		t.Fatal(err)
 	}
 	if err := sim.Restart(); err != nil {
@@ -69,7 +69,7 @@ func TestPendingCommandsFailOnDisconnect(t *testing.T) {
 	h := connected(t, sim.Addr(), nil)
 	sim.SetResponseDelay(time.Hour) // the PING stays unanswered
 	errc := make(chan error, 1)
-	go func() { errc <- h.c.Ping(ctxT(t)) }()
+	go func() { errc <- ping(ctxT(t), h.c) }()
 	eventually(t, "server received the PING", func() bool {
 		cmds := sim.Commands()
 		return len(cmds) > 0 && strings.HasPrefix(cmds[len(cmds)-1], "PING|")
@@ -95,7 +95,7 @@ func TestHalfOpenDetectedByKeepalive(t *testing.T) {
 		t.Fatalf("DISCONNECTED err %v", e.Err)
 	}
 	await[Reconnected](t, h.rec, nil)
-	if err := h.c.Ping(ctxT(t)); err != nil {
+	if err := ping(ctxT(t), h.c); err != nil {
 		t.Fatalf("Ping: %v", err)
 	}
 }

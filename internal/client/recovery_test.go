@@ -64,7 +64,7 @@ func firstDialAfter(tb testing.TB, opensAt time.Duration, rnd float64) time.Dura
 // whatever the outage length, at the default settings; with the handshake
 // and replay that keeps every route live within 3s.
 func TestBackWithinProbeMaxAfterOutage(t *testing.T) {
-	const bound = DefaultProbeMax
+	const bound = defaultProbeMax
 	for _, outage := range []time.Duration{
 		time.Second, 2 * time.Second, 3800 * time.Millisecond, 7300 * time.Millisecond, 15 * time.Second,
 		33 * time.Second, 61 * time.Second, 62 * time.Second, 90 * time.Second, 120 * time.Second,
@@ -91,8 +91,8 @@ func TestWorstCaseLagOverOutages(t *testing.T) {
 		}
 	}
 	t.Logf("worst lag from registry open to first dial over 1–120 s outages: %v (outage %v)", worst, at)
-	if worst > DefaultProbeMax {
-		t.Fatalf("worst lag %v, want ≤ %v", worst, DefaultProbeMax)
+	if worst > defaultProbeMax {
+		t.Fatalf("worst lag %v, want ≤ %v", worst, defaultProbeMax)
 	}
 }
 
@@ -241,15 +241,15 @@ func TestNewRaisesTinyDurations(t *testing.T) {
 	if err != nil {
 		t.Fatal(err)
 	}
-	if got := c.opts.KeepaliveInterval; got != MinKeepaliveInterval {
-		t.Errorf("KeepaliveInterval = %v, want %v", got, MinKeepaliveInterval)
+	if got := c.opts.KeepaliveInterval; got != minKeepaliveInterval {
+		t.Errorf("KeepaliveInterval = %v, want %v", got, minKeepaliveInterval)
 	}
 	b := c.opts.Backoff
-	if b.Initial != MinBackoffInitial || b.Max != MinBackoffMax || b.ProbeMax != MinBackoffMax {
-		t.Errorf("Backoff = %+v, want Initial %v, Max and ProbeMax %v", b, MinBackoffInitial, MinBackoffMax)
+	if b.Initial != minBackoffInitial || b.Max != minBackoffMax || b.ProbeMax != minBackoffMax {
+		t.Errorf("Backoff = %+v, want Initial %v, Max and ProbeMax %v", b, minBackoffInitial, minBackoffMax)
 	}
 	// The dial loop against a registry that is down: every wait is at least
-	// MinBackoffInitial, the waits settle at MinBackoffMax.
+	// minBackoffInitial, the waits settle at minBackoffMax.
 	var clk fakeClock
 	ctx, cancel := context.WithCancel(context.Background())
 	defer cancel()
@@ -313,8 +313,8 @@ func TestBackWithinProbeMaxAfterLoss(t *testing.T) {
 			firstAfter.Store(0)
 			sim.DropConnections()
 			await[Reconnected](t, h.rec, nil)
-			if lag := time.Duration(firstAfter.Load() - opensAt.Load()); lag < 0 || lag > DefaultProbeMax {
-				t.Errorf("up %v, outage %v: first dial %v after the registry opened, want ≤ %v", uptime, outage, lag, DefaultProbeMax)
+			if lag := time.Duration(firstAfter.Load() - opensAt.Load()); lag < 0 || lag > defaultProbeMax {
+				t.Errorf("up %v, outage %v: first dial %v after the registry opened, want ≤ %v", uptime, outage, lag, defaultProbeMax)
 			}
 		}
 	}

@@ -109,11 +109,11 @@ func TestReconnectThroughRelayFaults(t *testing.T) {
 	// A line cut half-way: the server never sees a whole command, the
 	// client sees the connection fail and reconnects.
 	relay.CutAfter(10)
-	if _, err := h.c.AddRoute(ctxT(t), Route{Path: "/cut", Backend: "http://x:1"}); !errors.Is(err, ErrDisconnected) {
+	if _, err := addRoute(ctxT(t), h.c, Route{Path: "/cut", Backend: "http://x:1"}); !errors.Is(err, ErrDisconnected) {
 		t.Fatalf("AddRoute over a cut connection: %v, want ErrDisconnected", err)
 	}
 	await[Reconnected](t, h.rec, nil)
-	if err := h.c.Ping(ctxT(t)); err != nil {
+	if err := ping(ctxT(t), h.c); err != nil {
 		t.Fatal(err)
 	}
 }

@@ -2,6 +2,8 @@ package reconcile
 
 import (
 	"context"
+	"encoding/json"
+	"fmt"
 	"log/slog"
 	"slices"
 	"strings"
@@ -131,6 +133,42 @@ func (h *harness) record(rep Report) {
 	h.mu.Lock()
 	h.reports = append(h.reports, rep)
 	h.mu.Unlock()
+}
+
+// stage sends what build adds to a batch behind the reconciler's back, in
+// one write; the error is the first transport failure or ERROR reply.
+func stage(ctx context.Context, cl *client.Client, build func(*client.Batch)) error {
+	var b client.Batch
+	build(&b)
+	res, err := cl.Send(ctx, &b)
+	if err != nil {
+		return err
+	}
+	for _, r := range res {
+		if r.Err != nil {
+			return r.Err
+		}
+	}
+	return nil
+}
+
+// maintenanceStatus is MAINT_STATUS: the targets the server lists in
+// maintenance for the session.
+func maintenanceStatus(ctx context.Context, cl *client.Client) ([]string, error) {
+	r, err := cl.Do(ctx, client.Command{Name: "MAINT_STATUS"})
+	if err != nil {
+		return nil, err
+	}
+	var v struct {
+		InMaintenance []string `json:"in_maintenance"`
+	}
+	if r.Kind != "MAINT_STATUS_OK" {
+		return nil, fmt.Errorf("MAINT_STATUS answered %s", r.Kind)
+	}
+	if err := json.Unmarshal([]byte(r.Payload), &v); err != nil {
+		return nil, err
+	}
+	return v.InMaintenance, nil
 }
 
 // logRecorder keeps what the reconciler logs in its harness.

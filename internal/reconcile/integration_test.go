@@ -123,7 +123,9 @@ func TestIntegrationPartialApplyRecovery(t *testing.T) {
 	// session: the apply is partial (§3): web and api go live in the proxy
 	// without the session knowing them.
 	h.r.conn = &injectConn{Client: h.cl, before: 2, inject: func(ctx context.Context) {
-		if _, err := h.cl.AddRoute(ctx, client.Route{Domains: []string{"bad.example.com"}, Path: "/", Backend: "http://[::1"}); err != nil {
+		if err := stage(ctx, h.cl, func(b *client.Batch) {
+			b.RouteAdd(client.Route{Domains: []string{"bad.example.com"}, Path: "/", Backend: "http://[::1"})
+		}); err != nil {
 			t.Errorf("inject: %v", err)
 		}
 	}}
@@ -177,13 +179,11 @@ func TestIntegrationDriftRepair(t *testing.T) {
 	ctx := h.ctx
 	// Behind the agent's back: api removed, a stray added.
 	api := h.r.Status().Routes[0]
-	if err := h.cl.RemoveRoute(ctx, api.ID); err != nil {
-		t.Fatal(err)
-	}
-	if _, err := h.cl.AddRoute(ctx, client.Route{Domains: []string{"stray.example.com"}, Path: "/", Backend: "http://s"}); err != nil {
-		t.Fatal(err)
-	}
-	if err := h.cl.ApplyConfig(ctx); err != nil {
+	if err := stage(ctx, h.cl, func(b *client.Batch) {
+		b.RouteRemove(api.ID)
+		b.RouteAdd(client.Route{Domains: []string{"stray.example.com"}, Path: "/", Backend: "http://s"})
+		b.Apply()
+	}); err != nil {
 		t.Fatal(err)
 	}
 	h.sync(d)
