@@ -198,10 +198,12 @@ func (a *Agent) Run(ctx context.Context) error {
 	// The client outlives ctx: shutdown still needs the connection.
 	clientCtx, stopClient := context.WithCancel(context.Background())
 	defer stopClient()
+	clientDone := make(chan struct{})
 	var clientWG, wg sync.WaitGroup
 	clientWG.Add(1)
 	go func() {
 		defer clientWG.Done()
+		defer close(clientDone)
 		if err := cl.Run(clientCtx); err != nil && !errors.Is(err, context.Canceled) {
 			a.log.Error("client stopped", "err", err)
 		}
@@ -226,8 +228,7 @@ func (a *Agent) Run(ctx context.Context) error {
 
 	<-ctx.Done()
 	wg.Wait()
-	err = a.shutdown(cl)
-	stopClient()
+	err = a.shutdown(cl, stopClient, clientDone)
 	clientWG.Wait()
 	if srv != nil {
 		sctx, cancel := context.WithTimeout(context.Background(), 2*time.Second)

@@ -69,8 +69,8 @@ func (s State) String() string {
 	return fmt.Sprintf("State(%d)", int(s))
 }
 
-// Client is a registry client. Create it with New, register handlers with On,
-// then call Run. All methods are safe for concurrent use.
+// Client is a registry client. Create it with New and call Run once; Run
+// returns when its context ends. All methods are safe for concurrent use.
 type Client struct {
 	opts     Options
 	metadata string // REGISTER's metadata JSON
@@ -85,11 +85,9 @@ type Client struct {
 	probed    string        // route id the probe got after REGISTER, "" if none
 	replaced  uint64        // generation already reported as replaced
 	connected chan struct{} // closed while connected
-	closed    bool
-	closedCh  chan struct{}
+	closed    bool // deregistered, or Run ended: no connection any more
+	closedCh  chan struct{} // closed with closed
 	running   bool
-	runCancel context.CancelFunc
-	runDone   chan struct{}
 }
 
 // New checks opts, fills defaults and returns a Client. It starts nothing.
@@ -355,52 +353,36 @@ func encode(sid string, cmds []Command) ([]byte, error) {
 	return buf, nil
 }
 
-// Close ends the client: with deregister it first sends CLIENT_SHUTDOWN (the
-// server then removes the session's routes, §2) and waits for SHUTDOWN_OK
-// within ctx; then it stops Run and waits, within ctx, for its goroutines.
-func (c *Client) Close(ctx context.Context, deregister bool) error {
+// Deregister ends the session: it sends CLIENT_SHUTDOWN, after which the
+// server removes the session's routes and closes the connection (§2), and
+// waits for SHUTDOWN_OK within ctx. From then on the client does not
+// connect again; the owner ends Run by ending its context. Without a
+// connection there is no session to end, and it returns nil.
+func (c *Client) Deregister(ctx context.Context) error {
 	c.mu.Lock()
-	if c.closed {
-		c.mu.Unlock()
+	if !c.closed {
+		c.closed = true
+		close(c.closedCh)
+	}
+	cn, sid := c.cn, c.sid
+	c.mu.Unlock()
+	if cn == nil {
 		return nil
 	}
-	c.closed = true // from now on Run does not reconnect
-	close(c.closedCh)
-	cn, sid, cancel, done := c.cn, c.sid, c.runCancel, c.runDone
-	c.mu.Unlock()
-
-	var first error
-	if deregister && cn != nil {
-		cmd := Command{Name: "CLIENT_SHUTDOWN"}
-		buf, _ := appendLine(nil, sid, cmd)
-		w := &waiter{cmds: []Command{cmd}, results: make([]Result, 1), done: make(chan struct{})}
-		err := cn.send(buf, w)
-		if err == nil {
-			select {
-			case <-w.done:
-				err = w.results[0].Err
-			case <-ctx.Done():
-				err = ctx.Err()
-			}
-		}
-		if err != nil {
-			first = fmt.Errorf("cannot deregister: %w", err)
-		}
-	}
-	if cancel != nil {
-		cancel()
-	}
-	if done != nil {
+	cmd := Command{Name: "CLIENT_SHUTDOWN"}
+	buf, _ := appendLine(nil, sid, cmd)
+	w := &waiter{cmds: []Command{cmd}, results: make([]Result, 1), done: make(chan struct{})}
+	err := cn.send(buf, w)
+	if err == nil {
 		select {
-		case <-done:
+		case <-w.done:
+			err = w.results[0].Err
 		case <-ctx.Done():
-			if first == nil {
-				first = fmt.Errorf("cannot close: %w", ctx.Err())
-			}
+			err = ctx.Err()
 		}
 	}
-	c.mu.Lock()
-	c.state = StateClosed
-	c.mu.Unlock()
-	return first
+	if err != nil {
+		return fmt.Errorf("cannot deregister: %w", err)
+	}
+	return nil
 }

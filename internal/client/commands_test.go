@@ -180,14 +180,14 @@ func TestCommandsWhenNotConnected(t *testing.T) {
 	if _, err := addRoute(ctx, h.c, Route{Path: "/|", Backend: "http://x"}); !errors.Is(err, ErrUnsafeField) {
 		t.Fatalf("unsafe AddRoute: %v, want ErrUnsafeField", err)
 	}
-	if err := h.c.Close(ctx, true); err != nil {
-		t.Fatalf("Close: %v", err)
+	if err := h.c.Deregister(ctx); err != nil {
+		t.Fatalf("Deregister without a connection: %v", err)
 	}
 	if err := ping(ctx, h.c); !errors.Is(err, ErrClosed) {
-		t.Fatalf("Ping after Close: %v, want ErrClosed", err)
+		t.Fatalf("Ping after Deregister: %v, want ErrClosed", err)
 	}
 	if err := h.c.Run(ctx); !errors.Is(err, ErrClosed) {
-		t.Fatalf("Run after Close: %v, want ErrClosed", err)
+		t.Fatalf("Run after Deregister: %v, want ErrClosed", err)
 	}
 }
 

@@ -9,7 +9,7 @@ import (
 var (
 	// ErrDisconnected reports a transport failure, or that no connection is up.
 	ErrDisconnected = errors.New("client: disconnected")
-	// ErrClosed reports use of a Client after Close.
+	// ErrClosed reports use of a Client after Deregister or after Run ended.
 	ErrClosed = errors.New("client: closed")
 	// ErrUnsafeField reports a value containing '|', CR or LF (§1), or a
 	// domain containing ','; nothing was written.

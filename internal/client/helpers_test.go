@@ -137,11 +137,6 @@ func (h *harness) run(tb testing.TB) {
 	done := make(chan error, 1)
 	go func() { done <- h.c.Run(ctx) }()
 	tb.Cleanup(func() {
-		cctx, ccancel := context.WithTimeout(context.Background(), waitFor)
-		defer ccancel()
-		if err := h.c.Close(cctx, false); err != nil {
-			tb.Errorf("Close: %v", err)
-		}
 		cancel()
 		select {
 		case err := <-done:

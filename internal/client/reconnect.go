@@ -12,11 +12,13 @@ import (
 // EXTENDED_RETRY is emitted (once per outage).
 const extendedRetryAfter = 5
 
-// Run connects, serves the connection and reconnects until ctx ends or Close
-// is called. Connection failures of every kind, DNS failures included, are
-// retried forever with backoff; they are reported as events, never returned.
-// Run returns only after every goroutine it started has exited; it returns nil
-// on a clean stop and ErrClosed if the client was already closed.
+// Run connects, serves the connection and reconnects until ctx ends, then
+// closes the client: ending ctx is how the owner stops it, with or without
+// deregistering first (see Deregister). Connection failures of every kind,
+// DNS failures included, are retried forever with backoff; they are
+// reported as events, never returned. Run returns nil, only after every
+// goroutine it started has exited; ErrClosed if the client was closed
+// before it ran.
 func (c *Client) Run(ctx context.Context) error {
 	c.mu.Lock()
 	switch {
@@ -27,12 +29,8 @@ func (c *Client) Run(ctx context.Context) error {
 		c.mu.Unlock()
 		return errors.New("cannot run: client already running")
 	}
-	ctx, cancel := context.WithCancel(ctx)
-	c.running, c.runCancel, c.runDone = true, cancel, make(chan struct{})
-	done := c.runDone
+	c.running = true
 	c.mu.Unlock()
-	defer close(done)
-	defer cancel()
 
 	var wg sync.WaitGroup
 	stopEvents := make(chan struct{})
@@ -40,17 +38,18 @@ func (c *Client) Run(ctx context.Context) error {
 	go func() { defer wg.Done(); c.events.run(stopEvents) }()
 
 	c.loop(ctx)
+	<-ctx.Done() // after Deregister the loop ends first
 
+	c.mu.Lock()
+	if !c.closed {
+		c.closed = true
+		close(c.closedCh)
+	}
+	c.state = StateClosed
+	c.mu.Unlock()
 	c.maint.stop()
-	cancel()
 	close(stopEvents) // the dispatcher delivers what is queued, then exits
 	wg.Wait()
-	c.mu.Lock()
-	c.running = false
-	if c.closed {
-		c.state = StateClosed
-	}
-	c.mu.Unlock()
 	return nil
 }
 
@@ -206,8 +205,9 @@ func (c *Client) serve(ctx context.Context, cn *conn, reconnect, replay bool, ol
 	case <-ctx.Done():
 		cn.fail(ErrClosed)
 	case <-c.closedCh:
-		// Close may still be waiting for SHUTDOWN_OK on this connection;
-		// the server closes it after answering (§2), or ctx ends.
+		// Deregister may still be waiting for SHUTDOWN_OK on this
+		// connection; the server closes it after answering (§2), or ctx
+		// ends.
 		select {
 		case <-cn.done:
 		case <-ctx.Done():
@@ -218,7 +218,7 @@ func (c *Client) serve(ctx context.Context, cn *conn, reconnect, replay bool, ol
 
 	c.mu.Lock()
 	c.cn = nil
-	closing := c.closed
+	requested := c.closed || ctx.Err() != nil
 	if c.state != StateClosed {
 		c.state = StateDisconnected
 	}
@@ -226,7 +226,7 @@ func (c *Client) serve(ctx context.Context, cn *conn, reconnect, replay bool, ol
 	c.mu.Unlock()
 	c.maint.disconnected()
 	err := disconnected(cn.cause())
-	c.emit(Disconnected{SessionID: sid, Err: err, Requested: closing})
+	c.emit(Disconnected{SessionID: sid, Err: err, Requested: requested})
 	return err
 }
 

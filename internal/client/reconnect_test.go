@@ -174,7 +174,10 @@ func TestBackoffScheduleAndExtendedRetry(t *testing.T) {
 	}
 }
 
-func TestCloseDeregisters(t *testing.T) {
+// TestDeregister: CLIENT_SHUTDOWN ends the session (the server removes it
+// and closes the connection, §2); the client does not connect again, and
+// Run ends with its context.
+func TestDeregister(t *testing.T) {
 	sim := startSim(t, registrysim.Options{})
 	h := newClient(t, sim.Addr(), nil)
 	ctx, cancel := context.WithCancel(context.Background())
@@ -182,24 +185,35 @@ func TestCloseDeregisters(t *testing.T) {
 	done := make(chan error, 1)
 	go func() { done <- h.c.Run(ctx) }()
 	await[Connected](t, h.rec, nil)
-	if err := h.c.Close(ctxT(t), true); err != nil {
-		t.Fatalf("Close: %v", err)
-	}
-	if err := <-done; err != nil {
-		t.Fatalf("Run: %v", err)
+	if err := h.c.Deregister(ctxT(t)); err != nil {
+		t.Fatalf("Deregister: %v", err)
 	}
 	if e := await[Disconnected](t, h.rec, nil); !e.Requested {
-		t.Fatalf("Disconnected after Close: %+v, want Requested", e)
+		t.Fatalf("Disconnected after Deregister: %+v, want Requested", e)
 	}
 	if s := sim.Sessions(); len(s) != 0 {
 		t.Fatalf("sessions after CLIENT_SHUTDOWN: %+v", s)
 	}
+	if err := ping(ctxT(t), h.c); !errors.Is(err, ErrClosed) {
+		t.Fatalf("PING after Deregister = %v, want ErrClosed", err)
+	}
+	cancel()
+	if err := <-done; err != nil {
+		t.Fatalf("Run: %v", err)
+	}
 	if st := h.c.State(); st != StateClosed {
 		t.Fatalf("State=%v", st)
 	}
+	if n := count[Retrying](h.rec, nil) + count[Reconnected](h.rec, nil); n != 0 || sim.CommandCount() != 4 {
+		t.Fatalf("after Deregister: %d reconnect events, commands %q; want none, and REGISTER, its probe and CLIENT_SHUTDOWN only",
+			n, sim.Commands())
+	}
 }
 
-func TestCloseWithoutDeregisterLeavesGrace(t *testing.T) {
+// TestStopWithoutDeregisterLeavesGrace: ending Run's context closes the
+// connection without CLIENT_SHUTDOWN: the server keeps the session's routes
+// for its grace period (§7). The owner asked for the loss: Requested.
+func TestStopWithoutDeregisterLeavesGrace(t *testing.T) {
 	sim := startSim(t, registrysim.Options{})
 	h := newClient(t, sim.Addr(), nil)
 	ctx, cancel := context.WithCancel(context.Background())
@@ -210,14 +224,14 @@ func TestCloseWithoutDeregisterLeavesGrace(t *testing.T) {
 	if err := <-done; err != nil {
 		t.Fatalf("Run: %v", err)
 	}
-	if e := await[Disconnected](t, h.rec, nil); e.Requested {
-		t.Fatalf("Disconnected when Run's context ended: %+v, want not Requested", e)
+	if e := await[Disconnected](t, h.rec, nil); !e.Requested {
+		t.Fatalf("Disconnected when Run's context ended: %+v, want Requested", e)
 	}
 	eventually(t, "session in grace", func() bool {
 		s := sim.Sessions()
 		return len(s) == 1 && !s[0].Connected
 	})
-	if err := h.c.Close(ctxT(t), false); err != nil {
-		t.Fatal(err)
+	if st := h.c.State(); st != StateClosed {
+		t.Fatalf("State=%v after Run, want CLOSED", st)
 	}
 }
