@@ -72,16 +72,37 @@ func TestKeepaliveNotFooledBySlowCommand(t *testing.T) {
 		return nil
 	})
 	sim := startSim(t, registrysim.Options{Checker: slow})
-	h := connected(t, sim.Addr(), func(c *Options) {
-		c.KeepaliveInterval = 20 * time.Millisecond
-		c.KeepaliveTimeout = 200 * time.Millisecond
+	slowPong := make(chan time.Duration, 1)
+	h := newClient(t, sim.Addr(), func(c *Options) {
+		c.OnRoundTrip = func(cmds []string, rtt time.Duration) {
+			if len(cmds) == 1 && cmds[0] == "PING" && rtt > 200*time.Millisecond {
+				select {
+				case slowPong <- rtt:
+				default:
+				}
+			}
+		}
 	})
+	h.fastKeepalive(20*time.Millisecond, 200*time.Millisecond)
+	h.run(t)
+	await[Connected](t, h.rec, nil)
 	res, err := backendTest(ctxT(t), h.c, "http://slow.invalid")
 	if err != nil {
 		t.Fatalf("BackendTest on a healthy connection = %v (DISCONNECTED events: %d)", err, count[Disconnected](h.rec, nil))
 	}
 	if res.Reachable {
 		t.Fatalf("res = %+v", res)
+	}
+	if n := count[Disconnected](h.rec, nil); n != 0 {
+		t.Fatalf("%d DISCONNECTED events while the server was answering in order", n)
+	}
+	// A PING went out behind the command and was answered after its
+	// deadline (its PONG came right after the command's reply), without
+	// the connection being dropped.
+	select {
+	case <-slowPong:
+	case <-time.After(waitFor):
+		t.Fatal("no PING waited behind the slow command: the test did not exercise the busy path")
 	}
 	if n := count[Disconnected](h.rec, nil); n != 0 {
 		t.Fatalf("%d DISCONNECTED events while the server was answering in order", n)

@@ -85,7 +85,7 @@ type Client struct {
 	probed    string        // route id the probe got after REGISTER, "" if none
 	replaced  uint64        // generation already reported as replaced
 	connected chan struct{} // closed while connected
-	closed    bool // deregistered, or Run ended: no connection any more
+	closed    bool          // deregistered, or Run ended: no connection any more
 	closedCh  chan struct{} // closed with closed
 	running   bool
 }

@@ -149,6 +149,13 @@ func (h *harness) run(tb testing.TB) {
 	})
 }
 
+// fastKeepalive sets a keepalive period below the 1 s floor New keeps
+// library callers to, so that a test sees many PINGs quickly. Call it
+// before run.
+func (h *harness) fastKeepalive(interval, timeout time.Duration) {
+	h.c.opts.KeepaliveInterval, h.c.opts.KeepaliveTimeout = interval, timeout
+}
+
 // connected starts a client on addr and waits for its CONNECTED event.
 func connected(tb testing.TB, addr string, mutate func(*Options)) *harness {
 	tb.Helper()

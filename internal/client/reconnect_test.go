@@ -85,10 +85,10 @@ func TestPendingCommandsFailOnDisconnect(t *testing.T) {
 func TestHalfOpenDetectedByKeepalive(t *testing.T) {
 	sim := startSim(t, registrysim.Options{})
 	t.Cleanup(func() { sim.Freeze(false) })
-	h := connected(t, sim.Addr(), func(c *Options) {
-		c.KeepaliveInterval = 20 * time.Millisecond
-		c.KeepaliveTimeout = 100 * time.Millisecond
-	})
+	h := newClient(t, sim.Addr(), nil)
+	h.fastKeepalive(20*time.Millisecond, 100*time.Millisecond)
+	h.run(t)
+	await[Connected](t, h.rec, nil)
 	sim.Freeze(true) // the open connection stops answering; new ones are served
 	e := await[Disconnected](t, h.rec, nil)
 	if !errors.Is(e.Err, ErrDisconnected) || !strings.Contains(e.Err.Error(), "keepalive") {
