@@ -249,17 +249,17 @@ func (a *Agent) reconcilerLogger() *slog.Logger {
 // goroutine: a (re)connection marks a reconcile pass due, and every event
 // is reported.
 func (a *Agent) clientEvent(ev client.Event) {
+	switch ev.(type) {
+	case client.Connected, client.Reconnected:
+		// A new connection may come with a new address: look before the
+		// pass it triggers, as the address is what the session serves.
+		a.checkIP()
+	}
 	a.mu.Lock()
 	rec := a.rec
 	a.mu.Unlock()
 	if rec != nil {
 		rec.HandleEvent(ev)
-	}
-	switch ev.(type) {
-	case client.Connected, client.Reconnected:
-		// A new connection may come with a new address: look before
-		// reporting it, as the address is what the session serves.
-		a.checkIP()
 	}
 	a.report(ev)
 }

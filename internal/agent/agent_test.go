@@ -149,6 +149,22 @@ func (f *fixture) await(name string) Event {
 	}
 }
 
+// await2 returns the next event named a or b.
+func (f *fixture) await2(a, b string) Event {
+	f.t.Helper()
+	timeout := time.After(10 * time.Second)
+	for {
+		select {
+		case ev := <-f.events:
+			if ev.Name == a || ev.Name == b {
+				return ev
+			}
+		case <-timeout:
+			f.t.Fatalf("no %s or %s event", a, b)
+		}
+	}
+}
+
 func (f *fixture) wantBackend(host, path, backend string) {
 	f.t.Helper()
 	got := f.sim.Resolve(host, path)
@@ -278,6 +294,33 @@ func TestAgentFollowsAddressChange(t *testing.T) {
 	}
 	f.await(EventConfigApplied)
 	f.wantBackend("a.example.com", "/x", "http://10.0.0.2:3000")
+}
+
+// TestAgentChecksAddressAtReconnect: with no periodic check, a new
+// connection is when a new address is noticed, and it is reported before
+// the reconnection whose pass it changes.
+func TestAgentChecksAddressAtReconnect(t *testing.T) {
+	f := newFixture(t, header+"routes:\n"+routeYAML("web", "a.example.com", "/", "http://${SELF_IP}:3000"))
+	opts := f.options()
+	opts.IPCheckInterval = -1
+	f.start(opts)
+	f.await(EventConfigApplied)
+
+	f.ip.Store("10.0.0.2")
+	f.sim.DropConnections()
+	var names []string
+	for len(names) == 0 || names[len(names)-1] != EventReconnected {
+		ev := f.await2(EventIPChanged, EventReconnected)
+		names = append(names, ev.Name)
+	}
+	if len(names) != 2 || names[0] != EventIPChanged {
+		t.Fatalf("events %v, want IP_CHANGED then RECONNECTED", names)
+	}
+	// The replay may run before the file is rendered for the new address;
+	// the pass after it moves the route.
+	for f.sim.Resolve("a.example.com", "/x").Backend != "http://10.0.0.2:3000" {
+		f.await(EventConfigApplied)
+	}
 }
 
 // TestAgentConcurrentSnapshots reads the status while the agent works, for
