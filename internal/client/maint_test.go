@@ -100,7 +100,7 @@ func TestMaintenanceServerTimeoutError(t *testing.T) {
 
 // TestMaintenanceSerialized checks that a second operation waits for the
 // first: sent at once, it would silently cancel the first one's check (§5)
-// and MAINT_PROXY_ENTERED would never come.
+// and its confirmation would never come.
 func TestMaintenanceSerialized(t *testing.T) {
 	g := &gate{}
 	sim := startSim(t, registrysim.Options{Checker: g, MaintInterval: 2 * time.Millisecond, MaintTimeout: time.Minute})

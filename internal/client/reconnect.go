@@ -9,7 +9,7 @@ import (
 )
 
 // extendedRetryAfter is the number of failed tries in a row after which
-// EXTENDED_RETRY is emitted (once per outage).
+// ExtendedRetry is emitted (once per outage).
 const extendedRetryAfter = 5
 
 // Run connects, serves the connection and reconnects until ctx ends, then
@@ -80,7 +80,7 @@ func (c *Client) loop(ctx context.Context) {
 		fails    int  // failed tries in a row, of both kinds
 		probes   int  // refused dials in a row
 		flaps    int  // handshakes or unstable connections in a row
-		extended bool // EXTENDED_RETRY already emitted in this outage
+		extended bool // ExtendedRetry already emitted in this outage
 		first    = true
 		served   bool  // a connection was up before: the next one is a reconnect
 		lastErr  error // why the previous try or connection failed

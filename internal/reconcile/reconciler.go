@@ -279,7 +279,7 @@ func (r *Reconciler) Reconcile(ctx context.Context) (Result, error) {
 		}
 		return r.failed(err)
 	}
-	// Publish the state first: whoever reacts to CONFIG_APPLIED (readiness,
+	// Publish the state first: whoever reacts to ConfigApplied (readiness,
 	// status) must already see it.
 	r.succeeded(d, version, fallback)
 	r.report(ConfigApplied{Changes: c.Counts(), Commands: stats.Commands, Writes: stats.Writes, Duration: time.Since(start)})
