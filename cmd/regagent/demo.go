@@ -12,7 +12,6 @@ import (
 	"text/tabwriter"
 
 	"regagent/internal/agent"
-	"regagent/internal/client"
 	"regagent/internal/redact"
 	"regagent/internal/registrysim"
 )
@@ -79,10 +78,10 @@ type tablePrinter struct {
 	last string
 }
 
-func (p *tablePrinter) onEvent(ev client.Event) {
-	switch ev.Type {
-	case client.EventConfigApplied, client.EventMaintProxyEntered, client.EventMaintProxyExited,
-		client.EventMaintLocalEntered, client.EventMaintLocalExited:
+func (p *tablePrinter) onEvent(ev agent.Event) {
+	switch ev.Name {
+	case agent.EventConfigApplied, agent.EventMaintProxyEntered, agent.EventMaintProxyExited,
+		agent.EventMaintLocalEntered, agent.EventMaintLocalExited:
 	default:
 		return
 	}

@@ -6,8 +6,8 @@ import (
 	"fmt"
 	"os"
 
-	"regagent/internal/client"
 	"regagent/internal/config"
+	"regagent/internal/hostip"
 	"regagent/internal/redact"
 )
 
@@ -101,7 +101,7 @@ func validateFile(path string, opts config.ParseOptions) fileReport {
 // has none, which is enough to check a file's shape).
 func localParseOptions(env *environment) config.ParseOptions {
 	selfIP := "127.0.0.1"
-	if ip, err := client.DetectIP(""); err == nil {
+	if ip, err := hostip.Detect(""); err == nil {
 		selfIP = ip.String()
 	}
 	host, _ := os.Hostname()

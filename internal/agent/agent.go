@@ -15,6 +15,7 @@ import (
 
 	"regagent/internal/client"
 	"regagent/internal/config"
+	"regagent/internal/hostip"
 	"regagent/internal/reconcile"
 	"regagent/internal/redact"
 	"regagent/internal/status"
@@ -39,13 +40,15 @@ type Options struct {
 	// discards.
 	Logger *slog.Logger
 	// OnEvent, when set, also receives every event (after logging), on the
-	// goroutine that emitted it. The demo uses it.
-	OnEvent func(client.Event)
-	// Dial and IPSource are passed to the client (tests, demo).
-	Dial     func(ctx context.Context, network, addr string) (net.Conn, error)
+	// goroutine that reported it. The demo uses it.
+	OnEvent func(Event)
+	// Dial is passed to the client (tests, demo).
+	Dial func(ctx context.Context, network, addr string) (net.Conn, error)
+	// IPSource reports this host's address (${SELF_IP}); default the first
+	// non-loopback IPv4 address, within the file's service.ip_cidr.
 	IPSource func() (net.IP, error)
-	// IPCheckInterval is how often the address is checked; default the
-	// client's (30s).
+	// IPCheckInterval is how often the address is checked besides every
+	// connect; default 30s, negative: only at connects.
 	IPCheckInterval time.Duration
 	// ShutdownTimeout bounds the whole shutdown; default 10s plus the
 	// drain timeout in drain mode.
@@ -71,6 +74,7 @@ type Agent struct {
 	invalid     error  // errors of the file's current content, nil when valid
 	invalidHash string // hash of that content
 	cl          *client.Client
+	ipw         *hostip.Watcher
 	rec         *reconcile.Reconciler
 	statusLn    string
 	secrets     []string // of the config in force
@@ -164,28 +168,24 @@ func (a *Agent) Run(ctx context.Context) error {
 	}
 	a.setSecrets(cfg)
 	a.metrics.reloads.WithLabelValues("valid").Inc()
-	a.emit(client.Event{Type: client.EventConfigValidated, Time: time.Now(), Message: "config is valid",
-		Data: map[string]any{"file": a.opts.ConfigPath, "hash": cfg.Hash, "routes": len(cfg.Routes)}})
+	a.report(ConfigValidated{File: a.opts.ConfigPath, Hash: cfg.Hash, Routes: len(cfg.Routes)})
 
-	cl, err := client.New(a.clientConfig(cfg))
+	cl, err := client.New(a.clientOptions(cfg))
 	if err != nil {
 		return err
 	}
 	inherited, remember := a.openState(cfg)
-	rec := reconcile.New(cl, reconcile.Options{OnEvent: a.emit, Service: cfg.Service.Name,
-		Instance: cfg.Service.Instance, Inherited: inherited, Remember: remember})
-	cl.On("", func(ev client.Event) {
-		rec.HandleEvent(ev)
-		if reconcilerReports(ev.Type) {
-			return
-		}
-		a.emit(ev)
-		if ev.Type == client.EventIPChanged {
-			a.ipChanged(ev)
-		}
+	rec := reconcile.New(cl, reconcile.Options{
+		OnReport:  func(r reconcile.Report) { a.report(r) },
+		Logger:    a.reconcilerLogger(),
+		Service:   cfg.Service.Name,
+		Instance:  cfg.Service.Instance,
+		Inherited: inherited,
+		Remember:  remember,
 	})
+	ipw := hostip.NewWatcher(a.ipSource(cfg.Service.IPCIDR))
 	a.mu.Lock()
-	a.cfg, a.cl, a.rec = cfg, cl, rec
+	a.cfg, a.cl, a.rec, a.ipw = cfg, cl, rec, ipw
 	selfIP := a.selfIP
 	a.mu.Unlock()
 	rec.SetDesired(cfg, selfIP)
@@ -198,14 +198,23 @@ func (a *Agent) Run(ctx context.Context) error {
 	// The client outlives ctx: shutdown still needs the connection.
 	clientCtx, stopClient := context.WithCancel(context.Background())
 	defer stopClient()
+	clientDone := make(chan struct{})
 	var clientWG, wg sync.WaitGroup
 	clientWG.Add(1)
 	go func() {
 		defer clientWG.Done()
+		defer close(clientDone)
 		if err := cl.Run(clientCtx); err != nil && !errors.Is(err, context.Canceled) {
 			a.log.Error("client stopped", "err", err)
 		}
 	}()
+	if every := a.ipCheckInterval(); every > 0 {
+		clientWG.Add(1)
+		go func() {
+			defer clientWG.Done()
+			hostip.Run(clientCtx, every, a.checkIP)
+		}()
+	}
 	wg.Add(1)
 	go func() {
 		defer wg.Done()
@@ -219,8 +228,7 @@ func (a *Agent) Run(ctx context.Context) error {
 
 	<-ctx.Done()
 	wg.Wait()
-	err = a.shutdown(cl)
-	stopClient()
+	err = a.shutdown(cl, stopClient, clientDone)
 	clientWG.Wait()
 	if srv != nil {
 		sctx, cancel := context.WithTimeout(context.Background(), 2*time.Second)
@@ -232,17 +240,28 @@ func (a *Agent) Run(ctx context.Context) error {
 	return err
 }
 
-// reconcilerReports tells the client events the reconciler reports better
-// (with route names, once the apply succeeded); the client's own would log
-// each change twice, and its CONFIG_INVALID means a refused apply, which the
-// reconciler reports as ERROR.
-func reconcilerReports(t client.EventType) bool {
-	switch t {
-	case client.EventRouteAdded, client.EventRouteRemoved, client.EventHealthCheckSet,
-		client.EventConfigApplied, client.EventConfigInvalid:
-		return true
+// reconcilerLogger is the reconciler's logger: what it logs are LOG events.
+func (a *Agent) reconcilerLogger() *slog.Logger {
+	return slog.New(logEvents{a: a, inner: a.log.Handler()})
+}
+
+// clientEvent takes the client's events, in order, on its dispatcher
+// goroutine: a (re)connection marks a reconcile pass due, and every event
+// is reported.
+func (a *Agent) clientEvent(ev client.Event) {
+	switch ev.(type) {
+	case client.Connected, client.Reconnected:
+		// A new connection may come with a new address: look before the
+		// pass it triggers, as the address is what the session serves.
+		a.checkIP()
 	}
-	return false
+	a.mu.Lock()
+	rec := a.rec
+	a.mu.Unlock()
+	if rec != nil {
+		rec.HandleEvent(ev)
+	}
+	a.report(ev)
 }
 
 func (a *Agent) startStatus(cfg *config.Config) (*status.Server, error) {
@@ -264,13 +283,13 @@ func (a *Agent) startStatus(cfg *config.Config) (*status.Server, error) {
 	return srv, nil
 }
 
-// clientConfig maps the file's proxy and service blocks to the client.
-func (a *Agent) clientConfig(cfg *config.Config) client.Config {
+// clientOptions maps the file's proxy and service blocks to the client.
+func (a *Agent) clientOptions(cfg *config.Config) client.Options {
 	addr := cfg.Proxy.Address
 	if a.opts.ProxyAddr != "" {
 		addr = a.opts.ProxyAddr
 	}
-	return client.Config{
+	return client.Options{
 		Addr:               addr,
 		Service:            cfg.Service.Name,
 		Instance:           cfg.Service.Instance,
@@ -288,11 +307,9 @@ func (a *Agent) clientConfig(cfg *config.Config) client.Config {
 			// lock step.
 			Jitter: client.DefaultBackoff().Jitter,
 		},
-		Dial:            a.opts.Dial,
-		IPSource:        a.opts.IPSource,
-		IPCIDR:          cfg.Service.IPCIDR,
-		IPCheckInterval: a.opts.IPCheckInterval,
-		Logger:          a.log,
-		OnRoundTrip:     a.metrics.observeRoundTrip,
+		Dial:        a.opts.Dial,
+		Logger:      a.log,
+		OnRoundTrip: a.metrics.observeRoundTrip,
+		OnEvent:     a.clientEvent,
 	}
 }

@@ -4,6 +4,7 @@ import (
 	"context"
 	"errors"
 	"fmt"
+	"log/slog"
 	"net"
 	"os"
 	"path/filepath"
@@ -15,7 +16,6 @@ import (
 
 	"go.uber.org/goleak"
 
-	"regagent/internal/client"
 	"regagent/internal/config"
 	"regagent/internal/registrysim"
 )
@@ -32,7 +32,7 @@ type fixture struct {
 	dir    string
 	path   string
 	agent  *Agent
-	events chan client.Event
+	events chan Event
 	ip     atomic.Value // string: what the IP source reports
 	cancel context.CancelFunc
 	done   chan error
@@ -60,7 +60,7 @@ func newFixture(t *testing.T, body string) *fixture {
 		t.Fatal(err)
 	}
 	t.Cleanup(func() { sim.Close() })
-	f := &fixture{t: t, sim: sim, dir: t.TempDir(), events: make(chan client.Event, 1024)}
+	f := &fixture{t: t, sim: sim, dir: t.TempDir(), events: make(chan Event, 1024)}
 	f.path = filepath.Join(f.dir, "registry.yaml")
 	f.ip.Store("10.0.0.1")
 	f.write(body)
@@ -90,11 +90,11 @@ func (f *fixture) options() Options {
 		IPSource: func() (net.IP, error) {
 			return net.ParseIP(f.ip.Load().(string)), nil
 		},
-		OnEvent: func(ev client.Event) {
+		OnEvent: func(ev Event) {
 			select {
 			case f.events <- ev:
 			default:
-				f.t.Errorf("event buffer full; dropped %s", ev.Type)
+				f.t.Errorf("event buffer full; dropped %s", ev.Name)
 			}
 		},
 	}
@@ -132,18 +132,35 @@ func (f *fixture) stop() error {
 	}
 }
 
-// await returns the next event of type t, failing after a generous timeout.
-func (f *fixture) await(t client.EventType) client.Event {
+// await returns the next event named name, failing after a generous
+// timeout.
+func (f *fixture) await(name string) Event {
 	f.t.Helper()
 	timeout := time.After(10 * time.Second)
 	for {
 		select {
 		case ev := <-f.events:
-			if ev.Type == t {
+			if ev.Name == name {
 				return ev
 			}
 		case <-timeout:
-			f.t.Fatalf("no %s event", t)
+			f.t.Fatalf("no %s event", name)
+		}
+	}
+}
+
+// await2 returns the next event named a or b.
+func (f *fixture) await2(a, b string) Event {
+	f.t.Helper()
+	timeout := time.After(10 * time.Second)
+	for {
+		select {
+		case ev := <-f.events:
+			if ev.Name == a || ev.Name == b {
+				return ev
+			}
+		case <-timeout:
+			f.t.Fatalf("no %s or %s event", a, b)
 		}
 	}
 }
@@ -159,7 +176,7 @@ func (f *fixture) wantBackend(host, path, backend string) {
 func TestAgentAppliesAndFollowsTheFile(t *testing.T) {
 	f := newFixture(t, header+"routes:\n"+routeYAML("web", "a.example.com", "/", "http://${SELF_IP}:3000"))
 	f.start(f.options())
-	f.await(client.EventConfigApplied)
+	f.await(EventConfigApplied)
 	f.wantBackend("a.example.com", "/x", "http://10.0.0.1:3000")
 	if ok, why := f.agent.Ready(); !ok {
 		t.Fatalf("Ready = false (%s) after the first apply", why)
@@ -167,15 +184,15 @@ func TestAgentAppliesAndFollowsTheFile(t *testing.T) {
 
 	// A valid edit moves the route.
 	f.write(header + "routes:\n" + routeYAML("web", "a.example.com", "/", "http://b2:3000"))
-	f.await(client.EventConfigApplied)
+	f.await(EventConfigApplied)
 	f.wantBackend("a.example.com", "/x", "http://b2:3000")
 
 	// An invalid edit sends nothing and keeps the last good config.
 	f.sim.ResetCommands()
 	f.write(header + "routes:\n" + routeYAML("web", "a.example.com", "/", "b3:3000"))
-	ev := f.await(client.EventConfigInvalid)
-	if msgs, _ := ev.Data["errors"].([]string); len(msgs) != 1 {
-		t.Fatalf("CONFIG_INVALID errors = %v, want one", ev.Data["errors"])
+	ev := f.await(EventConfigInvalid)
+	if d, _ := ev.Detail.(ConfigInvalid); len(d.Errors) != 1 {
+		t.Fatalf("CONFIG_INVALID detail = %+v, want one error", ev.Detail)
 	}
 	if n := f.sim.CommandCount(); n != 0 {
 		t.Fatalf("an invalid file sent %d commands: %q", n, f.sim.Commands())
@@ -192,7 +209,7 @@ func TestAgentAppliesAndFollowsTheFile(t *testing.T) {
 
 	// Fixing the file recovers without a restart.
 	f.write(header + "routes:\n" + routeYAML("web", "a.example.com", "/", "http://b4:3000"))
-	f.await(client.EventConfigApplied)
+	f.await(EventConfigApplied)
 	f.wantBackend("a.example.com", "/x", "http://b4:3000")
 	if err := f.stop(); err != nil {
 		t.Fatalf("Run = %v", err)
@@ -230,7 +247,7 @@ func TestAgentShutdownModes(t *testing.T) {
 				routeYAML("web", "a.example.com", "/", "http://b:3000")
 			f := newFixture(t, body)
 			f.start(f.options())
-			f.await(client.EventConfigApplied)
+			f.await(EventConfigApplied)
 			if err := f.stop(); err != nil {
 				t.Fatalf("Run = %v", err)
 			}
@@ -254,11 +271,11 @@ func TestAgentShutdownModes(t *testing.T) {
 func TestAgentReloadRereadsUnchangedFile(t *testing.T) {
 	f := newFixture(t, header+"routes:\n"+routeYAML("web", "a.example.com", "/", "http://b:3000"))
 	f.start(f.options())
-	f.await(client.EventConfigApplied)
+	f.await(EventConfigApplied)
 	f.agent.Reload()
-	ev := f.await(client.EventConfigValidated)
-	if ev.Data["routes"] != 1 {
-		t.Fatalf("CONFIG_VALIDATED after Reload: %v", ev.Data)
+	ev := f.await(EventConfigValidated)
+	if d, _ := ev.Detail.(ConfigValidated); d.Routes != 1 {
+		t.Fatalf("CONFIG_VALIDATED after Reload: %+v", ev.Detail)
 	}
 }
 
@@ -267,16 +284,43 @@ func TestAgentFollowsAddressChange(t *testing.T) {
 	opts := f.options()
 	opts.IPCheckInterval = 20 * time.Millisecond
 	f.start(opts)
-	f.await(client.EventConfigApplied)
+	f.await(EventConfigApplied)
 	f.wantBackend("a.example.com", "/", "http://10.0.0.1:3000")
 
 	f.ip.Store("10.0.0.2")
-	ev := f.await(client.EventIPChanged)
-	if ev.Data["new_ip"] != "10.0.0.2" {
-		t.Fatalf("IP_CHANGED data %v", ev.Data)
+	ev := f.await(EventIPChanged)
+	if d, _ := ev.Detail.(IPChanged); !d.New.Equal(net.IPv4(10, 0, 0, 2)) {
+		t.Fatalf("IP_CHANGED detail %+v", ev.Detail)
 	}
-	f.await(client.EventConfigApplied)
+	f.await(EventConfigApplied)
 	f.wantBackend("a.example.com", "/x", "http://10.0.0.2:3000")
+}
+
+// TestAgentChecksAddressAtReconnect: with no periodic check, a new
+// connection is when a new address is noticed, and it is reported before
+// the reconnection whose pass it changes.
+func TestAgentChecksAddressAtReconnect(t *testing.T) {
+	f := newFixture(t, header+"routes:\n"+routeYAML("web", "a.example.com", "/", "http://${SELF_IP}:3000"))
+	opts := f.options()
+	opts.IPCheckInterval = -1
+	f.start(opts)
+	f.await(EventConfigApplied)
+
+	f.ip.Store("10.0.0.2")
+	f.sim.DropConnections()
+	var names []string
+	for len(names) == 0 || names[len(names)-1] != EventReconnected {
+		ev := f.await2(EventIPChanged, EventReconnected)
+		names = append(names, ev.Name)
+	}
+	if len(names) != 2 || names[0] != EventIPChanged {
+		t.Fatalf("events %v, want IP_CHANGED then RECONNECTED", names)
+	}
+	// The replay may run before the file is rendered for the new address;
+	// the pass after it moves the route.
+	for f.sim.Resolve("a.example.com", "/x").Backend != "http://10.0.0.2:3000" {
+		f.await(EventConfigApplied)
+	}
 }
 
 // TestAgentConcurrentSnapshots reads the status while the agent works, for
@@ -299,9 +343,9 @@ func TestAgentConcurrentSnapshots(t *testing.T) {
 			}
 		}
 	}()
-	f.await(client.EventConfigApplied)
+	f.await(EventConfigApplied)
 	f.write(header + "routes:\n" + routeYAML("web", "a.example.com", "/", "http://b2:3000"))
-	f.await(client.EventConfigApplied)
+	f.await(EventConfigApplied)
 	close(stop)
 	wg.Wait()
 }
@@ -311,14 +355,14 @@ func TestAgentConcurrentSnapshots(t *testing.T) {
 func TestAgentWarnsAboutRestartOnlySettings(t *testing.T) {
 	f := newFixture(t, header+"routes:\n"+routeYAML("web", "a.example.com", "/", "http://b:3000"))
 	f.start(f.options())
-	f.await(client.EventConfigApplied)
+	f.await(EventConfigApplied)
 	edited := strings.Replace(header, "instance: i1", "instance: i2", 1)
 	f.write(edited + "routes:\n" + routeYAML("web", "a.example.com", "/", "http://b2:3000"))
-	ev := f.await(client.EventLog)
-	if ev.Data["level"] != "warn" || !strings.HasSuffix(ev.Message, "take effect when the agent restarts: service.instance") {
-		t.Fatalf("LOG event %q %v, want the restart warning", ev.Message, ev.Data)
+	ev := f.await(EventLog)
+	if ev.Level != slog.LevelWarn || !strings.HasSuffix(ev.Message, "take effect when the agent restarts: service.instance") {
+		t.Fatalf("LOG event %q %v, want the restart warning", ev.Message, ev.Level)
 	}
-	f.await(client.EventConfigApplied)
+	f.await(EventConfigApplied)
 	f.wantBackend("a.example.com", "/x", "http://b2:3000")
 	if got := f.sim.Sessions(); len(got) != 1 || got[0].Instance != "i1" {
 		t.Fatalf("sessions %+v: the instance must not change before a restart", got)
@@ -333,10 +377,10 @@ func TestAgentRefusedFileKeepsReadiness(t *testing.T) {
 		routeYAML("b", "b.example.com", "/", "http://b:1") + routeYAML("c", "c.example.com", "/", "http://c:1")
 	f := newFixture(t, header+three)
 	f.start(f.options())
-	f.await(client.EventConfigApplied)
+	f.await(EventConfigApplied)
 
 	f.write(header + "routes:\n" + routeYAML("a", "a.example.com", "/", "http://a:1"))
-	ev := f.await(client.EventError)
+	ev := f.await(EventError)
 	if !strings.Contains(ev.Message, "mass removal") {
 		t.Fatalf("ERROR %q, want the mass-removal refusal", ev.Message)
 	}

@@ -5,8 +5,6 @@ import (
 	"log/slog"
 	"strings"
 	"testing"
-
-	"regagent/internal/client"
 )
 
 func ids(n int) string {
@@ -57,9 +55,9 @@ func TestMaintenanceLogLinesAreBounded(t *testing.T) {
 	opts := f.options()
 	opts.Logger = slog.New(slog.NewJSONHandler(&logs, nil))
 	f.start(opts)
-	f.await(client.EventConfigApplied)
+	f.await(EventConfigApplied)
 	f.write(header + routes.String() + "maintenance:\n  enabled: true\n  targets: [/m]\n")
-	f.await(client.EventMaintProxyEntered)
+	f.await(EventMaintProxyEntered)
 	f.stop()
 
 	seen := 0

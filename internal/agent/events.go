@@ -3,80 +3,137 @@ package agent
 import (
 	"context"
 	"log/slog"
-	"sort"
+	"net"
 	"time"
-
-	"regagent/internal/client"
 )
 
-// emit logs ev as one record with event=NAME and its data, counts it, and
-// passes it on to Options.OnEvent.
-func (a *Agent) emit(ev client.Event) {
-	a.log.LogAttrs(context.Background(), eventLevel(ev), eventMessage(ev), eventAttrs(ev)...)
+// The documented events (README "Events"): the event=NAME of their log
+// records and the type label of regagent_events_total.
+const (
+	EventConnected          = "CONNECTED"
+	EventDisconnected       = "DISCONNECTED"
+	EventRetrying           = "RETRYING"
+	EventExtendedRetry      = "EXTENDED_RETRY"
+	EventReconnected        = "RECONNECTED"
+	EventRouteAdded         = "ROUTE_ADDED"
+	EventRouteRemoved       = "ROUTE_REMOVED"
+	EventHealthCheckSet     = "HEALTH_CHECK_SET"
+	EventConfigApplied      = "CONFIG_APPLIED"
+	EventMaintRequested     = "MAINT_REQUESTED"
+	EventMaintProxyEntered  = "MAINT_PROXY_ENTERED"
+	EventMaintLocalEntered  = "MAINT_LOCAL_ENTERED"
+	EventMaintExitRequested = "MAINT_EXIT_REQUESTED"
+	EventMaintProxyExited   = "MAINT_PROXY_EXITED"
+	EventMaintLocalExited   = "MAINT_LOCAL_EXITED"
+	EventConfigValidated    = "CONFIG_VALIDATED"
+	EventConfigInvalid      = "CONFIG_INVALID"
+	EventLog                = "LOG"
+	EventError              = "ERROR"
+	EventIPChanged          = "IP_CHANGED"
+	EventServer             = "SERVER_EVENT"
+	EventServerShutdown     = "SERVER_SHUTDOWN"
+)
+
+// Event is one documented event as the agent logs and counts it, and
+// passes it to Options.OnEvent.
+type Event struct {
+	Name    string // one of the Event* names
+	Time    time.Time
+	Level   slog.Level
+	Message string
+	Err     error
+	// Detail is what happened, typed: a client.Event, a reconcile.Report,
+	// one of this package's ConfigValidated, ConfigInvalid, IPChanged,
+	// RestartNeeded, WatchStopped and AddressUnreadable, or nil for a line
+	// the reconciler logged.
+	Detail any
+}
+
+// ConfigValidated reports a valid content of the file.
+type ConfigValidated struct {
+	File, Hash string
+	Routes     int
+}
+
+// ConfigInvalid reports an invalid content of the file, every error with
+// its position; or, with Errors nil, a file that could not be read (Err).
+// The last good config stays applied.
+type ConfigInvalid struct {
+	File, Hash string
+	Errors     []string
+	Err        error
+}
+
+// IPChanged reports a new address of this host; the file is rendered again.
+type IPChanged struct{ Old, New net.IP }
+
+// RestartNeeded reports settings of a valid file that the running agent
+// does not take live (see restartOnly).
+type RestartNeeded struct{ Keys []string }
+
+// WatchStopped reports a file watcher that could not run: only SIGHUP
+// reloads the file.
+type WatchStopped struct{ Err error }
+
+// AddressUnreadable reports a failed read of this host's address.
+type AddressUnreadable struct{ Err error }
+
+// report logs what happened as its documented event, counts it, and passes
+// it on to Options.OnEvent, on the caller's goroutine.
+func (a *Agent) report(detail any) {
+	ev, attrs, ok := describe(detail)
+	if !ok {
+		return
+	}
+	ev.Detail = detail
+	a.record(context.Background(), a.log.Handler(), ev, attrs)
+}
+
+// record writes ev as one record, with event=NAME, its fields and err, its
+// texts bounded; counts it; and passes it on to Options.OnEvent. The count
+// does not depend on the log level.
+func (a *Agent) record(ctx context.Context, h slog.Handler, ev Event, attrs []slog.Attr) {
+	ev.Time = time.Now()
+	if h.Enabled(ctx, ev.Level) {
+		r := slog.NewRecord(ev.Time, ev.Level, boundText(ev.Message), 0)
+		r.AddAttrs(slog.String("event", ev.Name))
+		r.AddAttrs(attrs...)
+		if ev.Err != nil {
+			r.AddAttrs(slog.String("err", boundText(ev.Err.Error())))
+		}
+		_ = h.Handle(ctx, r)
+	}
 	a.metrics.observe(ev)
 	if a.opts.OnEvent != nil {
 		a.opts.OnEvent(ev)
 	}
 }
 
-func eventMessage(ev client.Event) string {
-	if ev.Message != "" {
-		return boundText(ev.Message)
-	}
-	return string(ev.Type)
+// logEvents is the handler of the reconciler's logger: each record it logs
+// becomes a LOG event, at the record's level.
+type logEvents struct {
+	a     *Agent
+	inner slog.Handler
 }
 
-// eventLevel maps an event to a log level: failures are errors, fallbacks
-// and invalid files warnings, the rest information. A "level" datum wins.
-func eventLevel(ev client.Event) slog.Level {
-	if l, ok := ev.Data["level"].(string); ok {
-		var lvl slog.Level
-		if lvl.UnmarshalText([]byte(l)) == nil {
-			return lvl
-		}
-	}
-	switch ev.Type {
-	case client.EventError:
-		return slog.LevelError
-	case client.EventDisconnected:
-		if closed, _ := ev.Data["closed"].(bool); closed {
-			return slog.LevelInfo // the shutdown asked for it
-		}
-		return slog.LevelWarn
-	case client.EventConfigInvalid, client.EventExtendedRetry,
-		client.EventMaintLocalEntered, client.EventMaintLocalExited, client.EventIPChanged:
-		return slog.LevelWarn
-	}
-	return slog.LevelInfo
+// Enabled is always true: a LOG event is counted even when its level is
+// not printed.
+func (h logEvents) Enabled(context.Context, slog.Level) bool { return true }
+
+func (h logEvents) Handle(ctx context.Context, r slog.Record) error {
+	attrs := make([]slog.Attr, 0, r.NumAttrs())
+	r.Attrs(func(at slog.Attr) bool {
+		attrs = append(attrs, at)
+		return true
+	})
+	h.a.record(ctx, h.inner, Event{Name: EventLog, Level: r.Level, Message: r.Message}, attrs)
+	return nil
 }
 
-// eventAttrs renders the event's data in a stable (sorted) order, with long
-// texts and lists bounded.
-func eventAttrs(ev client.Event) []slog.Attr {
-	attrs := make([]slog.Attr, 0, len(ev.Data)+2)
-	attrs = append(attrs, slog.String("event", string(ev.Type)))
-	keys := make([]string, 0, len(ev.Data))
-	for k := range ev.Data {
-		if k != "level" {
-			keys = append(keys, k)
-		}
-	}
-	sort.Strings(keys)
-	for _, k := range keys {
-		v := ev.Data[k]
-		switch x := v.(type) {
-		case time.Duration:
-			attrs = append(attrs, slog.String(k, x.String()))
-		case string:
-			attrs = append(attrs, slog.String(k, boundText(x)))
-		case []string:
-			attrs = append(attrs, slog.Any(k, boundList(x)))
-		default:
-			attrs = append(attrs, slog.Any(k, v))
-		}
-	}
-	if ev.Err != nil {
-		attrs = append(attrs, slog.String("err", boundText(ev.Err.Error())))
-	}
-	return attrs
+func (h logEvents) WithAttrs(as []slog.Attr) slog.Handler {
+	return logEvents{a: h.a, inner: h.inner.WithAttrs(as)}
+}
+
+func (h logEvents) WithGroup(name string) slog.Handler {
+	return logEvents{a: h.a, inner: h.inner.WithGroup(name)}
 }

@@ -1,29 +1,41 @@
 package agent
 
 import (
+	"errors"
 	"log/slog"
 	"testing"
 
 	"regagent/internal/client"
+	"regagent/internal/reconcile"
 )
 
 func TestEventLevel(t *testing.T) {
+	maint := func(enter bool, mode client.MaintMode) client.MaintResolved {
+		return client.MaintResolved{MaintRequest: client.MaintRequest{Enter: enter, Target: "r1"}, Mode: mode}
+	}
 	for _, tc := range []struct {
-		ev   client.Event
-		want slog.Level
+		detail any
+		want   slog.Level
 	}{
-		{client.Event{Type: client.EventError}, slog.LevelError},
-		{client.Event{Type: client.EventDisconnected, Data: map[string]any{"closed": false}}, slog.LevelWarn},
-		{client.Event{Type: client.EventDisconnected, Data: map[string]any{"closed": true}}, slog.LevelInfo},
-		{client.Event{Type: client.EventRetrying}, slog.LevelInfo},
-		{client.Event{Type: client.EventExtendedRetry}, slog.LevelWarn},
-		{client.Event{Type: client.EventConfigInvalid}, slog.LevelWarn},
-		{client.Event{Type: client.EventMaintLocalEntered}, slog.LevelWarn},
-		{client.Event{Type: client.EventConfigApplied}, slog.LevelInfo},
-		{client.Event{Type: client.EventLog, Data: map[string]any{"level": "warn"}}, slog.LevelWarn},
+		{reconcile.Failed{Err: errors.New("x")}, slog.LevelError},
+		{client.Disconnected{}, slog.LevelWarn},
+		{client.Disconnected{Requested: true}, slog.LevelInfo},
+		{client.Retrying{}, slog.LevelInfo},
+		{client.ExtendedRetry{}, slog.LevelWarn},
+		{ConfigInvalid{}, slog.LevelWarn},
+		{maint(true, client.MaintLocal), slog.LevelWarn},
+		{maint(false, client.MaintLocal), slog.LevelWarn},
+		{maint(true, client.MaintProxy), slog.LevelInfo},
+		{reconcile.ConfigApplied{}, slog.LevelInfo},
+		{RestartNeeded{Keys: []string{"proxy"}}, slog.LevelWarn},
+		{IPChanged{}, slog.LevelWarn},
 	} {
-		if got := eventLevel(tc.ev); got != tc.want {
-			t.Errorf("eventLevel(%s %v) = %v, want %v", tc.ev.Type, tc.ev.Data, got, tc.want)
+		ev, _, ok := describe(tc.detail)
+		if !ok || ev.Level != tc.want {
+			t.Errorf("describe(%#v) level = %v (ok %v), want %v", tc.detail, ev.Level, ok, tc.want)
 		}
+	}
+	if _, _, ok := describe(struct{}{}); ok {
+		t.Error("describe(struct{}{}) is an event")
 	}
 }

@@ -4,7 +4,6 @@ import (
 	"testing"
 	"time"
 
-	"regagent/internal/client"
 	"regagent/internal/registrysim"
 )
 
@@ -15,7 +14,7 @@ func TestAgentMaintenanceByEditingTheFile(t *testing.T) {
 		routeYAML("admin", "admin.example.com", "/", "http://admin:3000")
 	f := newFixture(t, header+routes)
 	f.start(f.options())
-	f.await(client.EventConfigApplied)
+	f.await(EventConfigApplied)
 
 	wantKind := func(host string, want registrysim.TargetKind) {
 		t.Helper()
@@ -26,24 +25,24 @@ func TestAgentMaintenanceByEditingTheFile(t *testing.T) {
 
 	// One domain in maintenance; the other route stays live.
 	f.write(header + routes + "maintenance:\n  enabled: true\n  targets: [admin.example.com]\n")
-	f.await(client.EventMaintProxyEntered)
+	f.await(EventMaintProxyEntered)
 	wantKind("admin.example.com", registrysim.TargetMaintenance)
 	wantKind("a.example.com", registrysim.TargetBackend)
 	awaitGauge(t, f.agent, "regagent_maintenance_active", 1)
 
 	// Off again.
 	f.write(header + routes + "maintenance:\n  enabled: false\n  targets: [admin.example.com]\n")
-	f.await(client.EventMaintProxyExited)
+	f.await(EventMaintProxyExited)
 	wantKind("admin.example.com", registrysim.TargetBackend)
 
 	// The whole service, until a moment just ahead: it ends by itself.
 	until := time.Now().Add(1500 * time.Millisecond).UTC().Format(time.RFC3339Nano)
 	f.write(header + routes + "maintenance:\n  enabled: true\n  until: " + until + "\n")
-	f.await(client.EventMaintProxyEntered)
+	f.await(EventMaintProxyEntered)
 	wantKind("a.example.com", registrysim.TargetMaintenance)
 	wantKind("admin.example.com", registrysim.TargetMaintenance)
 	awaitGauge(t, f.agent, "regagent_maintenance_active", 2)
-	f.await(client.EventMaintProxyExited)
+	f.await(EventMaintProxyExited)
 	wantKind("a.example.com", registrysim.TargetBackend)
 	wantKind("admin.example.com", registrysim.TargetBackend)
 }

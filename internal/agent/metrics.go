@@ -76,15 +76,13 @@ func newMetrics(reg *prometheus.Registry, a *Agent) *metrics {
 }
 
 // observe turns events into counts.
-func (m *metrics) observe(ev client.Event) {
-	m.events.WithLabelValues(string(ev.Type)).Inc()
-	switch ev.Type {
-	case client.EventReconnected:
+func (m *metrics) observe(ev Event) {
+	m.events.WithLabelValues(ev.Name).Inc()
+	switch d := ev.Detail.(type) {
+	case client.Reconnected:
 		m.reconnects.Inc()
-	case client.EventConfigApplied:
-		if d, ok := ev.Data["duration"].(time.Duration); ok {
-			m.applyTime.Observe(d.Seconds())
-		}
+	case reconcile.ConfigApplied:
+		m.applyTime.Observe(d.Duration.Seconds())
 	}
 }
 

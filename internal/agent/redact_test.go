@@ -7,7 +7,6 @@ import (
 	"sync"
 	"testing"
 
-	"regagent/internal/client"
 	"regagent/internal/config"
 )
 
@@ -96,18 +95,18 @@ func TestAgentMasksSecrets(t *testing.T) {
 	opts.StatusAddr = "127.0.0.1:0"
 	opts.Logger = slog.New(slog.NewJSONHandler(&logs, &slog.HandlerOptions{Level: slog.LevelDebug}))
 	f.start(opts)
-	f.await(client.EventConfigApplied)
+	f.await(EventConfigApplied)
 
 	// The file's content as the watcher would deliver it.
 	cfg := parseSecret(t, header+secretRoutes+secretHeaders)
 	f.agent.update(config.Update{Config: cfg, Hash: cfg.Hash, Routes: len(cfg.Routes)})
-	f.await(client.EventConfigApplied)
+	f.await(EventConfigApplied)
 	// An invalid edit: its errors quote the values (the last good
 	// config's secrets still mask them).
 	f.write(header + "options:\n  timeout: ${API_TOKEN}\n" + secretRoutes +
 		"  - name: bad\n    domains: [b.example.com]\n    path: /b\n    priority: ${TENANT}\n" +
 		"    backend: http://user:" + urlPassword + "@b:3000/%zz\n" + secretHeaders)
-	f.await(client.EventConfigInvalid)
+	f.await(EventConfigInvalid)
 
 	_, body := get(t, "http://"+f.agent.StatusAddr()+"/status")
 	assertMasked(t, "/status", body, "http://user:xxxxx@b:3000", `"X-Api-Key": "xxxxx"`, `"Authorization": "xxxxx"`,

@@ -5,11 +5,10 @@ import (
 	"errors"
 	"maps"
 	"net"
-	"strings"
 	"time"
 
-	"regagent/internal/client"
 	"regagent/internal/config"
+	"regagent/internal/hostip"
 )
 
 // watch follows the file until ctx ends; every valid content becomes the
@@ -26,8 +25,7 @@ func (a *Agent) watch(ctx context.Context, initial *config.Config) {
 		Reload: a.reload,
 	}
 	if err := config.Watch(ctx, a.opts.ConfigPath, opts, a.update); err != nil {
-		a.emit(client.Event{Type: client.EventError, Time: time.Now(), Err: err,
-			Message: "config watch stopped; SIGHUP still reloads"})
+		a.report(WatchStopped{Err: err})
 		a.reloadLoop(ctx)
 	}
 }
@@ -63,21 +61,17 @@ func (a *Agent) update(u config.Update) {
 		a.mu.Lock()
 		a.invalid, a.invalidHash = u.Err, u.Hash
 		a.mu.Unlock()
-		data := map[string]any{"file": a.opts.ConfigPath, "hash": u.Hash}
+		ev := ConfigInvalid{File: a.opts.ConfigPath, Hash: u.Hash}
 		var errs config.Errors
 		if errors.As(u.Err, &errs) {
-			msgs := make([]string, len(errs))
+			ev.Errors = make([]string, len(errs))
 			for i, e := range errs {
-				msgs[i] = e.Error()
+				ev.Errors[i] = e.Error()
 			}
-			data["errors"] = msgs
-		}
-		ev := client.Event{Type: client.EventConfigInvalid, Time: time.Now(),
-			Message: "config is invalid; the last good config stays applied", Data: data}
-		if data["errors"] == nil {
+		} else {
 			ev.Err = u.Err // not a list of positions: a read error
 		}
-		a.emit(ev)
+		a.report(ev)
 		return
 	}
 	a.setSecrets(u.Config)
@@ -87,12 +81,9 @@ func (a *Agent) update(u config.Update) {
 	a.cfg, a.invalid = u.Config, nil
 	selfIP, rec := a.selfIP, a.rec
 	a.mu.Unlock()
-	a.emit(client.Event{Type: client.EventConfigValidated, Time: time.Now(), Message: "config is valid",
-		Data: map[string]any{"file": a.opts.ConfigPath, "hash": u.Hash, "routes": u.Routes}})
+	a.report(ConfigValidated{File: a.opts.ConfigPath, Hash: u.Hash, Routes: u.Routes})
 	if keys := restartOnly(old, u.Config); len(keys) > 0 {
-		a.emit(client.Event{Type: client.EventLog, Time: time.Now(),
-			Message: "changed settings take effect when the agent restarts: " + strings.Join(keys, ", "),
-			Data:    map[string]any{"level": "warn", "keys": keys}})
+		a.report(RestartNeeded{Keys: keys})
 	}
 	if rec != nil {
 		rec.SetDesired(u.Config, selfIP)
@@ -129,18 +120,46 @@ func restartOnly(a, b *config.Config) []string {
 	return keys
 }
 
-// ipChanged re-renders the file for the new address: backends written as
-// ${SELF_IP} change, and the reconciler moves the routes.
-func (a *Agent) ipChanged(ev client.Event) {
-	ip, _ := ev.Data["new_ip"].(string)
-	if ip == "" {
-		if nip, ok := ev.Data["new_ip"].(net.IP); ok {
-			ip = nip.String()
-		}
+// defaultIPCheckInterval is how often the address is checked when
+// Options.IPCheckInterval is zero.
+const defaultIPCheckInterval = 30 * time.Second
+
+func (a *Agent) ipCheckInterval() time.Duration {
+	if a.opts.IPCheckInterval == 0 {
+		return defaultIPCheckInterval
 	}
-	if ip == "" {
+	return a.opts.IPCheckInterval
+}
+
+// ipSource is Options.IPSource, or the host's interfaces within cidr.
+func (a *Agent) ipSource(cidr string) func() (net.IP, error) {
+	if a.opts.IPSource != nil {
+		return a.opts.IPSource
+	}
+	return func() (net.IP, error) { return hostip.Detect(cidr) }
+}
+
+// checkIP asks for the host's address and reports IP_CHANGED when it
+// differs from the last one seen; the first one seen is only recorded.
+func (a *Agent) checkIP() {
+	a.mu.Lock()
+	ipw := a.ipw
+	a.mu.Unlock()
+	old, ip, err := ipw.Check()
+	if err != nil {
+		a.report(AddressUnreadable{Err: err})
 		return
 	}
+	if old == nil {
+		return
+	}
+	a.report(IPChanged{Old: old, New: ip})
+	a.ipChanged(ip.String())
+}
+
+// ipChanged re-renders the file for the new address: backends written as
+// ${SELF_IP} change, and the reconciler moves the routes.
+func (a *Agent) ipChanged(ip string) {
 	a.mu.Lock()
 	a.selfIP = ip
 	a.mu.Unlock()
@@ -150,13 +169,7 @@ func (a *Agent) ipChanged(ev client.Event) {
 
 // detectIP sets SELF_IP from the IP source (or the host's interfaces).
 func (a *Agent) detectIP(cidr string) error {
-	var ip net.IP
-	var err error
-	if a.opts.IPSource != nil {
-		ip, err = a.opts.IPSource()
-	} else {
-		ip, err = client.DetectIP(cidr)
-	}
+	ip, err := a.ipSource(cidr)()
 	if err != nil {
 		return err
 	}

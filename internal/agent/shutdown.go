@@ -13,9 +13,10 @@ import (
 // is not set; drain mode adds its drain timeout.
 const defaultShutdownTimeout = 10 * time.Second
 
-// shutdown leaves the proxy as the file's shutdown block says and closes
-// the client. It never takes longer than the shutdown timeout.
-func (a *Agent) shutdown(cl *client.Client) error {
+// shutdown leaves the proxy as the file's shutdown block says, then stops
+// the client (stop) and waits for its Run to end (done). It never takes
+// longer than the shutdown timeout.
+func (a *Agent) shutdown(cl *client.Client, stop func(), done <-chan struct{}) error {
 	a.mu.Lock()
 	cfg := a.cfg
 	a.mu.Unlock()
@@ -31,33 +32,34 @@ func (a *Agent) shutdown(cl *client.Client) error {
 	defer cancel()
 	a.log.Info("shutting down", "mode", string(mode), "bound", bound.String())
 
-	switch mode {
-	case config.ShutdownKeep:
-		// Close without CLIENT_SHUTDOWN: the proxy keeps serving the
-		// routes for its grace period (§7).
-		return closeClient(ctx, cl, false)
-	case config.ShutdownDrain:
-		if cl.State() == client.StateConnected {
-			if until, err := cl.DrainStart(ctx, drain); err != nil {
-				a.log.Warn("cannot start drain; deregistering now", "err", err)
-			} else {
-				a.log.Info("draining", "until", until.Format(time.RFC3339), "drain_timeout", drain.String())
-				t := time.NewTimer(drain)
-				select {
-				case <-t.C:
-				case <-ctx.Done():
-					t.Stop()
-				}
+	if mode == config.ShutdownDrain && cl.State() == client.StateConnected {
+		if until, err := cl.DrainStart(ctx, drain); err != nil {
+			a.log.Warn("cannot start drain; deregistering now", "err", err)
+		} else {
+			a.log.Info("draining", "until", until.Format(time.RFC3339), "drain_timeout", drain.String())
+			t := time.NewTimer(drain)
+			select {
+			case <-t.C:
+			case <-ctx.Done():
+				t.Stop()
 			}
 		}
-		return closeClient(ctx, cl, true)
-	default:
-		return closeClient(ctx, cl, true)
 	}
-}
-
-func closeClient(ctx context.Context, cl *client.Client, deregister bool) error {
-	if err := cl.Close(ctx, deregister); err != nil {
+	var err error
+	if mode != config.ShutdownKeep {
+		// In keep mode there is no CLIENT_SHUTDOWN: the proxy keeps
+		// serving the routes for its grace period (§7).
+		err = cl.Deregister(ctx)
+	}
+	stop()
+	select {
+	case <-done:
+	case <-ctx.Done():
+		if err == nil {
+			err = fmt.Errorf("cannot close: %w", ctx.Err())
+		}
+	}
+	if err != nil {
 		return fmt.Errorf("cannot close the registry connection: %w", err)
 	}
 	return nil

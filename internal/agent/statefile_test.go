@@ -12,7 +12,6 @@ import (
 	"testing"
 	"time"
 
-	"regagent/internal/client"
 	"regagent/internal/config"
 	"regagent/internal/reconcile"
 	"regagent/internal/registrysim"
@@ -382,7 +381,7 @@ func TestAgentStateFileAcrossRuns(t *testing.T) {
 	opts := f.options()
 	opts.StateFile = "" // the file's state.file
 	f.start(opts)
-	f.await(client.EventConfigApplied)
+	f.await(EventConfigApplied)
 	if err := f.stop(); err != nil {
 		t.Fatal(err)
 	}
@@ -405,7 +404,7 @@ func TestAgentStateFileAcrossRuns(t *testing.T) {
 
 	f.write(head + "routes:\n" + routeYAML("web", "a.example.com", "/", "http://b:3000"))
 	f.start(opts)
-	f.await(client.EventConfigApplied)
+	f.await(EventConfigApplied)
 	if got := f.sim.Resolve("old.example.com", "/"); got.Kind != registrysim.TargetNone {
 		t.Errorf("old.example.com/ = %v %s, want no route", got.Kind, got.Backend)
 	}

@@ -6,8 +6,6 @@ import (
 	"net/http"
 	"strings"
 	"testing"
-
-	"regagent/internal/client"
 )
 
 func get(t *testing.T, url string) (int, string) {
@@ -29,7 +27,7 @@ func TestAgentStatusEndpoint(t *testing.T) {
 	opts := f.options()
 	opts.StatusAddr = "127.0.0.1:0"
 	f.start(opts)
-	f.await(client.EventConfigApplied)
+	f.await(EventConfigApplied)
 	base := "http://" + f.agent.StatusAddr()
 
 	if code, _ := get(t, base+"/healthz"); code != http.StatusOK {
@@ -68,7 +66,7 @@ func TestAgentStatusEndpoint(t *testing.T) {
 
 	// Without the registry, /readyz says so.
 	f.sim.Stop()
-	f.await(client.EventDisconnected)
+	f.await(EventDisconnected)
 	if code, body := get(t, base+"/readyz"); code != http.StatusServiceUnavailable || !strings.Contains(body, "not connected") {
 		t.Fatalf("/readyz while disconnected = %d %q", code, body)
 	}

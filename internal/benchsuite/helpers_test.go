@@ -108,7 +108,7 @@ func startSim(tb testing.TB) *registrysim.Server {
 	return sim
 }
 
-// loopbackIP is the IP source of in-process agents and clients: ${SELF_IP}
+// loopbackIP is the IP source of in-process agents: ${SELF_IP}
 // is never used by the generated files, but detection must not depend on
 // the host's interfaces.
 func loopbackIP() (net.IP, error) { return net.IPv4(127, 0, 0, 1), nil }

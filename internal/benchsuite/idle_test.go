@@ -14,7 +14,7 @@ type idleVariant struct {
 	name  string
 	extra string
 	// Periods of the timers that run while idle (0 = off). The address
-	// check (30 s) is the client's default and cannot be set in the file.
+	// check (30 s) is the agent's default and cannot be set in the file.
 	keepalive, poll, drift, ipCheck time.Duration
 }
 

@@ -8,7 +8,6 @@ import (
 	"time"
 
 	"regagent/internal/agent"
-	"regagent/internal/client"
 	"regagent/internal/registrysim"
 )
 
@@ -34,10 +33,10 @@ func startAgent(tb testing.TB, spec fileSpec) *liveAgent {
 		StateFile: filepath.Join(tb.TempDir(), "regagent.state"),
 		Lookup:    func(string) (string, bool) { return "", false },
 		IPSource:  loopbackIP,
-		OnEvent: func(ev client.Event) {
+		OnEvent: func(ev agent.Event) {
 			// Runs on the reconciler's goroutine right after the apply's
 			// reply: the timestamp is the moment the agent knows.
-			if ev.Type == client.EventConfigApplied {
+			if ev.Name == agent.EventConfigApplied {
 				select {
 				case la.applied <- time.Now():
 				default:

@@ -71,23 +71,25 @@ func passRegagent(tb testing.TB, spec fileSpec, oneWay time.Duration) (total, fi
 		mc = &markConn{Conn: c}
 		return mc, nil
 	}
-	cl, err := client.New(client.Config{
+	var r *reconcile.Reconciler
+	cl, err := client.New(client.Options{
 		Addr: l.addr, Service: "bench", Instance: "bench-1",
-		KeepaliveInterval: -1, IPCheckInterval: -1, IPSource: loopbackIP, Dial: dial,
+		KeepaliveInterval: -1, Dial: dial,
+		// Events flow once Run starts, after r is set.
+		OnEvent: func(ev client.Event) { r.HandleEvent(ev) },
 	})
 	if err != nil {
 		tb.Fatal(err)
 	}
 	applied := make(chan time.Time, 1)
-	r := reconcile.New(cl, reconcile.Options{OnEvent: func(ev client.Event) {
-		if ev.Type == client.EventConfigApplied {
+	r = reconcile.New(cl, reconcile.Options{OnReport: func(rep reconcile.Report) {
+		if _, ok := rep.(reconcile.ConfigApplied); ok {
 			select {
 			case applied <- time.Now():
 			default:
 			}
 		}
 	}})
-	cl.On("", r.HandleEvent)
 	r.SetDesired(cfg, "127.0.0.1")
 	ctx, cancel := context.WithCancel(context.Background())
 	var wg sync.WaitGroup

@@ -64,13 +64,13 @@ func checkSynced(tb testing.TB, sim *registrysim.Server, n int) {
 	}
 }
 
-// newBenchClient runs a client (no keepalive, no address checks) until the
-// returned stop is called, and waits until it is registered.
+// newBenchClient runs a client (no keepalive) until the returned stop is
+// called, and waits until it is registered.
 func newBenchClient(tb testing.TB, addr string, dial func(context.Context, string, string) (net.Conn, error)) (*client.Client, func()) {
 	tb.Helper()
-	cl, err := client.New(client.Config{
+	cl, err := client.New(client.Options{
 		Addr: addr, Service: "bench", Instance: "bench-1",
-		KeepaliveInterval: -1, IPCheckInterval: -1, IPSource: loopbackIP, Dial: dial,
+		KeepaliveInterval: -1, Dial: dial,
 	})
 	if err != nil {
 		tb.Fatal(err)

@@ -10,38 +10,38 @@ import (
 // Backoff is the reconnect delay schedule: Initial, multiplied by Multiplier
 // after every failed try, capped at Max, each delay spread by ±Jitter (a
 // fraction of the delay) so that many agents restarted together do not
-// reconnect in lock step. Initial is raised to at least MinBackoffInitial and
-// Max to at least MinBackoffMax: a schedule of nanoseconds is a dial storm
-// and a log flood against a registry that is down.
+// reconnect in lock step. Initial is raised to at least 10 ms and Max (and
+// ProbeMax) to at least 100 ms: a schedule of nanoseconds is a dial storm and
+// a log flood against a registry that is down.
 type Backoff struct {
 	Initial    time.Duration
 	Max        time.Duration
 	Multiplier float64
 	Jitter     float64
 	// ProbeMax caps the wait while the registry refuses connections (a
-	// refused dial is nearly free for it); zero means DefaultProbeMax. Max
+	// refused dial is nearly free for it); zero means 2 s. Max
 	// still applies to tries whose handshake or connection failed.
 	ProbeMax time.Duration
 }
 
-// DefaultProbeMax keeps a restarted registry's clients back within about 2 s
+// defaultProbeMax keeps a restarted registry's clients back within about 2 s
 // of its port opening (plus handshake and replay), for any outage length,
 // while N clients dial a registry that is down about N/1.8 times a second.
-const DefaultProbeMax = 2 * time.Second
+const defaultProbeMax = 2 * time.Second
 
 // The smallest values a Client accepts; smaller ones are raised to these.
 // They are the config file's minimums too: at most 20 dials and 10 PINGs a
 // second, which no registry notices, while a test or an impatient operator
 // can still find a dead link within a fraction of a second.
 const (
-	MinBackoffInitial    = 10 * time.Millisecond
-	MinBackoffMax        = 50 * time.Millisecond
-	MinKeepaliveInterval = 100 * time.Millisecond
+	minBackoffInitial    = 10 * time.Millisecond
+	minBackoffMax        = 50 * time.Millisecond
+	minKeepaliveInterval = 100 * time.Millisecond
 )
 
-// DefaultBackoff is the schedule a zero Config.Backoff gets.
+// DefaultBackoff is the schedule a zero Options.Backoff gets.
 func DefaultBackoff() Backoff {
-	return Backoff{Initial: 250 * time.Millisecond, Max: 30 * time.Second, Multiplier: 2, Jitter: 0.2, ProbeMax: DefaultProbeMax}
+	return Backoff{Initial: 250 * time.Millisecond, Max: 30 * time.Second, Multiplier: 2, Jitter: 0.2, ProbeMax: defaultProbeMax}
 }
 
 // withDefaults fills the zero fields; a fully zero Backoff becomes
@@ -60,9 +60,9 @@ func (b Backoff) withDefaults() Backoff {
 	if b.ProbeMax <= 0 {
 		b.ProbeMax = d.ProbeMax
 	}
-	b.ProbeMax = max(b.ProbeMax, MinBackoffMax)
-	b.Initial = max(b.Initial, MinBackoffInitial)
-	b.Max = max(b.Max, MinBackoffMax)
+	b.ProbeMax = max(b.ProbeMax, minBackoffMax)
+	b.Initial = max(b.Initial, minBackoffInitial)
+	b.Max = max(b.Max, minBackoffMax)
 	if b.Max < b.Initial {
 		b.Max = b.Initial
 	}
@@ -91,7 +91,7 @@ func (b Backoff) Delay(attempt int, rnd func() float64) time.Duration {
 // randFloat is the default jitter source.
 func randFloat() float64 { return rand.Float64() }
 
-// sleepCtx is the default Config.Sleep: wait d or until ctx ends.
+// sleepCtx is the default Options.Sleep: wait d or until ctx ends.
 func sleepCtx(ctx context.Context, d time.Duration) error {
 	if d <= 0 {
 		return ctx.Err()

@@ -3,7 +3,6 @@ package client
 import (
 	"encoding/json"
 	"fmt"
-	"strconv"
 	"time"
 )
 
@@ -52,11 +51,8 @@ func (b *Batch) ForSession(gen uint64) { b.session = gen }
 // Len is the number of wire commands, hence of Results Send will return.
 func (b *Batch) Len() int { return len(b.cmds) }
 
-// Err is the first error recorded while building.
-func (b *Batch) Err() error { return b.err }
-
-// Add appends a raw command and returns the index of its Result.
-func (b *Batch) Add(cmd Command) int {
+// add appends a command and returns the index of its Result.
+func (b *Batch) add(cmd Command) int {
 	b.cmds = append(b.cmds, cmd)
 	return len(b.cmds) - 1
 }
@@ -75,7 +71,7 @@ func (b *Batch) RouteAdd(r Route) int {
 		b.fail(err)
 		return -1
 	}
-	return b.Add(cmd)
+	return b.add(cmd)
 }
 
 // BulkRef locates the ROUTE_ADD_BULK commands one RouteAddBulk call became.
@@ -99,7 +95,7 @@ func (r BulkRef) IDs(results []Result) ([]string, error) {
 		err := fmt.Errorf("%w: no result for bulk command %d", ErrProtocol, j)
 		if j < len(results) {
 			if err = results[j].Err; err == nil {
-				got, err = ParseBulkIDs(results[j].Reply)
+				got, err = parseBulkIDs(results[j].Reply)
 			}
 		}
 		if err == nil && len(got) != n {
@@ -134,64 +130,41 @@ func (b *Batch) RouteAddBulk(rs []Route) BulkRef {
 // staged or active route. Beware §4: an applied update leaves the old entry
 // routed; replace routes with remove+apply, add+apply instead.
 func (b *Batch) RouteUpdate(id, field, value string) int {
-	return b.Add(Command{Name: "ROUTE_UPDATE", Args: []string{id, field, value}})
+	return b.add(Command{Name: "ROUTE_UPDATE", Args: []string{id, field, value}})
 }
 
 // RouteRemove stages the removal of a route.
 func (b *Batch) RouteRemove(id string) int {
-	return b.Add(Command{Name: "ROUTE_REMOVE", Args: []string{id}})
+	return b.add(Command{Name: "ROUTE_REMOVE", Args: []string{id}})
 }
 
 // HealthSet stages a health check. It only takes effect for a route staged in
 // the same apply, and the server joins backend and path without a slash
 // (§4): pass the path without its leading '/'.
 func (b *Batch) HealthSet(id, path string, interval, timeout time.Duration) int {
-	return b.Add(Command{Name: "HEALTH_SET", Args: []string{id, path, duration(interval), duration(timeout)}})
+	return b.add(Command{Name: "HEALTH_SET", Args: []string{id, path, duration(interval), duration(timeout)}})
 }
 
 // OptionSet stages a service-wide option (target ALL, §3).
 func (b *Batch) OptionSet(key, value string) int {
-	return b.Add(Command{Name: "OPTIONS_SET", Args: []string{"ALL", key, value}})
-}
-
-// OptionRemove stages the removal of a service-wide option.
-func (b *Batch) OptionRemove(key string) int {
-	return b.Add(Command{Name: "OPTIONS_REMOVE", Args: []string{"ALL", key}})
+	return b.add(Command{Name: "OPTIONS_SET", Args: []string{"ALL", key, value}})
 }
 
 // HeaderSet stages a service-wide header (target ALL; lower-case "all" is
 // refused, §3).
 func (b *Batch) HeaderSet(name, value string) int {
-	return b.Add(Command{Name: "HEADERS_SET", Args: []string{"ALL", name, value}})
+	return b.add(Command{Name: "HEADERS_SET", Args: []string{"ALL", name, value}})
 }
-
-// HeaderRemove stages the removal of a service-wide header.
-func (b *Batch) HeaderRemove(name string) int {
-	return b.Add(Command{Name: "HEADERS_REMOVE", Args: []string{"ALL", name}})
-}
-
-// RateLimit stages a rate limit (accepted but not enforced by the proxy, §3).
-func (b *Batch) RateLimit(id string, requests int, window time.Duration) int {
-	return b.Add(Command{Name: "RATELIMIT_SET", Args: []string{id, strconv.Itoa(requests), duration(window)}})
-}
-
-// CircuitBreaker stages a circuit breaker for a route.
-func (b *Batch) CircuitBreaker(id string, threshold int, timeout time.Duration, halfOpen int) int {
-	return b.Add(Command{Name: "CIRCUIT_BREAKER_SET", Args: []string{id, strconv.Itoa(threshold), duration(timeout), strconv.Itoa(halfOpen)}})
-}
-
-// Validate appends CONFIG_VALIDATE.
-func (b *Batch) Validate() int { return b.Add(Command{Name: "CONFIG_VALIDATE"}) }
 
 // Apply appends CONFIG_APPLY.
-func (b *Batch) Apply() int { return b.Add(Command{Name: "CONFIG_APPLY"}) }
+func (b *Batch) Apply() int { return b.add(Command{Name: "CONFIG_APPLY"}) }
 
 // Rollback appends CONFIG_ROLLBACK.
-func (b *Batch) Rollback() int { return b.Add(Command{Name: "CONFIG_ROLLBACK"}) }
+func (b *Batch) Rollback() int { return b.add(Command{Name: "CONFIG_ROLLBACK"}) }
 
-// ParseBulkIDs returns the route ids of a ROUTE_BULK_OK reply, in the order of
+// parseBulkIDs returns the route ids of a ROUTE_BULK_OK reply, in the order of
 // the routes of that command.
-func ParseBulkIDs(r Reply) ([]string, error) {
+func parseBulkIDs(r Reply) ([]string, error) {
 	if r.Kind != "ROUTE_BULK_OK" {
 		return nil, fmt.Errorf("%w: want ROUTE_BULK_OK, got %s", ErrProtocol, r.Kind)
 	}

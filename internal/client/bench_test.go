@@ -36,7 +36,7 @@ func benchmarkRouteAdd(b *testing.B, oneWay time.Duration) {
 	}
 	h := newClient(b, addr, nil)
 	h.run(b)
-	h.rec.wait(b, EventConnected, nil)
+	await[Connected](b, h.rec, nil)
 	c, ctx := h.c, ctxT(b)
 	cmds := benchRouteBatch()
 	var pipe, seq time.Duration
@@ -44,7 +44,7 @@ func benchmarkRouteAdd(b *testing.B, oneWay time.Duration) {
 	for range b.N {
 		var batch Batch
 		for _, cmd := range cmds {
-			batch.Add(cmd)
+			batch.add(cmd)
 		}
 		start := time.Now()
 		res, err := c.Send(ctx, &batch)
@@ -53,7 +53,7 @@ func benchmarkRouteAdd(b *testing.B, oneWay time.Duration) {
 			b.Fatalf("pipelined: %v", err)
 		}
 		b.StopTimer()
-		if err := c.RollbackConfig(ctx); err != nil {
+		if err := rollbackConfig(ctx, c); err != nil {
 			b.Fatal(err)
 		}
 		b.StartTimer()
@@ -65,7 +65,7 @@ func benchmarkRouteAdd(b *testing.B, oneWay time.Duration) {
 		}
 		seq += time.Since(start)
 		b.StopTimer()
-		if err := c.RollbackConfig(ctx); err != nil {
+		if err := rollbackConfig(ctx, c); err != nil {
 			b.Fatal(err)
 		}
 		b.StartTimer()

@@ -21,7 +21,7 @@ import (
 // that can never come.
 func TestMaintenanceCancelledCtxDoesNotHoldSlot(t *testing.T) {
 	sim := startSim(t, registrysim.Options{})
-	h := connected(t, sim.Addr(), func(c *Config) { c.MaintenanceTimeout = 5 * time.Second })
+	h := connected(t, sim.Addr(), func(c *Options) { c.MaintenanceTimeout = 5 * time.Second })
 	c := h.c
 	id := liveRoute(t, c)
 
@@ -72,18 +72,39 @@ func TestKeepaliveNotFooledBySlowCommand(t *testing.T) {
 		return nil
 	})
 	sim := startSim(t, registrysim.Options{Checker: slow})
-	h := connected(t, sim.Addr(), func(c *Config) {
-		c.KeepaliveInterval = 20 * time.Millisecond
-		c.KeepaliveTimeout = 200 * time.Millisecond
+	slowPong := make(chan time.Duration, 1)
+	h := newClient(t, sim.Addr(), func(c *Options) {
+		c.OnRoundTrip = func(cmds []string, rtt time.Duration) {
+			if len(cmds) == 1 && cmds[0] == "PING" && rtt > 200*time.Millisecond {
+				select {
+				case slowPong <- rtt:
+				default:
+				}
+			}
+		}
 	})
-	res, err := h.c.BackendTest(ctxT(t), "http://slow.invalid")
+	h.fastKeepalive(20*time.Millisecond, 200*time.Millisecond)
+	h.run(t)
+	await[Connected](t, h.rec, nil)
+	res, err := backendTest(ctxT(t), h.c, "http://slow.invalid")
 	if err != nil {
-		t.Fatalf("BackendTest on a healthy connection = %v (DISCONNECTED events: %d)", err, h.rec.count(EventDisconnected))
+		t.Fatalf("BackendTest on a healthy connection = %v (DISCONNECTED events: %d)", err, count[Disconnected](h.rec, nil))
 	}
 	if res.Reachable {
 		t.Fatalf("res = %+v", res)
 	}
-	if n := h.rec.count(EventDisconnected); n != 0 {
+	if n := count[Disconnected](h.rec, nil); n != 0 {
+		t.Fatalf("%d DISCONNECTED events while the server was answering in order", n)
+	}
+	// A PING went out behind the command and was answered after its
+	// deadline (its PONG came right after the command's reply), without
+	// the connection being dropped.
+	select {
+	case <-slowPong:
+	case <-time.After(waitFor):
+		t.Fatal("no PING waited behind the slow command: the test did not exercise the busy path")
+	}
+	if n := count[Disconnected](h.rec, nil); n != 0 {
 		t.Fatalf("%d DISCONNECTED events while the server was answering in order", n)
 	}
 }
@@ -101,11 +122,13 @@ func TestSessionReplacedIsReported(t *testing.T) {
 			t.Fatalf("ListRoutes on a replaced session = %v", err)
 		}
 	}
-	e := h.rec.wait(t, EventError, func(e Event) bool { return errors.Is(e.Err, ErrSessionReplaced) })
-	if !strings.Contains(e.Message, "instance") {
-		t.Fatalf("ERROR event %q", e.Message)
+	if e := await[SessionReplaced](t, h.rec, nil); e.SessionID != h.c.SessionID() {
+		t.Fatalf("SessionReplaced %+v, want session %s", e, h.c.SessionID())
 	}
-	if err := h.c.Ping(ctxT(t)); err != nil {
+	if n := count[SessionReplaced](h.rec, nil); n != 1 {
+		t.Fatalf("SessionReplaced reported %d times, want once per session", n)
+	}
+	if err := ping(ctxT(t), h.c); err != nil {
 		t.Fatalf("PING on a replaced session = %v; the server still answers it", err)
 	}
 }

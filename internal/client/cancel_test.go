@@ -32,7 +32,7 @@ func (c *lateCancelCtx) Err() error {
 // MaintenanceTimeout for a command the server never saw.
 func TestMaintenanceCancelBeforeWriteReleasesSlot(t *testing.T) {
 	sim := startSim(t, registrysim.Options{})
-	h := connected(t, sim.Addr(), func(c *Config) { c.MaintenanceTimeout = 5 * time.Second })
+	h := connected(t, sim.Addr(), func(c *Options) { c.MaintenanceTimeout = 5 * time.Second })
 	c := h.c
 	id := liveRoute(t, c)
 

@@ -12,26 +12,21 @@ import (
 	"time"
 )
 
-// Config configures a Client. Zero durations get their defaults; a negative
-// KeepaliveInterval or IPCheckInterval disables that check.
-type Config struct {
+// Options configure a Client. Zero durations get their defaults; a negative
+// KeepaliveInterval disables the keepalive.
+type Options struct {
 	Addr               string // host:port of the registry
 	Service, Instance  string
 	MaintenancePort    int
 	Metadata           map[string]string
 	DialTimeout        time.Duration // dial, and the whole handshake; default 5s
 	WriteTimeout       time.Duration // one write; default 10s
-	KeepaliveInterval  time.Duration // PING period; default 15s, at least MinKeepaliveInterval
+	KeepaliveInterval  time.Duration // PING period; default 15s, at least 1s
 	KeepaliveTimeout   time.Duration // PONG deadline; default 5s
 	MaintenanceTimeout time.Duration // wait for MAINT_OK before local fallback; default 30s
 	Backoff            Backoff       // zero: DefaultBackoff; see Backoff for the minimums
 	// Dial opens the connection; default a net.Dialer with TCP keepalive on.
 	Dial func(ctx context.Context, network, addr string) (net.Conn, error)
-	// IPSource reports the host's address; default the first non-loopback
-	// IPv4 address (within IPCIDR when set).
-	IPSource        func() (net.IP, error)
-	IPCIDR          string
-	IPCheckInterval time.Duration // default 30s
 	// Sleep waits between reconnect tries; default a timer. It must return
 	// early with ctx's error when ctx ends.
 	Sleep func(ctx context.Context, d time.Duration) error
@@ -40,6 +35,10 @@ type Config struct {
 	// after its handshake counts as a failed try); default time.Now.
 	Now    func() time.Time
 	Logger *slog.Logger // optional
+	// OnEvent, when set, receives every Event in order, on one goroutine
+	// of Run's, never under a lock. A slow handler delays later events,
+	// never the connection. It may call any method of the Client.
+	OnEvent func(Event)
 	// OnRoundTrip, when set, is told of every write whose replies all
 	// arrived: the names of its commands and the time from the write to the
 	// last reply (metrics). It runs on the sending goroutine; keep it short.
@@ -70,12 +69,11 @@ func (s State) String() string {
 	return fmt.Sprintf("State(%d)", int(s))
 }
 
-// Client is a registry client. Create it with New, register handlers with On,
-// then call Run. All methods are safe for concurrent use.
+// Client is a registry client. Create it with New and call Run once; Run
+// returns when its context ends. All methods are safe for concurrent use.
 type Client struct {
-	cfg      Config
+	opts     Options
 	metadata string // REGISTER's metadata JSON
-	ipNet    *net.IPNet
 	events   *dispatcher
 	maint    *maintenance
 
@@ -87,28 +85,25 @@ type Client struct {
 	probed    string        // route id the probe got after REGISTER, "" if none
 	replaced  uint64        // generation already reported as replaced
 	connected chan struct{} // closed while connected
-	closed    bool
-	closedCh  chan struct{}
+	closed    bool          // deregistered, or Run ended: no connection any more
+	closedCh  chan struct{} // closed with closed
 	running   bool
-	runCancel context.CancelFunc
-	runDone   chan struct{}
-	ip        net.IP
 }
 
-// New checks cfg, fills defaults and returns a Client. It starts nothing.
-func New(cfg Config) (*Client, error) {
-	if cfg.Addr == "" {
+// New checks opts, fills defaults and returns a Client. It starts nothing.
+func New(opts Options) (*Client, error) {
+	if opts.Addr == "" {
 		return nil, errors.New("cannot create client: empty Addr")
 	}
-	if cfg.Service == "" || cfg.Instance == "" {
+	if opts.Service == "" || opts.Instance == "" {
 		return nil, errors.New("cannot create client: Service and Instance are required")
 	}
-	for i, v := range []string{cfg.Service, cfg.Instance} {
+	for i, v := range []string{opts.Service, opts.Instance} {
 		if err := checkField("REGISTER", i+1, v); err != nil {
 			return nil, fmt.Errorf("cannot create client: %w", err)
 		}
 	}
-	md := cfg.Metadata
+	md := opts.Metadata
 	if md == nil {
 		md = map[string]string{}
 	}
@@ -120,70 +115,53 @@ func New(cfg Config) (*Client, error) {
 		return nil, fmt.Errorf("cannot create client: %w: metadata contains '|'", ErrUnsafeField)
 	}
 	c := &Client{metadata: string(b), connected: make(chan struct{}), closedCh: make(chan struct{})}
-	if cfg.IPCIDR != "" {
-		_, n, err := net.ParseCIDR(cfg.IPCIDR)
-		if err != nil {
-			return nil, fmt.Errorf("cannot create client: IPCIDR: %w", err)
-		}
-		c.ipNet = n
-	}
-	setDefaults(&cfg, c.ipNet)
-	c.cfg = cfg
+	setDefaults(&opts)
+	c.opts = opts
 	// A REGISTER over the line budget would fail every handshake, forever.
 	if _, err := appendLine(nil, "", c.registerCommand()); err != nil {
 		return nil, fmt.Errorf("cannot create client: %w", err)
 	}
-	c.events = newDispatcher(time.Now)
+	c.events = newDispatcher(opts.OnEvent)
 	c.maint = newMaintenance(c)
 	return c, nil
 }
 
-func setDefaults(cfg *Config, ipNet *net.IPNet) {
+func setDefaults(opts *Options) {
 	def := func(d *time.Duration, v time.Duration) {
 		if *d == 0 {
 			*d = v
 		}
 	}
-	def(&cfg.DialTimeout, 5*time.Second)
-	def(&cfg.WriteTimeout, 10*time.Second)
-	def(&cfg.KeepaliveInterval, 15*time.Second)
-	def(&cfg.KeepaliveTimeout, 5*time.Second)
-	def(&cfg.MaintenanceTimeout, 30*time.Second)
-	def(&cfg.IPCheckInterval, 30*time.Second)
+	def(&opts.DialTimeout, 5*time.Second)
+	def(&opts.WriteTimeout, 10*time.Second)
+	def(&opts.KeepaliveInterval, 15*time.Second)
+	def(&opts.KeepaliveTimeout, 5*time.Second)
+	def(&opts.MaintenanceTimeout, 30*time.Second)
 	// A library caller is not checked by config: a tiny period here is a
 	// PING storm on a live connection, so it is raised, not refused.
-	if cfg.KeepaliveInterval > 0 {
-		cfg.KeepaliveInterval = max(cfg.KeepaliveInterval, MinKeepaliveInterval)
+	if opts.KeepaliveInterval > 0 {
+		opts.KeepaliveInterval = max(opts.KeepaliveInterval, minKeepaliveInterval)
 	}
-	cfg.Backoff = cfg.Backoff.withDefaults()
-	if cfg.Dial == nil {
+	opts.Backoff = opts.Backoff.withDefaults()
+	if opts.Dial == nil {
 		d := &net.Dialer{KeepAlive: 15 * time.Second}
-		cfg.Dial = d.DialContext
+		opts.Dial = d.DialContext
 	}
-	if cfg.IPSource == nil {
-		cfg.IPSource = func() (net.IP, error) { return firstIPv4(ipNet) }
+	if opts.Sleep == nil {
+		opts.Sleep = sleepCtx
 	}
-	if cfg.Sleep == nil {
-		cfg.Sleep = sleepCtx
+	if opts.Now == nil {
+		opts.Now = time.Now
 	}
-	if cfg.Now == nil {
-		cfg.Now = time.Now
+	if opts.Rand == nil {
+		opts.Rand = randFloat
 	}
-	if cfg.Rand == nil {
-		cfg.Rand = randFloat
-	}
-	if cfg.Logger == nil {
-		cfg.Logger = slog.New(slog.DiscardHandler)
+	if opts.Logger == nil {
+		opts.Logger = slog.New(slog.DiscardHandler)
 	}
 }
 
-// On registers h for events of type t ("" = every event). Register handlers
-// before Run; events are delivered while Run runs.
-func (c *Client) On(t EventType, h Handler) { c.events.on(t, h) }
-
-func (c *Client) emit(t EventType, msg string, err error, data map[string]any) {
-	c.events.emit(Event{Type: t, Message: msg, Err: err, Data: data})
-}
+func (c *Client) emit(e Event) { c.events.emit(e) }
 
 // State is the current connection state.
 func (c *Client) State() State {
@@ -218,9 +196,9 @@ func (c *Client) ProbedRouteID() string {
 	return c.probed
 }
 
-// Connected returns a channel that is closed while a connection is up (and
+// connectedCh returns a channel that is closed while a connection is up (and
 // will be closed by the next connect when it is not).
-func (c *Client) Connected() <-chan struct{} {
+func (c *Client) connectedCh() <-chan struct{} {
 	c.mu.Lock()
 	defer c.mu.Unlock()
 	return c.connected
@@ -229,7 +207,7 @@ func (c *Client) Connected() <-chan struct{} {
 // WaitConnected blocks until a connection is up, ctx ends or c is closed.
 func (c *Client) WaitConnected(ctx context.Context) error {
 	for {
-		ch := c.Connected()
+		ch := c.connectedCh()
 		select {
 		case <-ch:
 			if c.State() == StateConnected {
@@ -350,7 +328,7 @@ func (c *Client) wait(ctx context.Context, p sent) ([]Result, error) {
 // roundTrip reports a completed write to OnRoundTrip; a write cut short by
 // a broken connection is not a round trip.
 func (c *Client) roundTrip(cmds []Command, w *waiter, rtt time.Duration) {
-	if c.cfg.OnRoundTrip == nil {
+	if c.opts.OnRoundTrip == nil {
 		return
 	}
 	names := make([]string, len(cmds))
@@ -360,7 +338,7 @@ func (c *Client) roundTrip(cmds []Command, w *waiter, rtt time.Duration) {
 		}
 		names[i] = cmd.Name
 	}
-	c.cfg.OnRoundTrip(names, rtt)
+	c.opts.OnRoundTrip(names, rtt)
 }
 
 // encode checks and encodes every command before anything is written.
@@ -375,52 +353,36 @@ func encode(sid string, cmds []Command) ([]byte, error) {
 	return buf, nil
 }
 
-// Close ends the client: with deregister it first sends CLIENT_SHUTDOWN (the
-// server then removes the session's routes, §2) and waits for SHUTDOWN_OK
-// within ctx; then it stops Run and waits, within ctx, for its goroutines.
-func (c *Client) Close(ctx context.Context, deregister bool) error {
+// Deregister ends the session: it sends CLIENT_SHUTDOWN, after which the
+// server removes the session's routes and closes the connection (§2), and
+// waits for SHUTDOWN_OK within ctx. From then on the client does not
+// connect again; the owner ends Run by ending its context. Without a
+// connection there is no session to end, and it returns nil.
+func (c *Client) Deregister(ctx context.Context) error {
 	c.mu.Lock()
-	if c.closed {
-		c.mu.Unlock()
+	if !c.closed {
+		c.closed = true
+		close(c.closedCh)
+	}
+	cn, sid := c.cn, c.sid
+	c.mu.Unlock()
+	if cn == nil {
 		return nil
 	}
-	c.closed = true // from now on Run does not reconnect
-	close(c.closedCh)
-	cn, sid, cancel, done := c.cn, c.sid, c.runCancel, c.runDone
-	c.mu.Unlock()
-
-	var first error
-	if deregister && cn != nil {
-		cmd := Command{Name: "CLIENT_SHUTDOWN"}
-		buf, _ := appendLine(nil, sid, cmd)
-		w := &waiter{cmds: []Command{cmd}, results: make([]Result, 1), done: make(chan struct{})}
-		err := cn.send(buf, w)
-		if err == nil {
-			select {
-			case <-w.done:
-				err = w.results[0].Err
-			case <-ctx.Done():
-				err = ctx.Err()
-			}
-		}
-		if err != nil {
-			first = fmt.Errorf("cannot deregister: %w", err)
-		}
-	}
-	if cancel != nil {
-		cancel()
-	}
-	if done != nil {
+	cmd := Command{Name: "CLIENT_SHUTDOWN"}
+	buf, _ := appendLine(nil, sid, cmd)
+	w := &waiter{cmds: []Command{cmd}, results: make([]Result, 1), done: make(chan struct{})}
+	err := cn.send(buf, w)
+	if err == nil {
 		select {
-		case <-done:
+		case <-w.done:
+			err = w.results[0].Err
 		case <-ctx.Done():
-			if first == nil {
-				first = fmt.Errorf("cannot close: %w", ctx.Err())
-			}
+			err = ctx.Err()
 		}
 	}
-	c.mu.Lock()
-	c.state = StateClosed
-	c.mu.Unlock()
-	return first
+	if err != nil {
+		return fmt.Errorf("cannot deregister: %w", err)
+	}
+	return nil
 }

@@ -11,51 +11,60 @@ import (
 	"regagent/internal/registrysim"
 )
 
+// TestCommandsSuccess: every command of the protocol round-trips through
+// Do against the registry, with the reply the agent would expect.
 func TestCommandsSuccess(t *testing.T) {
 	sim := startSim(t, registrysim.Options{})
 	h := connected(t, sim.Addr(), nil)
 	c, ctx := h.c, ctxT(t)
 
-	if err := c.Ping(ctx); err != nil {
-		t.Fatalf("Ping: %v", err)
+	if err := ping(ctx, c); err != nil {
+		t.Fatalf("PING: %v", err)
 	}
-	id, err := c.AddRoute(ctx, Route{Domains: []string{"a.example.com"}, Path: "/api", Backend: "http://10.0.0.1:3000", Priority: 10})
+	id, err := addRoute(ctx, c, Route{Domains: []string{"a.example.com"}, Path: "/api", Backend: "http://10.0.0.1:3000", Priority: 10})
 	if err != nil || !strings.HasPrefix(id, "r") {
-		t.Fatalf("AddRoute = %q, %v", id, err)
+		t.Fatalf("ROUTE_ADD = %q, %v", id, err)
 	}
-	ids, err := c.AddRoutes(ctx, []Route{
+	ids, err := addRoutes(ctx, c, []Route{
 		{Domains: []string{"b.example.com"}, Path: "/", Backend: "http://10.0.0.2:3000"},
 		{Domains: []string{"c.example.com"}, Path: "/", Backend: "http://10.0.0.3:3000"},
 	})
 	if err != nil || len(ids) != 2 || ids[0] == ids[1] {
-		t.Fatalf("AddRoutes = %q, %v", ids, err)
+		t.Fatalf("ROUTE_ADD_BULK = %q, %v", ids, err)
 	}
-	steps := []struct {
-		name string
-		err  error
-	}{
-		{"UpdateRoute", c.UpdateRoute(ctx, ids[0], "priority", "5")},
-		{"SetHealth", c.SetHealth(ctx, id, "health", 10*time.Second, 2*time.Second)},
-		{"SetOption", c.SetOption(ctx, "timeout", "30s")},
-		{"RemoveOption", c.RemoveOption(ctx, "timeout")},
-		{"SetHeader", c.SetHeader(ctx, "X-Service", "svc")},
-		{"RemoveHeader", c.RemoveHeader(ctx, "X-Gone")},
-		{"SetRateLimit", c.SetRateLimit(ctx, id, 100, time.Minute)},
-		{"SetCircuitBreaker", c.SetCircuitBreaker(ctx, id, 5, 30*time.Second, 2)},
-		{"ValidateConfig", c.ValidateConfig(ctx)},
-		{"Subscribe", c.Subscribe(ctx, "route")},
-	}
-	for _, s := range steps {
-		if s.err != nil {
-			t.Fatalf("%s: %v", s.name, s.err)
+	do := func(kind, name string, args ...string) Reply {
+		t.Helper()
+		r, err := c.Do(ctx, Command{Name: name, Args: args})
+		if err != nil || r.Kind != kind {
+			t.Fatalf("%s = %+v, %v; want %s", name, r, err, kind)
 		}
+		return r
 	}
-	d, err := c.ConfigDiff(ctx)
-	if err != nil || d.Routes.Added != 3 {
-		t.Fatalf("ConfigDiff = %+v, %v", d, err)
+	var b Batch
+	b.RouteUpdate(ids[0], "priority", "5")
+	b.HealthSet(id, "health", 10*time.Second, 2*time.Second)
+	b.OptionSet("timeout", "30s")
+	b.HeaderSet("X-Service", "svc")
+	for _, cmd := range b.cmds {
+		do(map[string]string{"ROUTE_UPDATE": "ROUTE_OK", "HEALTH_SET": "HEALTH_OK", "OPTIONS_SET": "OPTIONS_OK",
+			"HEADERS_SET": "HEADERS_OK"}[cmd.Name], cmd.Name, cmd.Args...)
 	}
-	if err := c.ApplyConfig(ctx); err != nil {
-		t.Fatalf("ApplyConfig: %v", err)
+	do("OPTIONS_OK", "OPTIONS_REMOVE", "ALL", "timeout")
+	do("HEADERS_OK", "HEADERS_REMOVE", "ALL", "X-Gone")
+	do("RATELIMIT_OK", "RATELIMIT_SET", id, "100", "1m0s")
+	do("CIRCUIT_OK", "CIRCUIT_BREAKER_SET", id, "5", "30s", "2")
+	do("OK", "CONFIG_VALIDATE")
+	do("SUBSCRIBE_OK", "SUBSCRIBE", "route")
+	var d struct {
+		Routes struct {
+			Added int `json:"added"`
+		} `json:"routes"`
+	}
+	if err := decodeReply(do("DIFF_OK", "CONFIG_DIFF"), "DIFF_OK", &d); err != nil || d.Routes.Added != 3 {
+		t.Fatalf("CONFIG_DIFF = %+v, %v", d, err)
+	}
+	if err := applyConfig(ctx, c); err != nil {
+		t.Fatalf("CONFIG_APPLY: %v", err)
 	}
 	if got := sim.Resolve("a.example.com", "/api/x"); got.Backend != "http://10.0.0.1:3000" || got.Headers["X-Service"] != "svc" {
 		t.Fatalf("Resolve = %+v", got)
@@ -64,34 +73,32 @@ func TestCommandsSuccess(t *testing.T) {
 	if err != nil || len(routes) != 3 {
 		t.Fatalf("ListRoutes = %+v, %v", routes, err)
 	}
-	if err := c.RemoveRoute(ctx, ids[1]); err != nil {
-		t.Fatalf("RemoveRoute: %v", err)
+	if err := removeRoute(ctx, c, ids[1]); err != nil {
+		t.Fatalf("ROUTE_REMOVE: %v", err)
 	}
-	if err := c.RollbackConfig(ctx); err != nil {
-		t.Fatalf("RollbackConfig: %v", err)
+	if err := rollbackConfig(ctx, c); err != nil {
+		t.Fatalf("CONFIG_ROLLBACK: %v", err)
 	}
 	ends, err := c.DrainStart(ctx, time.Minute)
 	if err != nil || ends.Before(time.Now()) {
 		t.Fatalf("DrainStart = %v, %v", ends, err)
 	}
-	if st, err := c.DrainStatus(ctx); err != nil || len(st) == 0 {
-		t.Fatalf("DrainStatus = %s, %v", st, err)
+	if st, err := drainStatus(ctx, c); err != nil || len(st) == 0 {
+		t.Fatalf("DRAIN_STATUS = %s, %v", st, err)
 	}
-	if err := c.DrainCancel(ctx); err != nil {
-		t.Fatalf("DrainCancel: %v", err)
+	do("DRAIN_OK", "DRAIN_CANCEL")
+	if st := do("STATS_OK", "STATS_GET", "ALL"); !strings.HasPrefix(st.Payload, "[") {
+		t.Fatalf("STATS_GET = %s", st.Payload)
 	}
-	if st, err := c.Stats(ctx); err != nil || !strings.HasPrefix(string(st), "[") {
-		t.Fatalf("Stats = %s, %v", st, err)
+	if bt, err := backendTest(ctx, c, "http://10.0.0.1:3000"); err != nil || !bt.Reachable {
+		t.Fatalf("BACKEND_TEST = %+v, %v", bt, err)
 	}
-	if bt, err := c.BackendTest(ctx, "http://10.0.0.1:3000"); err != nil || !bt.Reachable {
-		t.Fatalf("BackendTest = %+v, %v", bt, err)
-	}
-	si, err := c.SessionInfo(ctx)
+	si, err := getSessionInfo(ctx, c)
 	if err != nil || si.SessionID != c.SessionID() || si.ServiceName != "svc" || si.Metadata["version"] != "1" || si.RoutesActive != 3 {
-		t.Fatalf("SessionInfo = %+v, %v", si, err)
+		t.Fatalf("SESSION_INFO = %+v, %v", si, err)
 	}
-	if st, err := c.MaintenanceStatus(ctx); err != nil || len(st) != 0 {
-		t.Fatalf("MaintenanceStatus = %q, %v", st, err)
+	if st, err := maintenanceStatus(ctx, c); err != nil || len(st) != 0 {
+		t.Fatalf("MAINT_STATUS = %q, %v", st, err)
 	}
 }
 
@@ -100,7 +107,7 @@ func TestCommandsServerErrors(t *testing.T) {
 	sim := startSim(t, registrysim.Options{Checker: unreachable})
 	h := connected(t, sim.Addr(), nil)
 	c, ctx := h.c, ctxT(t)
-	good, err := c.AddRoute(ctx, Route{Domains: []string{"a.com"}, Path: "/", Backend: "http://x:1"})
+	good, err := addRoute(ctx, c, Route{Domains: []string{"a.com"}, Path: "/", Backend: "http://x:1"})
 	if err != nil {
 		t.Fatal(err)
 	}
@@ -111,20 +118,20 @@ func TestCommandsServerErrors(t *testing.T) {
 		message string
 	}{
 		{"AddRoute empty path", func() error {
-			_, err := c.AddRoute(ctx, Route{Domains: []string{"a.com"}, Backend: "http://x"})
+			_, err := addRoute(ctx, c, Route{Domains: []string{"a.com"}, Backend: "http://x"})
 			return err
 		}, "ROUTE_ADD", "path cannot be empty"},
 		{"AddRoute bad url", func() error {
-			_, err := c.AddRoute(ctx, Route{Path: "/", Backend: "nourl"})
+			_, err := addRoute(ctx, c, Route{Path: "/", Backend: "nourl"})
 			return err
 		}, "ROUTE_ADD", "invalid backend url format"},
 		{"AddRoutes invalid entry", func() error {
-			_, err := c.AddRoutes(ctx, []Route{{Path: "/ok", Backend: "http://x"}, {Path: "", Backend: "http://x"}})
+			_, err := addRoutes(ctx, c, []Route{{Path: "/ok", Backend: "http://x"}, {Path: "", Backend: "http://x"}})
 			return err
 		}, "ROUTE_ADD_BULK", ""},
-		{"UpdateRoute unknown field", func() error { return c.UpdateRoute(ctx, good, "colour", "red") }, "ROUTE_UPDATE", "unknown field"},
-		{"UpdateRoute unknown route", func() error { return c.UpdateRoute(ctx, "r999", "priority", "1") }, "ROUTE_UPDATE", "route not found"},
-		{"RemoveRoute unknown", func() error { return c.RemoveRoute(ctx, "r999") }, "ROUTE_REMOVE", "route not found"},
+		{"UpdateRoute unknown field", func() error { return updateRoute(ctx, c, good, "colour", "red") }, "ROUTE_UPDATE", "unknown field"},
+		{"UpdateRoute unknown route", func() error { return updateRoute(ctx, c, "r999", "priority", "1") }, "ROUTE_UPDATE", "route not found"},
+		{"RemoveRoute unknown", func() error { return removeRoute(ctx, c, "r999") }, "ROUTE_REMOVE", "route not found"},
 		{"route options", func() error {
 			_, err := c.Do(ctx, Command{Name: "OPTIONS_SET", Args: []string{good, "timeout", "1s"}})
 			return err
@@ -133,7 +140,7 @@ func TestCommandsServerErrors(t *testing.T) {
 			_, err := c.Do(ctx, Command{Name: "HEADERS_SET", Args: []string{"all", "X", "1"}})
 			return err
 		}, "HEADERS_SET", "route-specific headers not yet supported"},
-		{"DrainStatus none", func() error { _, err := c.DrainStatus(ctx); return err }, "DRAIN_STATUS", "no drain in progress"},
+		{"DrainStatus none", func() error { _, err := drainStatus(ctx, c); return err }, "DRAIN_STATUS", "no drain in progress"},
 		{"unknown command", func() error { _, err := c.Do(ctx, Command{Name: "ping"}); return err }, "ping", "unknown command: ping"},
 		{"too few fields", func() error { _, err := c.Do(ctx, Command{Name: "ROUTE_REMOVE"}); return err }, "ROUTE_REMOVE", "invalid format"},
 	} {
@@ -148,19 +155,17 @@ func TestCommandsServerErrors(t *testing.T) {
 		}
 	}
 	// An empty path can only be staged by update; validate and apply refuse it.
-	if err := c.UpdateRoute(ctx, good, "path", ""); err != nil {
+	if err := updateRoute(ctx, c, good, "path", ""); err != nil {
 		t.Fatalf("UpdateRoute path: %v", err)
 	}
 	var se *ServerError
-	if err := c.ValidateConfig(ctx); !errors.As(err, &se) || se.Command != "CONFIG_VALIDATE" {
+	if err := validateConfig(ctx, c); !errors.As(err, &se) || se.Command != "CONFIG_VALIDATE" || !errors.Is(err, ErrInvalidConfig) {
 		t.Errorf("ValidateConfig: %v", err)
 	}
-	if err := c.ApplyConfig(ctx); !errors.As(err, &se) || se.Command != "CONFIG_APPLY" {
+	if err := applyConfig(ctx, c); !errors.As(err, &se) || se.Command != "CONFIG_APPLY" || !errors.Is(err, ErrInvalidConfig) {
 		t.Errorf("ApplyConfig: %v", err)
 	}
-	h.rec.wait(t, EventConfigInvalid, func(e Event) bool { return e.Data["command"] == "CONFIG_VALIDATE" })
-	h.rec.wait(t, EventConfigInvalid, func(e Event) bool { return e.Data["command"] == "CONFIG_APPLY" })
-	if bt, err := c.BackendTest(ctx, "http://down:1"); err != nil || bt.Reachable || bt.Error == "" {
+	if bt, err := backendTest(ctx, c, "http://down:1"); err != nil || bt.Reachable || bt.Error == "" {
 		t.Errorf("BackendTest down = %+v, %v", bt, err)
 	}
 }
@@ -169,42 +174,40 @@ func TestCommandsWhenNotConnected(t *testing.T) {
 	sim := startSim(t, registrysim.Options{})
 	h := newClient(t, sim.Addr(), nil)
 	ctx := ctxT(t)
-	if _, err := h.c.AddRoute(ctx, Route{Path: "/", Backend: "http://x"}); !errors.Is(err, ErrDisconnected) {
+	if _, err := addRoute(ctx, h.c, Route{Path: "/", Backend: "http://x"}); !errors.Is(err, ErrDisconnected) {
 		t.Fatalf("AddRoute: %v, want ErrDisconnected", err)
 	}
-	if _, err := h.c.AddRoute(ctx, Route{Path: "/|", Backend: "http://x"}); !errors.Is(err, ErrUnsafeField) {
+	if _, err := addRoute(ctx, h.c, Route{Path: "/|", Backend: "http://x"}); !errors.Is(err, ErrUnsafeField) {
 		t.Fatalf("unsafe AddRoute: %v, want ErrUnsafeField", err)
 	}
-	if err := h.c.Close(ctx, true); err != nil {
-		t.Fatalf("Close: %v", err)
+	if err := h.c.Deregister(ctx); err != nil {
+		t.Fatalf("Deregister without a connection: %v", err)
 	}
-	if err := h.c.Ping(ctx); !errors.Is(err, ErrClosed) {
-		t.Fatalf("Ping after Close: %v, want ErrClosed", err)
+	if err := ping(ctx, h.c); !errors.Is(err, ErrClosed) {
+		t.Fatalf("Ping after Deregister: %v, want ErrClosed", err)
 	}
 	if err := h.c.Run(ctx); !errors.Is(err, ErrClosed) {
-		t.Fatalf("Run after Close: %v, want ErrClosed", err)
+		t.Fatalf("Run after Deregister: %v, want ErrClosed", err)
 	}
 }
 
-func TestEventsFromWrappersAndSend(t *testing.T) {
+// TestSendMixedBatch: one Send of every kind of staging command returns
+// each reply in order, and the bulk ids map back to their routes.
+func TestSendMixedBatch(t *testing.T) {
 	sim := startSim(t, registrysim.Options{})
 	h := connected(t, sim.Addr(), nil)
 	c, ctx := h.c, ctxT(t)
 
-	id, err := c.AddRoute(ctx, Route{Domains: []string{"a.com"}, Path: "/", Backend: "http://x:1"})
+	id, err := addRoute(ctx, c, Route{Domains: []string{"a.com"}, Path: "/", Backend: "http://x:1"})
 	if err != nil {
 		t.Fatal(err)
-	}
-	e := h.rec.wait(t, EventRouteAdded, nil)
-	if e.Data["route_id"] != id || e.Data["route"].(Route).Domains[0] != "a.com" {
-		t.Fatalf("ROUTE_ADDED data %v", e.Data)
 	}
 	var b Batch
 	i := b.RouteAdd(Route{Domains: []string{"b.com"}, Path: "/", Backend: "http://x:2"})
 	ref := b.RouteAddBulk([]Route{{Domains: []string{"c.com"}, Path: "/c", Backend: "http://x:3"}, {Domains: []string{"d.com"}, Path: "/d", Backend: "http://x:4"}})
 	b.HealthSet(id, "health", time.Second, time.Second)
 	b.RouteRemove(id)
-	b.Validate()
+	addRaw(&b, Command{Name: "CONFIG_VALIDATE"})
 	b.Apply()
 	res, err := c.Send(ctx, &b)
 	if err != nil || len(res) != b.Len() {
@@ -214,17 +217,9 @@ func TestEventsFromWrappersAndSend(t *testing.T) {
 	if err != nil || len(bulk) != 2 {
 		t.Fatalf("bulk ids %q, %v", bulk, err)
 	}
-	want := map[string]bool{res[i].Reply.Payload: true, bulk[0]: true, bulk[1]: true}
-	for range 3 {
-		e := h.rec.wait(t, EventRouteAdded, nil)
-		if !want[e.Data["route_id"].(string)] {
-			t.Fatalf("unexpected ROUTE_ADDED %v", e.Data)
-		}
+	if ids := []string{res[i].Reply.Payload, bulk[0], bulk[1]}; ids[0] == ids[1] || ids[1] == ids[2] || ids[0] == ids[2] {
+		t.Fatalf("route ids %q, want three distinct", ids)
 	}
-	h.rec.wait(t, EventHealthCheckSet, func(e Event) bool { return e.Data["route_id"] == id })
-	h.rec.wait(t, EventRouteRemoved, func(e Event) bool { return e.Data["route_id"] == id })
-	h.rec.wait(t, EventConfigValidated, nil)
-	h.rec.wait(t, EventConfigApplied, nil)
 	var got []string
 	for _, r := range res {
 		got = append(got, r.Reply.Kind)

@@ -16,9 +16,11 @@
 // handshake, keeps the connection alive with PINGs, and reconnects with
 // exponential backoff and jitter. The server cannot restore a session on a new
 // connection (§2), so every reconnect normally ends in a fresh REGISTER: the
-// Generation counter increments and a RECONNECTED event with Data["replay"] ==
-// true tells the owner (the reconciler) to replay its configuration.
+// Generation counter increments and a Reconnected event with Replay true
+// tells the owner (the reconciler) to replay its configuration.
 //
-// Events are delivered in order by one dispatcher goroutine, never under a lock
-// and never on the reader goroutine.
+// Events are typed values (Connected, Disconnected, MaintResolved, ...)
+// delivered in order to Options.OnEvent by one dispatcher goroutine, never
+// under a lock and never on the reader goroutine. What they are called in
+// logs is the owner's business.
 package client

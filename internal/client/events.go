@@ -5,85 +5,159 @@ import (
 	"time"
 )
 
-// EventType names an event; the value is the name used in logs.
-type EventType string
+// Event is something that happened to the connection, the session or a
+// maintenance request: one of the types below. Options.OnEvent receives
+// them in the order they happened.
+type Event interface{ clientEvent() }
 
-// Event types. Connection: CONNECTED (first connect), RECONNECTED, DISCONNECTED,
-// RETRYING (every reconnect try), EXTENDED_RETRY (once, after 5 failures in a
-// row; a connection lost before it was stable counts as a failure, and
-// Data["flapping"] says so). Data["replay"] on CONNECTED/RECONNECTED is true when the session is new
-// and all configuration must be sent again (§2).
-const (
-	EventConnected          EventType = "CONNECTED"
-	EventDisconnected       EventType = "DISCONNECTED"
-	EventRetrying           EventType = "RETRYING"
-	EventExtendedRetry      EventType = "EXTENDED_RETRY"
-	EventReconnected        EventType = "RECONNECTED"
-	EventRouteAdded         EventType = "ROUTE_ADDED"
-	EventRouteRemoved       EventType = "ROUTE_REMOVED"
-	EventHealthCheckSet     EventType = "HEALTH_CHECK_SET"
-	EventConfigApplied      EventType = "CONFIG_APPLIED"
-	EventMaintRequested     EventType = "MAINT_REQUESTED"
-	EventMaintProxyEntered  EventType = "MAINT_PROXY_ENTERED"
-	EventMaintLocalEntered  EventType = "MAINT_LOCAL_ENTERED"
-	EventMaintExitRequested EventType = "MAINT_EXIT_REQUESTED"
-	EventMaintProxyExited   EventType = "MAINT_PROXY_EXITED"
-	EventMaintLocalExited   EventType = "MAINT_LOCAL_EXITED"
-	EventConfigValidated    EventType = "CONFIG_VALIDATED"
-	EventConfigInvalid      EventType = "CONFIG_INVALID"
-	EventLog                EventType = "LOG"
-	EventError              EventType = "ERROR"
-	EventIPChanged          EventType = "IP_CHANGED"
-	// EventServer carries an async "EVENT|type|json" line (§6): Data["type"],
-	// Data["payload"].
-	EventServer EventType = "SERVER_EVENT"
-	// EventServerShutdown reports the server's async SHUTDOWN line (§6).
-	EventServerShutdown EventType = "SERVER_SHUTDOWN"
-)
-
-// Event is one thing that happened. Data keys in use: "session_id",
-// "old_session_id", "generation", "replay", "attempt", "delay", "target",
-// "page_url", "reason", "late", "route_id", "route", "old_ip", "new_ip",
-// "level", "flapping", "uptime".
-type Event struct {
-	Type    EventType
-	Time    time.Time
-	Message string
-	Err     error
-	Data    map[string]any
+// Connected reports the first session registered.
+type Connected struct {
+	SessionID  string
+	Generation uint64
+	// Replay is true when the session is new and empty: all configuration
+	// must be sent again (§2). It is false only if RECONNECT restored it.
+	Replay bool
 }
 
-// Handler receives events on the dispatcher goroutine. A slow handler delays
-// later events, never the connection. A handler may call any method of the
-// Client except Close with an unbounded context: Run waits for the
-// dispatcher, so Close would wait for itself.
-type Handler func(Event)
+// Reconnected reports a connection up again after a loss; see Connected.
+type Reconnected struct {
+	SessionID, OldSessionID string
+	Generation              uint64
+	Replay                  bool
+}
 
-// dispatcher delivers events in emission order on one goroutine. The queue is
-// unbounded: emit never blocks, so the reader goroutine can never be stalled by
-// a handler. Events are small and their rate is bounded by the traffic the
-// client itself generates, so memory stays proportional to the backlog.
+// Disconnected reports the loss of the connection of session SessionID.
+// Err wraps ErrDisconnected. Requested is true when the owner ended it
+// (Run's context, or CLIENT_SHUTDOWN): not a loss to worry about.
+type Disconnected struct {
+	SessionID string
+	Err       error
+	Requested bool
+}
+
+// Retrying reports the wait before reconnect try number Attempt since the
+// last good connection; Err is why the previous try or connection failed.
+// Flapping is true while connections are lost soon after their handshake.
+type Retrying struct {
+	Attempt  int
+	Delay    time.Duration
+	Flapping bool
+	Err      error
+}
+
+// ExtendedRetry reports, once per outage, Attempt (5) failed tries in a row;
+// a connection lost before it was stable counts as one (Flapping).
+type ExtendedRetry struct {
+	Attempt  int
+	Flapping bool
+	Err      error
+}
+
+// Flapping reports Count connections in a row lost within Uptime of their
+// handshake (from the second one on): each costs the registry a REGISTER
+// and a replay.
+type Flapping struct {
+	Count  int
+	Uptime time.Duration
+	Err    error
+}
+
+// SessionReplaced reports, once per session, that the server answered
+// "session not found" on a live connection: another client registered the
+// same service and instance (§2), and the registry refuses this one's
+// commands. The client does not register again: that would evict the other
+// one in turn.
+type SessionReplaced struct {
+	SessionID string
+}
+
+// MaintRequest is one maintenance request: MAINT_ENTER (Enter) or
+// MAINT_EXIT of Target, with PageURL for an enter ("" = built-in page).
+type MaintRequest struct {
+	Enter   bool
+	Target  string
+	PageURL string
+}
+
+// Command is the request's command name.
+func (m MaintRequest) Command() string {
+	if m.Enter {
+		return "MAINT_ENTER"
+	}
+	return "MAINT_EXIT"
+}
+
+// MaintRequested reports a maintenance request about to be sent.
+type MaintRequested struct{ MaintRequest }
+
+// MaintResolved reports the outcome of a maintenance request: confirmed by
+// the proxy (Mode MaintProxy; Late when it came after the local fallback),
+// or not (MaintLocal: the service must handle it itself; Reason says why,
+// Err is the refusal or failure when there is one).
+type MaintResolved struct {
+	MaintRequest
+	Mode   MaintMode
+	Late   bool
+	Reason string
+	Err    error
+}
+
+// MaintLateTimeout reports the proxy's "ERROR|timeout waiting for ..." for
+// a request that had already fallen back to local (§5).
+type MaintLateTimeout struct {
+	MaintRequest
+	Err *ServerError
+}
+
+// UnexpectedMaintOK reports a MAINT_OK no request was waiting for.
+type UnexpectedMaintOK struct{ Target string }
+
+// UnexpectedAsyncError reports an asynchronous ERROR line no request was
+// waiting for.
+type UnexpectedAsyncError struct{ Err *ServerError }
+
+// ServerEvent reports an async "EVENT|type|json" line (§6).
+type ServerEvent struct{ Type, Payload string }
+
+// ServerShutdown reports the server's async SHUTDOWN line (§6).
+type ServerShutdown struct{}
+
+func (Connected) clientEvent()            {}
+func (Reconnected) clientEvent()          {}
+func (Disconnected) clientEvent()         {}
+func (Retrying) clientEvent()             {}
+func (ExtendedRetry) clientEvent()        {}
+func (Flapping) clientEvent()             {}
+func (SessionReplaced) clientEvent()      {}
+func (MaintRequested) clientEvent()       {}
+func (MaintResolved) clientEvent()        {}
+func (MaintLateTimeout) clientEvent()     {}
+func (UnexpectedMaintOK) clientEvent()    {}
+func (UnexpectedAsyncError) clientEvent() {}
+func (ServerEvent) clientEvent()          {}
+func (ServerShutdown) clientEvent()       {}
+
+// dispatcher delivers events in emission order to one handler on one
+// goroutine, never under a lock and never on the reader goroutine. The queue
+// is unbounded: emit never blocks, so the reader goroutine can never be
+// stalled by the handler. Events are small and their rate is bounded by the
+// traffic the client itself generates, so memory stays proportional to the
+// backlog.
 type dispatcher struct {
-	mu       sync.Mutex
-	handlers map[EventType][]Handler
-	queue    []Event
-	wake     chan struct{} // 1-buffered: "queue is not empty"
-	now      func() time.Time
+	handler func(Event) // nil: events are dropped
+
+	mu    sync.Mutex
+	queue []Event
+	wake  chan struct{} // 1-buffered: "queue is not empty"
 }
 
-func newDispatcher(now func() time.Time) *dispatcher {
-	return &dispatcher{handlers: map[EventType][]Handler{}, wake: make(chan struct{}, 1), now: now}
-}
-
-func (d *dispatcher) on(t EventType, h Handler) {
-	d.mu.Lock()
-	d.handlers[t] = append(d.handlers[t], h)
-	d.mu.Unlock()
+func newDispatcher(handler func(Event)) *dispatcher {
+	return &dispatcher{handler: handler, wake: make(chan struct{}, 1)}
 }
 
 func (d *dispatcher) emit(e Event) {
-	if e.Time.IsZero() {
-		e.Time = d.now()
+	if d.handler == nil {
+		return
 	}
 	d.mu.Lock()
 	d.queue = append(d.queue, e)
@@ -117,12 +191,9 @@ func (d *dispatcher) drain() {
 			return
 		}
 		e := d.queue[0]
-		d.queue[0] = Event{}
+		d.queue[0] = nil
 		d.queue = d.queue[1:]
-		hs := append(append([]Handler(nil), d.handlers[e.Type]...), d.handlers[""]...)
 		d.mu.Unlock()
-		for _, h := range hs {
-			h(e)
-		}
+		d.handler(e)
 	}
 }

@@ -2,7 +2,7 @@ package client
 
 import (
 	"context"
-	"net"
+	"fmt"
 	"sync"
 	"testing"
 	"time"
@@ -28,7 +28,7 @@ func startSim(tb testing.TB, opts registrysim.Options) *registrysim.Server {
 	return s
 }
 
-// recorder keeps every event; wait* scan forward from a cursor.
+// recorder keeps every event; await scans forward from a cursor.
 type recorder struct {
 	mu     sync.Mutex
 	events []Event
@@ -46,17 +46,16 @@ func (r *recorder) add(e Event) {
 	r.mu.Unlock()
 }
 
-// wait returns the first event from the cursor on that has type t and
+// await returns the first event from r's cursor on that is a T and
 // satisfies ok (nil = any), and moves the cursor past it.
-func (r *recorder) wait(tb testing.TB, t EventType, ok func(Event) bool) Event {
+func await[T Event](tb testing.TB, r *recorder, ok func(T) bool) T {
 	tb.Helper()
 	deadline := time.NewTimer(waitFor)
 	defer deadline.Stop()
 	for {
 		r.mu.Lock()
 		for i := r.next; i < len(r.events); i++ {
-			e := r.events[i]
-			if e.Type == t && (ok == nil || ok(e)) {
+			if e, is := r.events[i].(T); is && (ok == nil || ok(e)) {
 				r.next = i + 1
 				r.mu.Unlock()
 				return e
@@ -67,30 +66,32 @@ func (r *recorder) wait(tb testing.TB, t EventType, ok func(Event) bool) Event {
 		select {
 		case <-sig:
 		case <-deadline.C:
-			tb.Fatalf("no %s event within %v; seen: %v", t, waitFor, r.types())
+			var zero T
+			tb.Fatalf("no %T event within %v; seen: %v", zero, waitFor, r.types())
 		}
 	}
 }
 
-// count is the number of events of type t seen so far.
-func (r *recorder) count(t EventType) int {
+// count is the number of events seen so far that are a T and satisfy ok
+// (nil = any).
+func count[T Event](r *recorder, ok func(T) bool) int {
 	r.mu.Lock()
 	defer r.mu.Unlock()
 	n := 0
 	for _, e := range r.events {
-		if e.Type == t {
+		if e, is := e.(T); is && (ok == nil || ok(e)) {
 			n++
 		}
 	}
 	return n
 }
 
-func (r *recorder) types() []EventType {
+func (r *recorder) types() []string {
 	r.mu.Lock()
 	defer r.mu.Unlock()
-	var ts []EventType
+	var ts []string
 	for _, e := range r.events {
-		ts = append(ts, e.Type)
+		ts = append(ts, fmt.Sprintf("%T", e))
 	}
 	return ts
 }
@@ -100,8 +101,8 @@ type harness struct {
 	rec *recorder
 }
 
-func testConfig(addr string) Config {
-	return Config{
+func testOptions(addr string) Options {
+	return Options{
 		Addr:              addr,
 		Service:           "svc",
 		Instance:          "i1",
@@ -109,26 +110,24 @@ func testConfig(addr string) Config {
 		Metadata:          map[string]string{"version": "1"},
 		DialTimeout:       2 * time.Second,
 		KeepaliveInterval: -1, // tests that need it turn it on
-		IPCheckInterval:   -1,
-		IPSource:          func() (net.IP, error) { return net.IPv4(10, 0, 0, 1), nil },
 		Backoff:           Backoff{Initial: time.Millisecond, Max: 10 * time.Millisecond, Multiplier: 2},
 	}
 }
 
 // newClient creates a client for the registry at addr; it is not running.
-func newClient(tb testing.TB, addr string, mutate func(*Config)) *harness {
+func newClient(tb testing.TB, addr string, mutate func(*Options)) *harness {
 	tb.Helper()
-	cfg := testConfig(addr)
+	cfg := testOptions(addr)
 	if mutate != nil {
 		mutate(&cfg)
 	}
+	rec := newRecorder()
+	cfg.OnEvent = rec.add
 	c, err := New(cfg)
 	if err != nil {
 		tb.Fatalf("New: %v", err)
 	}
-	h := &harness{c: c, rec: newRecorder()}
-	c.On("", h.rec.add)
-	return h
+	return &harness{c: c, rec: rec}
 }
 
 // run starts Run and stops it at cleanup, checking it returned.
@@ -138,11 +137,6 @@ func (h *harness) run(tb testing.TB) {
 	done := make(chan error, 1)
 	go func() { done <- h.c.Run(ctx) }()
 	tb.Cleanup(func() {
-		cctx, ccancel := context.WithTimeout(context.Background(), waitFor)
-		defer ccancel()
-		if err := h.c.Close(cctx, false); err != nil {
-			tb.Errorf("Close: %v", err)
-		}
 		cancel()
 		select {
 		case err := <-done:
@@ -155,12 +149,19 @@ func (h *harness) run(tb testing.TB) {
 	})
 }
 
+// fastKeepalive sets a keepalive period below the 1 s floor New keeps
+// library callers to, so that a test sees many PINGs quickly. Call it
+// before run.
+func (h *harness) fastKeepalive(interval, timeout time.Duration) {
+	h.c.opts.KeepaliveInterval, h.c.opts.KeepaliveTimeout = interval, timeout
+}
+
 // connected starts a client on addr and waits for its CONNECTED event.
-func connected(tb testing.TB, addr string, mutate func(*Config)) *harness {
+func connected(tb testing.TB, addr string, mutate func(*Options)) *harness {
 	tb.Helper()
 	h := newClient(tb, addr, mutate)
 	h.run(tb)
-	h.rec.wait(tb, EventConnected, nil)
+	await[Connected](tb, h.rec, nil)
 	return h
 }
 

@@ -119,11 +119,11 @@ func TestReplyOverCapKeepsConnection(t *testing.T) {
 		if alloc > maxReplyLine+maxReplyLine/8 {
 			t.Fatalf("an over-long reply allocated %d bytes, cap %d", alloc, maxReplyLine)
 		}
-		if err := h.c.Ping(ctx); err != nil {
+		if err := ping(ctx, h.c); err != nil {
 			t.Fatalf("Ping after the over-long reply: %v", err)
 		}
 	}
-	if n := h.rec.count(EventDisconnected); n != 0 || h.c.Generation() != gen {
+	if n := count[Disconnected](h.rec, nil); n != 0 || h.c.Generation() != gen {
 		t.Fatalf("%d disconnects, generation %d → %d: the connection must survive", n, gen, h.c.Generation())
 	}
 }
@@ -178,7 +178,7 @@ func TestRouteListMemoryBounded(t *testing.T) {
 			if alloc > tc.ceiling {
 				t.Fatalf("allocated %.1f× the reply size, want ≤ %v×", alloc, tc.ceiling)
 			}
-			if err := h.c.Ping(ctx); err != nil {
+			if err := ping(ctx, h.c); err != nil {
 				t.Fatalf("Ping after the list: %v", err)
 			}
 		})

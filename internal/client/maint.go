@@ -39,17 +39,9 @@ type MaintState struct {
 }
 
 type maintOp struct {
-	target, page string
-	enter        bool
-	acked        bool // its ACK was read (reader goroutine, stream order)
-	timer        *time.Timer
-}
-
-func (op *maintOp) command() string {
-	if op.enter {
-		return "MAINT_ENTER"
-	}
-	return "MAINT_EXIT"
+	MaintRequest
+	acked bool // its ACK was read (reader goroutine, stream order)
+	timer *time.Timer
 }
 
 type maintEntry struct {
@@ -80,13 +72,13 @@ func newMaintenance(c *Client) *maintenance {
 // MaintenanceEnter puts target ("ALL" or a comma list of route ids: the
 // server accepts anything but only acts on route ids of this session, §5) in
 // maintenance, serving pageURL ("" = built-in page). It waits for the previous
-// maintenance operation to resolve, emits MAINT_REQUESTED and returns once the
-// proxy has ACKed; MAINT_PROXY_ENTERED or MAINT_LOCAL_ENTERED follows. When
+// maintenance operation to resolve, emits MaintRequested and returns once the
+// proxy has ACKed; MaintResolved follows (proxy or local). When
 // not connected it falls back to local at once and returns an error wrapping
 // ErrDisconnected: the proxy was not told. A refusal returns the
 // *ServerError (and falls back to local).
 func (c *Client) MaintenanceEnter(ctx context.Context, target, pageURL string) error {
-	if err := c.maint.do(ctx, &maintOp{target: target, page: pageURL, enter: true}); err != nil {
+	if err := c.maint.do(ctx, &maintOp{MaintRequest: MaintRequest{Enter: true, Target: target, PageURL: pageURL}}); err != nil {
 		return fmt.Errorf("cannot enter maintenance: %w", err)
 	}
 	return nil
@@ -94,27 +86,10 @@ func (c *Client) MaintenanceEnter(ctx context.Context, target, pageURL string) e
 
 // MaintenanceExit ends maintenance for target, like MaintenanceEnter.
 func (c *Client) MaintenanceExit(ctx context.Context, target string) error {
-	if err := c.maint.do(ctx, &maintOp{target: target}); err != nil {
+	if err := c.maint.do(ctx, &maintOp{MaintRequest: MaintRequest{Target: target}}); err != nil {
 		return fmt.Errorf("cannot exit maintenance: %w", err)
 	}
 	return nil
-}
-
-// MaintenanceStatus lists the targets the server reports in maintenance for
-// this session (sorted; the server's order is random, §5).
-func (c *Client) MaintenanceStatus(ctx context.Context) ([]string, error) {
-	r, err := c.Do(ctx, Command{Name: "MAINT_STATUS"})
-	if err != nil {
-		return nil, fmt.Errorf("cannot read maintenance status: %w", err)
-	}
-	var v struct {
-		InMaintenance []string `json:"in_maintenance"`
-	}
-	if err := decodeReply(r, "MAINT_STATUS_OK", &v); err != nil {
-		return nil, fmt.Errorf("cannot read maintenance status: %w", err)
-	}
-	slices.Sort(v.InMaintenance)
-	return v.InMaintenance, nil
 }
 
 // MaintenanceState is a snapshot of the last request per target, by target.
@@ -131,15 +106,15 @@ func (c *Client) MaintenanceState() []MaintState {
 }
 
 func (m *maintenance) do(ctx context.Context, op *maintOp) error {
-	cmd := Command{Name: op.command(), Args: []string{op.target}}
-	if op.enter {
-		cmd.Args = append(cmd.Args, op.page)
+	cmd := Command{Name: op.Command(), Args: []string{op.Target}}
+	if op.Enter {
+		cmd.Args = append(cmd.Args, op.PageURL)
 	}
 	if _, err := appendLine(nil, "", cmd); err != nil {
 		return err
 	}
 	m.mu.Lock()
-	if p := m.pending; p != nil && p.target == op.target {
+	if p := m.pending; p != nil && p.Target == op.Target {
 		// A newer request for the same target (the operator changed their
 		// mind) would wait for a check that may take the whole timeout,
 		// and sending it cancels that check anyway (§5): the older request
@@ -159,9 +134,9 @@ func (m *maintenance) do(ctx context.Context, op *maintOp) error {
 		return err
 	}
 	m.mu.Lock()
-	m.states[op.target] = &maintEntry{MaintState{Target: op.target, Entered: op.enter, Mode: MaintPending, Since: time.Now()}, op}
+	m.states[op.Target] = &maintEntry{MaintState{Target: op.Target, Entered: op.Enter, Mode: MaintPending, Since: time.Now()}, op}
 	m.pending = op
-	m.c.emit(op.event(requested), op.command()+" "+op.target, nil, op.data(nil))
+	m.c.emit(MaintRequested{op.MaintRequest})
 	if _, _, _, err := m.c.live(); err != nil {
 		m.resolveLocked(op, MaintLocal, "not connected", nil)
 		m.mu.Unlock()
@@ -169,7 +144,7 @@ func (m *maintenance) do(ctx context.Context, op *maintOp) error {
 		// not count it as done there.
 		return disconnected(err)
 	}
-	op.timer = time.AfterFunc(m.c.cfg.MaintenanceTimeout, func() {
+	op.timer = time.AfterFunc(m.c.opts.MaintenanceTimeout, func() {
 		m.mu.Lock()
 		defer m.mu.Unlock()
 		m.resolveLocked(op, MaintLocal, "no confirmation in time", nil)
@@ -210,41 +185,6 @@ func (m *maintenance) acked(op *maintOp, r Result) {
 	op.acked = true
 }
 
-type maintPhase int
-
-const (
-	requested maintPhase = iota
-	proxied
-	local
-)
-
-func (op *maintOp) event(p maintPhase) EventType {
-	switch {
-	case p == requested && op.enter:
-		return EventMaintRequested
-	case p == requested:
-		return EventMaintExitRequested
-	case p == proxied && op.enter:
-		return EventMaintProxyEntered
-	case p == proxied:
-		return EventMaintProxyExited
-	case op.enter:
-		return EventMaintLocalEntered
-	}
-	return EventMaintLocalExited
-}
-
-func (op *maintOp) data(extra map[string]any) map[string]any {
-	d := map[string]any{"target": op.target}
-	if op.enter {
-		d["page_url"] = op.page
-	}
-	for k, v := range extra {
-		d[k] = v
-	}
-	return d
-}
-
 // resolveLocked ends op if it is still the pending one: records the outcome,
 // reports it and lets the next operation go.
 func (m *maintenance) resolveLocked(op *maintOp, mode MaintMode, reason string, err error) {
@@ -255,19 +195,13 @@ func (m *maintenance) resolveLocked(op *maintOp, mode MaintMode, reason string, 
 	if op.timer != nil {
 		op.timer.Stop()
 	}
-	if e, ok := m.states[op.target]; ok && e.op == op {
+	if e, ok := m.states[op.Target]; ok && e.op == op {
 		e.Mode, e.Since = mode, time.Now()
 	}
-	phase := proxied
 	if mode == MaintLocal {
-		phase = local
 		m.late = op
 	}
-	var extra map[string]any
-	if reason != "" {
-		extra = map[string]any{"reason": reason}
-	}
-	m.c.emit(op.event(phase), op.command()+" "+op.target+" "+mode.String(), err, op.data(extra))
+	m.c.emit(MaintResolved{MaintRequest: op.MaintRequest, Mode: mode, Reason: reason, Err: err})
 	<-m.slot
 }
 
@@ -279,16 +213,16 @@ func (m *maintenance) onOK(target string) {
 	defer m.mu.Unlock()
 	p, l := m.pending, m.late
 	switch {
-	case p != nil && p.target == target && (p.acked || l == nil || l.target != target):
+	case p != nil && p.Target == target && (p.acked || l == nil || l.Target != target):
 		m.resolveLocked(p, MaintProxy, "", nil)
-	case l != nil && l.target == target:
+	case l != nil && l.Target == target:
 		m.late = nil
-		if e, ok := m.states[l.target]; ok && e.op == l {
+		if e, ok := m.states[l.Target]; ok && e.op == l {
 			e.Mode, e.Since = MaintProxy, time.Now()
 		}
-		m.c.emit(l.event(proxied), l.command()+" "+l.target+" confirmed late", nil, l.data(map[string]any{"late": true}))
+		m.c.emit(MaintResolved{MaintRequest: l.MaintRequest, Mode: MaintProxy, Late: true})
 	default:
-		m.c.emit(EventLog, "unexpected MAINT_OK|"+target, nil, map[string]any{"level": "warn", "target": target})
+		m.c.emit(UnexpectedMaintOK{Target: target})
 	}
 }
 
@@ -301,13 +235,12 @@ func (m *maintenance) onTimeout(msg string) {
 	p, l := m.pending, m.late
 	switch {
 	case p != nil && (p.acked || l == nil):
-		m.resolveLocked(p, MaintLocal, "proxy check timed out", &ServerError{Command: p.command(), Message: msg})
+		m.resolveLocked(p, MaintLocal, "proxy check timed out", &ServerError{Command: p.Command(), Message: msg})
 	case l != nil:
 		m.late = nil
-		m.c.emit(EventError, l.command()+" "+l.target+": late "+msg, &ServerError{Command: l.command(), Message: msg},
-			l.data(map[string]any{"late": true}))
+		m.c.emit(MaintLateTimeout{MaintRequest: l.MaintRequest, Err: &ServerError{Command: l.Command(), Message: msg}})
 	default:
-		m.c.emit(EventError, "unexpected async error: "+msg, &ServerError{Message: msg}, nil)
+		m.c.emit(UnexpectedAsyncError{Err: &ServerError{Message: msg}})
 	}
 }
 
@@ -333,8 +266,8 @@ func (c *Client) onAsync(kind lineKind, r Reply) {
 		c.maint.onTimeout(r.Payload)
 	case lineEvent:
 		typ, payload, _ := strings.Cut(r.Payload, "|")
-		c.emit(EventServer, "server event "+typ, nil, map[string]any{"type": typ, "payload": payload})
+		c.emit(ServerEvent{Type: typ, Payload: payload})
 	case lineShutdown:
-		c.emit(EventServerShutdown, "server is shutting down", nil, nil)
+		c.emit(ServerShutdown{})
 	}
 }

@@ -29,10 +29,10 @@ func TestMaintenanceConfirmed(t *testing.T) {
 	if err := c.MaintenanceEnter(ctx, id, ""); err != nil {
 		t.Fatalf("MaintenanceEnter: %v", err)
 	}
-	h.rec.wait(t, EventMaintRequested, func(e Event) bool { return e.Data["target"] == id })
-	e := h.rec.wait(t, EventMaintProxyEntered, nil)
-	if e.Data["target"] != id || e.Data["late"] != nil {
-		t.Fatalf("MAINT_PROXY_ENTERED %v", e.Data)
+	await(t, h.rec, func(e MaintRequested) bool { return e.Enter && e.Target == id })
+	e := await(t, h.rec, func(e MaintResolved) bool { return e.Enter && e.Mode == MaintProxy })
+	if e.Target != id || e.Late {
+		t.Fatalf("MaintResolved %+v", e)
 	}
 	if st := c.MaintenanceState(); len(st) != 1 || st[0].Mode != MaintProxy || !st[0].Entered {
 		t.Fatalf("state %+v", st)
@@ -40,14 +40,14 @@ func TestMaintenanceConfirmed(t *testing.T) {
 	if got := sim.Resolve("a.com", "/"); got.Kind != registrysim.TargetMaintenance {
 		t.Fatalf("Resolve = %+v, want maintenance", got)
 	}
-	if st, err := c.MaintenanceStatus(ctx); err != nil || len(st) != 1 || st[0] != id {
+	if st, err := maintenanceStatus(ctx, c); err != nil || len(st) != 1 || st[0] != id {
 		t.Fatalf("MaintenanceStatus = %q, %v", st, err)
 	}
 	if err := c.MaintenanceExit(ctx, id); err != nil {
 		t.Fatalf("MaintenanceExit: %v", err)
 	}
-	h.rec.wait(t, EventMaintExitRequested, nil)
-	h.rec.wait(t, EventMaintProxyExited, func(e Event) bool { return e.Data["target"] == id })
+	await(t, h.rec, func(e MaintRequested) bool { return !e.Enter })
+	await(t, h.rec, func(e MaintResolved) bool { return !e.Enter && e.Mode == MaintProxy && e.Target == id })
 	if st := c.MaintenanceState(); st[0].Mode != MaintProxy || st[0].Entered {
 		t.Fatalf("state %+v", st)
 	}
@@ -56,22 +56,22 @@ func TestMaintenanceConfirmed(t *testing.T) {
 func TestMaintenanceTimeoutToLocalThenLateConfirmation(t *testing.T) {
 	g := &gate{}
 	sim := startSim(t, registrysim.Options{Checker: g, MaintInterval: 2 * time.Millisecond, MaintTimeout: time.Minute})
-	h := connected(t, sim.Addr(), func(c *Config) { c.MaintenanceTimeout = 20 * time.Millisecond })
+	h := connected(t, sim.Addr(), func(c *Options) { c.MaintenanceTimeout = 20 * time.Millisecond })
 	c, ctx := h.c, ctxT(t)
 	if err := c.MaintenanceEnter(ctx, "ALL", "http://page.local/maint"); err != nil {
 		t.Fatal(err)
 	}
-	e := h.rec.wait(t, EventMaintLocalEntered, nil)
-	if e.Data["target"] != "ALL" || e.Data["reason"] != "no confirmation in time" {
-		t.Fatalf("MAINT_LOCAL_ENTERED %v", e.Data)
+	e := await(t, h.rec, func(e MaintResolved) bool { return e.Enter && e.Mode == MaintLocal })
+	if e.Target != "ALL" || e.Reason != "no confirmation in time" {
+		t.Fatalf("MaintResolved %+v", e)
 	}
 	if st := c.MaintenanceState(); st[0].Mode != MaintLocal {
 		t.Fatalf("state %+v", st)
 	}
 	g.open.Store(true) // the page comes up: the server's check now succeeds
-	e = h.rec.wait(t, EventMaintProxyEntered, nil)
-	if e.Data["late"] != true || e.Data["target"] != "ALL" {
-		t.Fatalf("late MAINT_PROXY_ENTERED %v", e.Data)
+	e = await(t, h.rec, func(e MaintResolved) bool { return e.Enter && e.Mode == MaintProxy })
+	if !e.Late || e.Target != "ALL" {
+		t.Fatalf("late MaintResolved %+v", e)
 	}
 	if st := c.MaintenanceState(); st[0].Mode != MaintProxy {
 		t.Fatalf("state %+v", st)
@@ -85,22 +85,22 @@ func TestMaintenanceServerTimeoutError(t *testing.T) {
 	if err := c.MaintenanceEnter(ctx, "ALL", "http://page.local/"); err != nil {
 		t.Fatal(err)
 	}
-	e := h.rec.wait(t, EventMaintLocalEntered, nil)
+	e := await(t, h.rec, func(e MaintResolved) bool { return e.Enter && e.Mode == MaintLocal })
 	var se *ServerError
-	if e.Data["reason"] != "proxy check timed out" || !errors.As(e.Err, &se) || !strings.HasPrefix(se.Message, "timeout waiting for") {
-		t.Fatalf("MAINT_LOCAL_ENTERED %v err %v", e.Data, e.Err)
+	if e.Reason != "proxy check timed out" || !errors.As(e.Err, &se) || !strings.HasPrefix(se.Message, "timeout waiting for") {
+		t.Fatalf("MaintResolved %+v", e)
 	}
 	// The next operation is not blocked by the failed one.
 	if err := c.MaintenanceExit(ctx, "ALL"); err != nil {
 		t.Fatal(err)
 	}
-	h.rec.wait(t, EventMaintExitRequested, nil)
-	h.rec.wait(t, EventMaintProxyExited, nil) // no routes: no backend to check
+	await(t, h.rec, func(e MaintRequested) bool { return !e.Enter })
+	await(t, h.rec, func(e MaintResolved) bool { return !e.Enter && e.Mode == MaintProxy }) // no routes: no backend to check
 }
 
 // TestMaintenanceSerialized checks that a second operation waits for the
 // first: sent at once, it would silently cancel the first one's check (§5)
-// and MAINT_PROXY_ENTERED would never come.
+// and its confirmation would never come.
 func TestMaintenanceSerialized(t *testing.T) {
 	g := &gate{}
 	sim := startSim(t, registrysim.Options{Checker: g, MaintInterval: 2 * time.Millisecond, MaintTimeout: time.Minute})
@@ -109,7 +109,7 @@ func TestMaintenanceSerialized(t *testing.T) {
 	if err := c.MaintenanceEnter(ctx, "ALL", "http://page.local/"); err != nil {
 		t.Fatal(err)
 	}
-	h.rec.wait(t, EventMaintRequested, nil)
+	await(t, h.rec, func(e MaintRequested) bool { return e.Enter })
 	exited := make(chan error, 1)
 	// Another target: the same one would supersede the pending enter.
 	go func() { exited <- c.MaintenanceExit(ctx, "r999") }()
@@ -120,13 +120,13 @@ func TestMaintenanceSerialized(t *testing.T) {
 		}
 	}
 	g.open.Store(true)
-	h.rec.wait(t, EventMaintProxyEntered, nil)
+	await(t, h.rec, func(e MaintResolved) bool { return e.Enter && e.Mode == MaintProxy })
 	if err := <-exited; err != nil {
 		t.Fatal(err)
 	}
-	h.rec.wait(t, EventMaintExitRequested, nil)
-	h.rec.wait(t, EventMaintProxyExited, nil)
-	if n := h.rec.count(EventMaintLocalEntered) + h.rec.count(EventMaintLocalExited); n != 0 {
+	await(t, h.rec, func(e MaintRequested) bool { return !e.Enter })
+	await(t, h.rec, func(e MaintResolved) bool { return !e.Enter && e.Mode == MaintProxy })
+	if n := count(h.rec, func(e MaintResolved) bool { return e.Enter && e.Mode == MaintLocal }) + count(h.rec, func(e MaintResolved) bool { return !e.Enter && e.Mode == MaintLocal }); n != 0 {
 		t.Fatalf("%d local fallbacks, want 0", n)
 	}
 }
@@ -147,10 +147,10 @@ func TestMaintenanceNotConnectedIsLocal(t *testing.T) {
 	}
 	// Events are queued until Run delivers them.
 	h.run(t)
-	h.rec.wait(t, EventMaintRequested, nil)
-	e := h.rec.wait(t, EventMaintLocalEntered, nil)
-	if e.Data["reason"] != "not connected" {
-		t.Fatalf("reason %v", e.Data)
+	await(t, h.rec, func(e MaintRequested) bool { return e.Enter })
+	e := await(t, h.rec, func(e MaintResolved) bool { return e.Enter && e.Mode == MaintLocal })
+	if e.Reason != "not connected" {
+		t.Fatalf("MaintResolved %+v", e)
 	}
 }
 
@@ -167,11 +167,11 @@ func TestMaintenanceRefused(t *testing.T) {
 	if !errors.As(err, &se) || se.Message != "session not found" {
 		t.Fatalf("MaintenanceEnter: %v, want session not found", err)
 	}
-	e := h.rec.wait(t, EventMaintLocalEntered, nil)
-	if e.Data["reason"] != "refused by proxy" {
-		t.Fatalf("MAINT_LOCAL_ENTERED %v", e.Data)
+	e := await(t, h.rec, func(e MaintResolved) bool { return e.Enter && e.Mode == MaintLocal })
+	if e.Reason != "refused by proxy" {
+		t.Fatalf("MaintResolved %+v", e)
 	}
-	if err := h.c.Ping(ctx); err != nil {
+	if err := ping(ctx, h.c); err != nil {
 		t.Fatalf("Ping on replaced session: %v", err)
 	}
 }
@@ -183,11 +183,11 @@ func TestMaintenanceDisconnectFallsBackToLocal(t *testing.T) {
 		t.Fatal(err)
 	}
 	sim.DropConnections()
-	e := h.rec.wait(t, EventMaintLocalEntered, nil)
-	if e.Data["reason"] != "disconnected" {
-		t.Fatalf("MAINT_LOCAL_ENTERED %v", e.Data)
+	e := await(t, h.rec, func(e MaintResolved) bool { return e.Enter && e.Mode == MaintLocal })
+	if e.Reason != "disconnected" {
+		t.Fatalf("MaintResolved %+v", e)
 	}
-	h.rec.wait(t, EventReconnected, nil)
+	await[Reconnected](t, h.rec, nil)
 }
 
 // A request for the target of the pending one does not wait for its check:
@@ -196,7 +196,7 @@ func TestMaintenanceDisconnectFallsBackToLocal(t *testing.T) {
 func TestMaintenanceSameTargetSupersedesPending(t *testing.T) {
 	g := &gate{}
 	sim := startSim(t, registrysim.Options{Checker: g, MaintInterval: 2 * time.Millisecond, MaintTimeout: time.Minute})
-	h := connected(t, sim.Addr(), func(c *Config) { c.MaintenanceTimeout = time.Hour })
+	h := connected(t, sim.Addr(), func(c *Options) { c.MaintenanceTimeout = time.Hour })
 	c, ctx := h.c, ctxT(t)
 	id := liveRoute(t, c)
 	if err := c.MaintenanceEnter(ctx, id, "http://page.local/"); err != nil {
@@ -209,12 +209,12 @@ func TestMaintenanceSameTargetSupersedesPending(t *testing.T) {
 	if err := c.MaintenanceExit(ctx, id); err != nil {
 		t.Fatalf("MaintenanceExit: %v", err)
 	}
-	e := h.rec.wait(t, EventMaintLocalEntered, nil)
-	if e.Data["reason"] != "superseded" {
-		t.Fatalf("MAINT_LOCAL_ENTERED %v, want reason superseded", e.Data)
+	e := await(t, h.rec, func(e MaintResolved) bool { return e.Enter && e.Mode == MaintLocal })
+	if e.Reason != "superseded" {
+		t.Fatalf("MaintResolved %+v, want reason superseded", e)
 	}
 	g.open.Store(true) // the exit's own check (of the backend) may now pass
-	h.rec.wait(t, EventMaintProxyExited, func(e Event) bool { return e.Data["target"] == id })
+	await(t, h.rec, func(e MaintResolved) bool { return !e.Enter && e.Mode == MaintProxy && e.Target == id })
 	if got := sim.Resolve("a.com", "/"); got.Kind != registrysim.TargetBackend {
 		t.Fatalf("Resolve = %v after the exit, want the backend", got.Kind)
 	}
@@ -227,11 +227,11 @@ func TestMaintenanceSameTargetSupersedesPending(t *testing.T) {
 func liveRoute(t *testing.T, c *Client) string {
 	t.Helper()
 	ctx := ctxT(t)
-	id, err := c.AddRoute(ctx, Route{Domains: []string{"a.com"}, Path: "/", Backend: "http://x:1"})
+	id, err := addRoute(ctx, c, Route{Domains: []string{"a.com"}, Path: "/", Backend: "http://x:1"})
 	if err != nil {
 		t.Fatal(err)
 	}
-	if err := c.ApplyConfig(ctx); err != nil {
+	if err := applyConfig(ctx, c); err != nil {
 		t.Fatal(err)
 	}
 	return id

@@ -51,14 +51,14 @@ func TestPipelineWithInjectedAsyncLines(t *testing.T) {
 		"EVENT|route_added|{\"route_id\":\"r1\"}",
 		"SHUTDOWN",
 	}
-	injected := map[EventType]int{}
+	var okLines, errLines, shutdowns, serverEvents int // injected
 	for round := range 40 {
 		var b Batch
 		var steps []step
 		for i := range 1 + rnd.IntN(120) {
 			s := menu[rnd.IntN(len(menu))](round*1000 + i)
 			steps = append(steps, s)
-			b.Add(s.cmd)
+			b.add(s.cmd)
 		}
 		var lines []string
 		for range rnd.IntN(8) {
@@ -66,13 +66,13 @@ func TestPipelineWithInjectedAsyncLines(t *testing.T) {
 			lines = append(lines, l)
 			switch {
 			case strings.HasPrefix(l, "MAINT_OK"):
-				injected[EventLog]++ // no maintenance op pending: reported as unexpected
+				okLines++ // no maintenance op pending: reported as unexpected
 			case strings.HasPrefix(l, "ERROR"):
-				injected[EventError]++
+				errLines++
 			case l == "SHUTDOWN":
-				injected[EventServerShutdown]++
+				shutdowns++
 			default:
-				injected[EventServer]++
+				serverEvents++
 			}
 		}
 		var wg sync.WaitGroup
@@ -102,14 +102,14 @@ func TestPipelineWithInjectedAsyncLines(t *testing.T) {
 		}
 	}
 	// Everything injected was written before this PING's reply.
-	if err := c.Ping(ctx); err != nil {
+	if err := ping(ctx, c); err != nil {
 		t.Fatal(err)
 	}
 	eventually(t, "every async line reported", func() bool {
-		return h.rec.count(EventServer) == injected[EventServer] &&
-			h.rec.count(EventError) == injected[EventError] &&
-			h.rec.count(EventLog) == injected[EventLog] &&
-			h.rec.count(EventServerShutdown) == injected[EventServerShutdown]
+		return count[ServerEvent](h.rec, nil) == serverEvents &&
+			count[UnexpectedAsyncError](h.rec, nil) == errLines &&
+			count[UnexpectedMaintOK](h.rec, nil) == okLines &&
+			count[ServerShutdown](h.rec, nil) == shutdowns
 	})
 }
 
@@ -121,13 +121,13 @@ func TestUnsafeInputNeverReachesServer(t *testing.T) {
 	c, ctx := h.c, ctxT(t)
 	before := sim.CommandCount()
 
-	if _, err := c.AddRoute(ctx, Route{Domains: []string{"a.com"}, Path: "/a|b", Backend: "http://x"}); !errors.Is(err, ErrUnsafeField) {
+	if _, err := addRoute(ctx, c, Route{Domains: []string{"a.com"}, Path: "/a|b", Backend: "http://x"}); !errors.Is(err, ErrUnsafeField) {
 		t.Errorf("pipe in path: %v", err)
 	}
-	if err := c.SetHeader(ctx, "X-A", "v\r\nCONFIG_APPLY|s"); !errors.Is(err, ErrUnsafeField) {
+	if err := setHeader(ctx, c, "X-A", "v\r\nCONFIG_APPLY|s"); !errors.Is(err, ErrUnsafeField) {
 		t.Errorf("CRLF in header: %v", err)
 	}
-	if _, err := c.AddRoute(ctx, Route{Domains: []string{"a.com,evil.com"}, Path: "/", Backend: "http://x"}); !errors.Is(err, ErrUnsafeField) {
+	if _, err := addRoute(ctx, c, Route{Domains: []string{"a.com,evil.com"}, Path: "/", Backend: "http://x"}); !errors.Is(err, ErrUnsafeField) {
 		t.Errorf("comma in domain: %v", err)
 	}
 	if err := c.MaintenanceEnter(ctx, "ALL|r1", ""); !errors.Is(err, ErrUnsafeField) {
@@ -145,13 +145,13 @@ func TestUnsafeInputNeverReachesServer(t *testing.T) {
 	if _, err := c.Do(ctx, Command{Name: "HEADERS_SET", Args: []string{"ALL", "X", long}}); !errors.Is(err, ErrLineTooLong) {
 		t.Errorf("long line: %v", err)
 	}
-	if _, err := c.AddRoutes(ctx, []Route{{Path: "/ok", Backend: "http://x"}, {Path: "/" + long, Backend: "http://x"}}); !errors.Is(err, ErrLineTooLong) {
+	if _, err := addRoutes(ctx, c, []Route{{Path: "/ok", Backend: "http://x"}, {Path: "/" + long, Backend: "http://x"}}); !errors.Is(err, ErrLineTooLong) {
 		t.Errorf("one huge bulk route: %v", err)
 	}
 	if n := sim.CommandCount(); n != before {
 		t.Fatalf("%d commands reached the server: %q", n-before, sim.Commands()[before:])
 	}
-	if n := h.rec.count(EventMaintRequested); n != 0 {
+	if n := count(h.rec, func(e MaintRequested) bool { return e.Enter }); n != 0 {
 		t.Fatalf("MAINT_REQUESTED for a refused target")
 	}
 
@@ -162,7 +162,7 @@ func TestUnsafeInputNeverReachesServer(t *testing.T) {
 		rs = append(rs, Route{Domains: []string{fmt.Sprintf("host%d.example.com", i)}, Path: "/" + strings.Repeat("p", 40), Backend: "http://10.0.0.1:8080"})
 	}
 	sim.ResetCommands()
-	ids, err := c.AddRoutes(ctx, rs)
+	ids, err := addRoutes(ctx, c, rs)
 	if err != nil || len(ids) != len(rs) {
 		t.Fatalf("AddRoutes: %d ids, %v", len(ids), err)
 	}
@@ -182,7 +182,7 @@ func TestUnsafeInputNeverReachesServer(t *testing.T) {
 			t.Fatalf("line of %d bytes", len(l))
 		}
 	}
-	if err := c.Ping(ctx); err != nil {
+	if err := ping(ctx, c); err != nil {
 		t.Fatalf("Ping: %v", err)
 	}
 }
@@ -200,7 +200,7 @@ func TestAbandonedWaitKeepsOrder(t *testing.T) {
 		t.Fatalf("Do: %v, want DeadlineExceeded", err)
 	}
 	sim.SetResponseDelay(0)
-	if err := c.Ping(ctxT(t)); err != nil {
+	if err := ping(ctxT(t), c); err != nil {
 		t.Fatalf("Ping after abandoned wait: %v", err)
 	}
 }

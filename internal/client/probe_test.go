@@ -14,7 +14,7 @@ func TestRegisterProbesTheNextRouteID(t *testing.T) {
 	if got := h.c.ProbedRouteID(); got != "r1" {
 		t.Fatalf("ProbedRouteID on a fresh proxy = %q, want r1", got)
 	}
-	info, err := h.c.SessionInfo(ctxT(t))
+	info, err := getSessionInfo(ctxT(t), h.c)
 	if err != nil {
 		t.Fatal(err)
 	}

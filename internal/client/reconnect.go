@@ -9,14 +9,16 @@ import (
 )
 
 // extendedRetryAfter is the number of failed tries in a row after which
-// EXTENDED_RETRY is emitted (once per outage).
+// ExtendedRetry is emitted (once per outage).
 const extendedRetryAfter = 5
 
-// Run connects, serves the connection and reconnects until ctx ends or Close
-// is called. Connection failures of every kind, DNS failures included, are
-// retried forever with backoff; they are reported as events, never returned.
-// Run returns only after every goroutine it started has exited; it returns nil
-// on a clean stop and ErrClosed if the client was already closed.
+// Run connects, serves the connection and reconnects until ctx ends, then
+// closes the client: ending ctx is how the owner stops it, with or without
+// deregistering first (see Deregister). Connection failures of every kind,
+// DNS failures included, are retried forever with backoff; they are
+// reported as events, never returned. Run returns nil, only after every
+// goroutine it started has exited; ErrClosed if the client was closed
+// before it ran.
 func (c *Client) Run(ctx context.Context) error {
 	c.mu.Lock()
 	switch {
@@ -27,34 +29,27 @@ func (c *Client) Run(ctx context.Context) error {
 		c.mu.Unlock()
 		return errors.New("cannot run: client already running")
 	}
-	ctx, cancel := context.WithCancel(ctx)
-	c.running, c.runCancel, c.runDone = true, cancel, make(chan struct{})
-	done := c.runDone
+	c.running = true
 	c.mu.Unlock()
-	defer close(done)
-	defer cancel()
 
 	var wg sync.WaitGroup
 	stopEvents := make(chan struct{})
 	wg.Add(1)
 	go func() { defer wg.Done(); c.events.run(stopEvents) }()
-	if c.cfg.IPCheckInterval > 0 {
-		wg.Add(1)
-		go func() { defer wg.Done(); c.watchIP(ctx) }()
-	}
 
 	c.loop(ctx)
+	<-ctx.Done() // after Deregister the loop ends first
 
+	c.mu.Lock()
+	if !c.closed {
+		c.closed = true
+		close(c.closedCh)
+	}
+	c.state = StateClosed
+	c.mu.Unlock()
 	c.maint.stop()
-	cancel()
 	close(stopEvents) // the dispatcher delivers what is queued, then exits
 	wg.Wait()
-	c.mu.Lock()
-	c.running = false
-	if c.closed {
-		c.state = StateClosed
-	}
-	c.mu.Unlock()
 	return nil
 }
 
@@ -69,8 +64,8 @@ const minStableFor = 10 * time.Second
 // PINGs, not only the handshake), and at least minStableFor, its loss counts
 // as one more failed try.
 func (c *Client) stableFor() time.Duration {
-	if c.cfg.KeepaliveInterval > 0 {
-		return max(minStableFor, 2*c.cfg.KeepaliveInterval)
+	if c.opts.KeepaliveInterval > 0 {
+		return max(minStableFor, 2*c.opts.KeepaliveInterval)
 	}
 	return minStableFor
 }
@@ -85,7 +80,7 @@ func (c *Client) loop(ctx context.Context) {
 		fails    int  // failed tries in a row, of both kinds
 		probes   int  // refused dials in a row
 		flaps    int  // handshakes or unstable connections in a row
-		extended bool // EXTENDED_RETRY already emitted in this outage
+		extended bool // ExtendedRetry already emitted in this outage
 		first    = true
 		served   bool  // a connection was up before: the next one is a reconnect
 		lastErr  error // why the previous try or connection failed
@@ -95,15 +90,15 @@ func (c *Client) loop(ctx context.Context) {
 		lastErr = err
 		if fails >= extendedRetryAfter && !extended {
 			extended = true
-			c.emit(EventExtendedRetry, "still cannot connect", err, map[string]any{"attempt": fails, "flapping": flaps > 0})
+			c.emit(ExtendedRetry{Attempt: fails, Flapping: flaps > 0, Err: err})
 		}
 	}
 	for !c.stopping(ctx) {
 		if !first {
 			d := c.retryDelay(probes, flaps)
 			tries++
-			c.emit(EventRetrying, "reconnecting", lastErr, map[string]any{"attempt": tries, "delay": d, "flapping": flaps > 0})
-			if err := c.cfg.Sleep(ctx, d); err != nil || c.stopping(ctx) {
+			c.emit(Retrying{Attempt: tries, Delay: d, Flapping: flaps > 0, Err: lastErr})
+			if err := c.opts.Sleep(ctx, d); err != nil || c.stopping(ctx) {
 				return
 			}
 		}
@@ -121,26 +116,24 @@ func (c *Client) loop(ctx context.Context) {
 			} else {
 				probes++
 			}
-			c.cfg.Logger.Debug("connect failed", "attempt", fails+1, "err", err)
+			c.opts.Logger.Debug("connect failed", "attempt", fails+1, "err", err)
 			fail(err)
 			continue
 		}
 		probes = 0
-		c.checkIP()
-		up := c.cfg.Now()
+		up := c.opts.Now()
 		err = c.serve(ctx, cn, served, replay, oldSID)
 		served = true
 		if c.stopping(ctx) {
 			return
 		}
-		if uptime := c.cfg.Now().Sub(up); uptime < c.stableFor() {
+		if uptime := c.opts.Now().Sub(up); uptime < c.stableFor() {
 			flaps++
 			// One short connection is a registry restarted twice; two in
 			// a row are worth a warning.
 			if flaps >= 2 {
-				c.cfg.Logger.Warn("connection flapping", "uptime", uptime, "flaps", flaps, "err", err)
-				c.emit(EventLog, "connection flapping: lost soon after the handshake", err,
-					map[string]any{"level": "warn", "attempt": flaps, "uptime": uptime})
+				c.opts.Logger.Warn("connection flapping", "uptime", uptime, "flaps", flaps, "err", err)
+				c.emit(Flapping{Count: flaps, Uptime: uptime, Err: err})
 			}
 			fail(err)
 			continue
@@ -162,13 +155,13 @@ func (c *Client) loop(ctx context.Context) {
 // exactly ProbeMax, and clients that lost the registry at the same moment
 // would keep dialling it in step.
 func (c *Client) retryDelay(probes, flaps int) time.Duration {
-	b := c.cfg.Backoff
+	b := c.opts.Backoff
 	if probes == 0 {
-		return b.Delay(flaps-1, c.cfg.Rand)
+		return b.Delay(flaps-1, c.opts.Rand)
 	}
 	b.Max = min(b.Max, b.ProbeMax)
 	d := b.Delay(probes-1, nil)
-	return time.Duration(float64(d) * (1 - b.Jitter*c.cfg.Rand()))
+	return time.Duration(float64(d) * (1 - b.Jitter*c.opts.Rand()))
 }
 
 func (c *Client) stopping(ctx context.Context) bool {
@@ -194,18 +187,16 @@ func (c *Client) serve(ctx context.Context, cn *conn, reconnect, replay bool, ol
 	sid, gen := c.sid, c.gen
 	c.mu.Unlock()
 
-	data := map[string]any{"session_id": sid, "generation": gen, "replay": replay}
 	if reconnect {
-		data["old_session_id"] = oldSID
-		c.emit(EventReconnected, "reconnected", nil, data)
+		c.emit(Reconnected{SessionID: sid, OldSessionID: oldSID, Generation: gen, Replay: replay})
 	} else {
-		c.emit(EventConnected, "connected", nil, data)
+		c.emit(Connected{SessionID: sid, Generation: gen, Replay: replay})
 	}
 
 	var wg sync.WaitGroup
 	wg.Add(1)
 	go func() { defer wg.Done(); cn.readLoop() }()
-	if c.cfg.KeepaliveInterval > 0 {
+	if c.opts.KeepaliveInterval > 0 {
 		wg.Add(1)
 		go func() { defer wg.Done(); c.keepalive(cn) }()
 	}
@@ -214,8 +205,9 @@ func (c *Client) serve(ctx context.Context, cn *conn, reconnect, replay bool, ol
 	case <-ctx.Done():
 		cn.fail(ErrClosed)
 	case <-c.closedCh:
-		// Close may still be waiting for SHUTDOWN_OK on this connection;
-		// the server closes it after answering (§2), or ctx ends.
+		// Deregister may still be waiting for SHUTDOWN_OK on this
+		// connection; the server closes it after answering (§2), or ctx
+		// ends.
 		select {
 		case <-cn.done:
 		case <-ctx.Done():
@@ -226,7 +218,7 @@ func (c *Client) serve(ctx context.Context, cn *conn, reconnect, replay bool, ol
 
 	c.mu.Lock()
 	c.cn = nil
-	closing := c.closed
+	requested := c.closed || ctx.Err() != nil
 	if c.state != StateClosed {
 		c.state = StateDisconnected
 	}
@@ -234,8 +226,7 @@ func (c *Client) serve(ctx context.Context, cn *conn, reconnect, replay bool, ol
 	c.mu.Unlock()
 	c.maint.disconnected()
 	err := disconnected(cn.cause())
-	// closed: the end Close asked for, not a loss to worry about.
-	c.emit(EventDisconnected, "disconnected", err, map[string]any{"session_id": sid, "closed": closing})
+	c.emit(Disconnected{SessionID: sid, Err: err, Requested: requested})
 	return err
 }
 
@@ -249,9 +240,9 @@ func (c *Client) connect(ctx context.Context) (cn *conn, replay, dialed bool, er
 
 // dialHandshake is connect; *dialed is set once the dial succeeded.
 func (c *Client) dialHandshake(ctx context.Context, dialed *bool) (cn *conn, replay bool, err error) {
-	dctx, cancel := context.WithTimeout(ctx, c.cfg.DialTimeout)
+	dctx, cancel := context.WithTimeout(ctx, c.opts.DialTimeout)
 	defer cancel()
-	nc, err := c.cfg.Dial(dctx, "tcp", c.cfg.Addr)
+	nc, err := c.opts.Dial(dctx, "tcp", c.opts.Addr)
 	if err != nil {
 		return nil, false, fmt.Errorf("cannot connect: %w", err)
 	}
@@ -262,7 +253,7 @@ func (c *Client) dialHandshake(ctx context.Context, dialed *bool) (cn *conn, rep
 	deadline, _ := dctx.Deadline()
 	_ = nc.SetDeadline(deadline)
 
-	cn = newConn(nc, c.cfg.WriteTimeout)
+	cn = newConn(nc, c.opts.WriteTimeout)
 	cn.onLine = c.onAsync
 	cn.onResult = c.observe
 	replay, err = c.handshake(cn)

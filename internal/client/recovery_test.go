@@ -38,7 +38,7 @@ func firstDialAfter(tb testing.TB, opensAt time.Duration, rnd float64) time.Dura
 	ctx, cancel := context.WithCancel(context.Background())
 	defer cancel()
 	var got atomic.Int64
-	cfg := testConfig("registry:7000")
+	cfg := testOptions("registry:7000")
 	cfg.Backoff = Backoff{}
 	cfg.Rand = func() float64 { return rnd }
 	cfg.Sleep = clk.sleep
@@ -64,7 +64,7 @@ func firstDialAfter(tb testing.TB, opensAt time.Duration, rnd float64) time.Dura
 // whatever the outage length, at the default settings; with the handshake
 // and replay that keeps every route live within 3s.
 func TestBackWithinProbeMaxAfterOutage(t *testing.T) {
-	const bound = DefaultProbeMax
+	const bound = defaultProbeMax
 	for _, outage := range []time.Duration{
 		time.Second, 2 * time.Second, 3800 * time.Millisecond, 7300 * time.Millisecond, 15 * time.Second,
 		33 * time.Second, 61 * time.Second, 62 * time.Second, 90 * time.Second, 120 * time.Second,
@@ -91,8 +91,8 @@ func TestWorstCaseLagOverOutages(t *testing.T) {
 		}
 	}
 	t.Logf("worst lag from registry open to first dial over 1–120 s outages: %v (outage %v)", worst, at)
-	if worst > DefaultProbeMax {
-		t.Fatalf("worst lag %v, want ≤ %v", worst, DefaultProbeMax)
+	if worst > defaultProbeMax {
+		t.Fatalf("worst lag %v, want ≤ %v", worst, defaultProbeMax)
 	}
 }
 
@@ -106,11 +106,11 @@ func TestDownRegistryLoad(t *testing.T) {
 		slots := make([]int, (to-from)/slot)
 		dials := 0
 		for i := range n {
-			c, err := New(Config{Addr: "x:1", Service: "s", Instance: "i"})
+			c, err := New(Options{Addr: "x:1", Service: "s", Instance: "i"})
 			if err != nil {
 				t.Fatal(err)
 			}
-			c.cfg.Rand = rand.New(rand.NewPCG(uint64(i), 1)).Float64
+			c.opts.Rand = rand.New(rand.NewPCG(uint64(i), 1)).Float64
 			var at time.Duration
 			for tries := 0; at < to; tries++ {
 				if at >= from {
@@ -188,7 +188,7 @@ func TestFlappingRegistryBacksOff(t *testing.T) {
 	const window = 120 * time.Second
 	ctx, cancel := context.WithCancel(context.Background())
 	defer cancel()
-	h := newClient(t, addr, func(c *Config) {
+	h := newClient(t, addr, func(c *Options) {
 		c.Backoff = Backoff{}
 		c.Rand = func() float64 { return 0.5 }
 		c.Now = clk.now
@@ -207,26 +207,24 @@ func TestFlappingRegistryBacksOff(t *testing.T) {
 	if n := conns.Load(); n > 12 {
 		t.Fatalf("%d connections in %v of virtual time, want ≤ 12", n, window)
 	}
-	if n := h.rec.count(EventExtendedRetry); n != 1 {
+	if n := count[ExtendedRetry](h.rec, nil); n != 1 {
 		t.Fatalf("EXTENDED_RETRY %d times, want 1", n)
 	}
-	h.rec.wait(t, EventLog, func(e Event) bool {
-		return e.Data["level"] == "warn" && strings.Contains(e.Message, "flapping")
-	})
-	h.rec.wait(t, EventRetrying, func(e Event) bool { return e.Data["flapping"] == true })
+	await[Flapping](t, h.rec, nil)
+	await(t, h.rec, func(e Retrying) bool { return e.Flapping })
 }
 
 // A stable connection (up longer than stableFor) resets the schedule: the
 // next loss is retried after Initial again.
 func TestStableConnectionResetsBackoff(t *testing.T) {
-	c, err := New(Config{Addr: "x:1", Service: "s", Instance: "i"})
+	c, err := New(Options{Addr: "x:1", Service: "s", Instance: "i"})
 	if err != nil {
 		t.Fatal(err)
 	}
 	if got := c.stableFor(); got != 30*time.Second {
 		t.Fatalf("stableFor at the default 15s keepalive = %v, want 30s", got)
 	}
-	c, err = New(Config{Addr: "x:1", Service: "s", Instance: "i", KeepaliveInterval: -1})
+	c, err = New(Options{Addr: "x:1", Service: "s", Instance: "i", KeepaliveInterval: -1})
 	if err != nil {
 		t.Fatal(err)
 	}
@@ -238,25 +236,25 @@ func TestStableConnectionResetsBackoff(t *testing.T) {
 // A library caller cannot configure a PING storm or a dial storm: tiny
 // durations are raised to the minimums config also enforces.
 func TestNewRaisesTinyDurations(t *testing.T) {
-	c, err := New(Config{Addr: "x:1", Service: "s", Instance: "i",
+	c, err := New(Options{Addr: "x:1", Service: "s", Instance: "i",
 		KeepaliveInterval: time.Nanosecond, Backoff: Backoff{Initial: time.Nanosecond, Max: time.Nanosecond, ProbeMax: time.Nanosecond}})
 	if err != nil {
 		t.Fatal(err)
 	}
-	if got := c.cfg.KeepaliveInterval; got != MinKeepaliveInterval {
-		t.Errorf("KeepaliveInterval = %v, want %v", got, MinKeepaliveInterval)
+	if got := c.opts.KeepaliveInterval; got != minKeepaliveInterval {
+		t.Errorf("KeepaliveInterval = %v, want %v", got, minKeepaliveInterval)
 	}
-	b := c.cfg.Backoff
-	if b.Initial != MinBackoffInitial || b.Max != MinBackoffMax || b.ProbeMax != MinBackoffMax {
-		t.Errorf("Backoff = %+v, want Initial %v, Max and ProbeMax %v", b, MinBackoffInitial, MinBackoffMax)
+	b := c.opts.Backoff
+	if b.Initial != minBackoffInitial || b.Max != minBackoffMax || b.ProbeMax != minBackoffMax {
+		t.Errorf("Backoff = %+v, want Initial %v, Max and ProbeMax %v", b, minBackoffInitial, minBackoffMax)
 	}
 	// The dial loop against a registry that is down: every wait is at least
-	// MinBackoffInitial, the waits settle at MinBackoffMax.
+	// minBackoffInitial, the waits settle at minBackoffMax.
 	var clk fakeClock
 	ctx, cancel := context.WithCancel(context.Background())
 	defer cancel()
 	var dials atomic.Int32
-	cfg := testConfig("registry:7000")
+	cfg := testOptions("registry:7000")
 	cfg.Backoff = Backoff{Initial: time.Nanosecond, Max: time.Nanosecond}
 	cfg.Sleep = clk.sleep
 	cfg.Now = clk.now
@@ -274,9 +272,9 @@ func TestNewRaisesTinyDurations(t *testing.T) {
 	if err := c.Run(ctx); err != nil {
 		t.Fatal(err)
 	}
-	// 10 s of virtual time at ≥ MinBackoffMax less its jitter per wait: at
+	// 10 s of virtual time at ≥ minBackoffMax less its jitter per wait: at
 	// most ~250 dials (was 10 billion at 1 ns).
-	if n, most := dials.Load(), int32(10*time.Second/(MinBackoffMax*8/10))+10; n > most {
+	if n, most := dials.Load(), int32(10*time.Second/(minBackoffMax*8/10))+10; n > most {
 		t.Fatalf("%d dials in 10 s, want ≤ %d", n, most)
 	}
 }
@@ -293,7 +291,7 @@ func TestBackWithinProbeMaxAfterLoss(t *testing.T) {
 			var clk fakeClock
 			var opensAt, firstAfter atomic.Int64
 			var d net.Dialer
-			h := newClient(t, sim.Addr(), func(c *Config) {
+			h := newClient(t, sim.Addr(), func(c *Options) {
 				c.Backoff = Backoff{}
 				c.Rand = func() float64 { return 0 } // the longest waits
 				c.Sleep = clk.sleep
@@ -309,14 +307,14 @@ func TestBackWithinProbeMaxAfterLoss(t *testing.T) {
 			})
 			opensAt.Store(int64(20 * time.Second)) // down at start-up too: ten refused dials
 			h.run(t)
-			h.rec.wait(t, EventConnected, nil)
+			await[Connected](t, h.rec, nil)
 			clk.ns.Add(int64(uptime))
 			opensAt.Store(int64(clk.elapsed() + outage))
 			firstAfter.Store(0)
 			sim.DropConnections()
-			h.rec.wait(t, EventReconnected, nil)
-			if lag := time.Duration(firstAfter.Load() - opensAt.Load()); lag < 0 || lag > DefaultProbeMax {
-				t.Errorf("up %v, outage %v: first dial %v after the registry opened, want ≤ %v", uptime, outage, lag, DefaultProbeMax)
+			await[Reconnected](t, h.rec, nil)
+			if lag := time.Duration(firstAfter.Load() - opensAt.Load()); lag < 0 || lag > defaultProbeMax {
+				t.Errorf("up %v, outage %v: first dial %v after the registry opened, want ≤ %v", uptime, outage, lag, defaultProbeMax)
 			}
 		}
 	}

@@ -18,7 +18,7 @@ func TestOnRoundTrip(t *testing.T) {
 	var mu sync.Mutex
 	var writes [][]string
 	pinged := make(chan struct{}, 1)
-	h := connected(t, sim.Addr(), func(c *Config) {
+	h := connected(t, sim.Addr(), func(c *Options) {
 		c.KeepaliveInterval = 5 * time.Millisecond
 		c.OnRoundTrip = func(cmds []string, rtt time.Duration) {
 			if rtt <= 0 {
@@ -74,7 +74,7 @@ func TestBatchForSession(t *testing.T) {
 	}
 
 	sim.DropConnections()
-	h.rec.wait(t, EventReconnected, nil)
+	await[Reconnected](t, h.rec, nil)
 	if c.Generation() == gen {
 		t.Fatal("no new session after the drop")
 	}

@@ -79,16 +79,16 @@ func TestReconnectRestoredSession(t *testing.T) {
 		}
 		return "ERROR|unknown command: " + line
 	})
-	h := newClient(t, addr, func(c *Config) {
+	h := newClient(t, addr, func(c *Options) {
 		c.KeepaliveInterval = 10 * time.Millisecond
 		c.KeepaliveTimeout = 50 * time.Millisecond
 	})
 	h.run(t)
-	h.rec.wait(t, EventConnected, nil)
+	await[Connected](t, h.rec, nil)
 	<-drop // the first connection swallowed a PING: keepalive drops it
-	e := h.rec.wait(t, EventReconnected, nil)
-	if e.Data["replay"] != false || h.c.Generation() != 1 || h.c.SessionID() != "s1" {
-		t.Fatalf("RECONNECTED %v, generation %d", e.Data, h.c.Generation())
+	e := await[Reconnected](t, h.rec, nil)
+	if e.Replay || h.c.Generation() != 1 || h.c.SessionID() != "s1" {
+		t.Fatalf("Reconnected %+v, generation %d", e, h.c.Generation())
 	}
 }
 
@@ -102,39 +102,35 @@ func TestReconnectThroughRelayFaults(t *testing.T) {
 	h := connected(t, relay.Addr(), nil)
 	relay.Refuse(true)
 	relay.ResetAll()
-	h.rec.wait(t, EventDisconnected, nil)
-	h.rec.wait(t, EventRetrying, func(e Event) bool { return e.Data["attempt"] == 3 && e.Err != nil })
+	await[Disconnected](t, h.rec, nil)
+	await(t, h.rec, func(e Retrying) bool { return e.Attempt == 3 && e.Err != nil })
 	relay.Refuse(false)
-	h.rec.wait(t, EventReconnected, nil)
+	await[Reconnected](t, h.rec, nil)
 	// A line cut half-way: the server never sees a whole command, the
 	// client sees the connection fail and reconnects.
 	relay.CutAfter(10)
-	if _, err := h.c.AddRoute(ctxT(t), Route{Path: "/cut", Backend: "http://x:1"}); !errors.Is(err, ErrDisconnected) {
+	if _, err := addRoute(ctxT(t), h.c, Route{Path: "/cut", Backend: "http://x:1"}); !errors.Is(err, ErrDisconnected) {
 		t.Fatalf("AddRoute over a cut connection: %v, want ErrDisconnected", err)
 	}
-	h.rec.wait(t, EventReconnected, nil)
-	if err := h.c.Ping(ctxT(t)); err != nil {
+	await[Reconnected](t, h.rec, nil)
+	if err := ping(ctxT(t), h.c); err != nil {
 		t.Fatal(err)
 	}
 }
 
 func TestNewValidates(t *testing.T) {
-	for name, cfg := range map[string]Config{
+	for name, cfg := range map[string]Options{
 		"no addr":       {Service: "s", Instance: "i"},
 		"no service":    {Addr: "x:1", Instance: "i"},
 		"pipe instance": {Addr: "x:1", Service: "s", Instance: "i|j"},
 		"pipe metadata": {Addr: "x:1", Service: "s", Instance: "i", Metadata: map[string]string{"a": "b|c"}},
-		"bad cidr":      {Addr: "x:1", Service: "s", Instance: "i", IPCIDR: "10.0.0.0/99"},
 	} {
 		if _, err := New(cfg); err == nil {
 			t.Errorf("%s: New succeeded", name)
 		}
 	}
 	huge := map[string]string{"blob": strings.Repeat("x", LineBudget)}
-	if _, err := New(Config{Addr: "x:1", Service: "s", Instance: "i", Metadata: huge}); !errors.Is(err, ErrLineTooLong) {
+	if _, err := New(Options{Addr: "x:1", Service: "s", Instance: "i", Metadata: huge}); !errors.Is(err, ErrLineTooLong) {
 		t.Errorf("New with a REGISTER over the line budget = %v, want ErrLineTooLong", err)
-	}
-	if _, err := firstIPv4(&net.IPNet{IP: net.IPv4(203, 0, 113, 0), Mask: net.CIDRMask(32, 32)}); !errors.Is(err, errNoIPv4) {
-		t.Errorf("firstIPv4 outside every interface: %v", err)
 	}
 }

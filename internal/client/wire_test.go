@@ -129,8 +129,8 @@ func TestBatchBuild(t *testing.T) {
 	b.OptionSet("timeout", "30s")
 	b.HeaderSet("X-A", "1")
 	b.Apply()
-	if i != 0 || b.Len() != 5 || b.Err() != nil {
-		t.Fatalf("i=%d len=%d err=%v", i, b.Len(), b.Err())
+	if i != 0 || b.Len() != 5 || b.err != nil {
+		t.Fatalf("i=%d len=%d err=%v", i, b.Len(), b.err)
 	}
 	buf, err := encode("s1", b.cmds)
 	if err != nil {
@@ -141,8 +141,8 @@ func TestBatchBuild(t *testing.T) {
 		t.Fatalf("got %q\nwant %q", buf, want)
 	}
 	b.RouteAdd(Route{Domains: []string{"a,b"}, Path: "/", Backend: "http://x"})
-	if !errors.Is(b.Err(), ErrUnsafeField) {
-		t.Fatalf("Err=%v, want ErrUnsafeField", b.Err())
+	if !errors.Is(b.err, ErrUnsafeField) {
+		t.Fatalf("Err=%v, want ErrUnsafeField", b.err)
 	}
 }
 
@@ -164,7 +164,7 @@ func TestBulkRefIDs(t *testing.T) {
 	if !errors.As(err, &se) || len(ids) != 2 || ids[0] != "" {
 		t.Fatalf("ids=%q err=%v", ids, err)
 	}
-	if _, err := ParseBulkIDs(Reply{Kind: "ROUTE_BULK_OK", Payload: `[{"route_id":"r1","status":"error"}]`}); !errors.As(err, &se) {
+	if _, err := parseBulkIDs(Reply{Kind: "ROUTE_BULK_OK", Payload: `[{"route_id":"r1","status":"error"}]`}); !errors.As(err, &se) {
 		t.Fatalf("status error: %v", err)
 	}
 }

@@ -4,7 +4,7 @@ import (
 	"fmt"
 	"testing"
 
-	"regagent/internal/client"
+	"regagent/internal/agent"
 )
 
 // A connection cut in the middle of a batch (the relay forwards the first n
@@ -29,7 +29,7 @@ func TestLineCutMidBatch(t *testing.T) {
 	r.sim.ResetCommands()
 	m := r.events.mark()
 	r.write(file{proxy: proxy, routes: rt(1)}.render())
-	r.await(client.EventConfigApplied, m)
+	r.await(agent.EventConfigApplied, m)
 	size := 0
 	for _, c := range r.sim.Commands() {
 		size += len(c) + 1
@@ -44,7 +44,7 @@ func TestLineCutMidBatch(t *testing.T) {
 		old := liveSession(r.sim)
 		r.relay.CutAfter(n)
 		r.write(file{proxy: proxy, routes: rt(i)}.render())
-		r.await(client.EventDisconnected, m)
+		r.await(agent.EventDisconnected, m)
 		r.until(fmt.Sprintf("cut after %d bytes: the new backend, nothing old", n), func() error {
 			if sid := liveSession(r.sim); sid == "" || sid == old {
 				return errNoNewSession

@@ -8,6 +8,7 @@ import (
 	"testing"
 	"time"
 
+	"regagent/internal/agent"
 	"regagent/internal/client"
 )
 
@@ -43,7 +44,7 @@ func TestProxyRestart(t *testing.T) {
 		}
 		return nil
 	}
-	r.await(client.EventConfigApplied, 0)
+	r.await(agent.EventConfigApplied, 0)
 	r.until("first apply", live)
 
 	const cycles = 20
@@ -85,7 +86,7 @@ func TestResetsAndHalfOpenLinks(t *testing.T) {
 	for i := range cycles {
 		old, m := liveSession(r.sim), r.events.mark()
 		r.relay.ResetAll()
-		r.await(client.EventDisconnected, m)
+		r.await(agent.EventDisconnected, m)
 		r.until(fmt.Sprintf("reset %d: routes served by a new session", i+1), newSession(old))
 	}
 
@@ -94,7 +95,7 @@ func TestResetsAndHalfOpenLinks(t *testing.T) {
 		old, m := liveSession(r.sim), r.events.mark()
 		start := time.Now()
 		r.relay.Blackhole(true)
-		ev, _ := r.await(client.EventDisconnected, m)
+		ev, _ := r.await(agent.EventDisconnected, m)
 		detect = append(detect, ev.Time.Sub(start))
 		r.relay.Blackhole(false)
 		if ev.Err == nil || !strings.Contains(ev.Err.Error(), "keepalive") {
@@ -116,8 +117,8 @@ func TestRegistryUnreachableAtStart(t *testing.T) {
 	f := file{proxy: []string{"backoff:", "  initial: 100ms", "  max: 1s"}, routes: routes}
 	r := startRun(t, f.render(), setup{relay: true, refuse: true})
 
-	r.await(client.EventRetrying, 0)
-	r.await(client.EventExtendedRetry, 0)
+	r.await(agent.EventRetrying, 0)
+	r.await(agent.EventExtendedRetry, 0)
 	outage := time.NewTimer(10 * time.Second)
 	defer outage.Stop()
 	select {
@@ -134,8 +135,8 @@ func TestRegistryUnreachableAtStart(t *testing.T) {
 	if n := r.sim.CommandCount(); n != 0 {
 		t.Fatalf("registry got %d commands while unreachable", n)
 	}
-	retrying := r.events.count(0, isType(client.EventRetrying))
-	extended := r.events.count(0, isType(client.EventExtendedRetry))
+	retrying := r.events.count(0, isType(agent.EventRetrying))
+	extended := r.events.count(0, isType(agent.EventExtendedRetry))
 	if extended != 1 {
 		t.Errorf("EXTENDED_RETRY emitted %d times in one outage, want 1", extended)
 	}
@@ -149,7 +150,7 @@ func TestRegistryUnreachableAtStart(t *testing.T) {
 		return exactTable(r.sim, routes)
 	})
 	applied := time.Since(up)
-	r.await(client.EventConnected, 0)
+	r.await(agent.EventConnected, 0)
 	t.Logf("e2e: unreachable_start outage_s=10 retrying=%d extended_retry=%d applied_after_up_ms=%.1f",
 		retrying, extended, ms(applied))
 }
@@ -165,13 +166,13 @@ func TestReconnectDelaysHaveJitter(t *testing.T) {
 	var delays []time.Duration
 	pos := 0
 	for range 8 {
-		var ev client.Event
-		ev, pos = r.await(client.EventRetrying, pos)
-		d, ok := ev.Data["delay"].(time.Duration)
+		var ev agent.Event
+		ev, pos = r.await(agent.EventRetrying, pos)
+		d, ok := ev.Detail.(client.Retrying)
 		if !ok {
-			t.Fatalf("RETRYING data %v has no delay", ev.Data)
+			t.Fatalf("RETRYING detail %#v", ev.Detail)
 		}
-		delays = append(delays, d)
+		delays = append(delays, d.Delay)
 	}
 	exact := 0
 	for i, d := range delays {

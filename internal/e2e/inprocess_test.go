@@ -9,7 +9,6 @@ import (
 	"time"
 
 	"regagent/internal/agent"
-	"regagent/internal/client"
 	"regagent/internal/faultnet"
 	"regagent/internal/registrysim"
 )
@@ -34,14 +33,14 @@ type run struct {
 	relay  *faultnet.Relay
 	path   string
 	agent  *agent.Agent
-	events *recorder[client.Event]
+	events *recorder[agent.Event]
 	cancel context.CancelFunc
 	done   chan error
 }
 
 func startRun(tb testing.TB, content string, s setup) *run {
 	tb.Helper()
-	r := &run{tb: tb, events: newRecorder[client.Event]()}
+	r := &run{tb: tb, events: newRecorder[agent.Event]()}
 	// The real server adds one apply's routes in random order (§9).
 	s.sim.ShuffleApply = true
 	if s.sim.Seed == 0 {
@@ -117,11 +116,11 @@ func (r *run) stop() error {
 	}
 }
 
-// await returns the first event of type t at or after position from, and
+// await returns the first event named name at or after position from, and
 // the position after it.
-func (r *run) await(t client.EventType, from int) (client.Event, int) {
+func (r *run) await(name string, from int) (agent.Event, int) {
 	r.tb.Helper()
-	return r.events.await(r.tb, string(t)+" event", from, func(ev client.Event) bool { return ev.Type == t })
+	return r.events.await(r.tb, name+" event", from, isType(name))
 }
 
 // until waits for cond, re-checking it on every event.
@@ -141,8 +140,8 @@ func (r *run) snapshot() agent.Snapshot {
 	return r.agent.Snapshot().(agent.Snapshot)
 }
 
-func isType(t client.EventType) func(client.Event) bool {
-	return func(ev client.Event) bool { return ev.Type == t }
+func isType(name string) func(agent.Event) bool {
+	return func(ev agent.Event) bool { return ev.Name == name }
 }
 
 // firstApply waits for the agent's first CONFIG_APPLIED and the routes it
@@ -150,7 +149,7 @@ func isType(t client.EventType) func(client.Event) bool {
 // first one.
 func (r *run) firstApply(routes []route) {
 	r.tb.Helper()
-	r.await(client.EventConfigApplied, 0)
+	r.await(agent.EventConfigApplied, 0)
 	r.until("first apply", func() error { return servedLive(r.sim, routes) })
 }
 

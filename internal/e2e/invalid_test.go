@@ -5,7 +5,7 @@ import (
 	"strings"
 	"testing"
 
-	"regagent/internal/client"
+	"regagent/internal/agent"
 )
 
 // Scenario 6: valid and invalid files alternate. For an invalid file (syntax
@@ -49,20 +49,20 @@ func TestInvalidEdits(t *testing.T) {
 			r.sim.ResetCommands()
 			m := r.events.mark()
 			writeFile(t, r.path, body)
-			ev, pos := r.events.await(t, "CONFIG_VALIDATED or CONFIG_INVALID", m, func(ev client.Event) bool {
-				return ev.Type == client.EventConfigInvalid || ev.Type == client.EventConfigValidated
+			ev, pos := r.events.await(t, "CONFIG_VALIDATED or CONFIG_INVALID", m, func(ev agent.Event) bool {
+				return ev.Name == agent.EventConfigInvalid || ev.Name == agent.EventConfigValidated
 			})
-			if ev.Type != client.EventConfigInvalid {
+			if ev.Name != agent.EventConfigInvalid {
 				t.Fatalf("the file was taken as valid:\n%s", body)
 			}
-			errs, _ := ev.Data["errors"].([]string)
+			errs := ev.Detail.(agent.ConfigInvalid).Errors
 			t.Logf("CONFIG_INVALID: %q", errs)
 			if len(errs) == 0 {
-				t.Errorf("CONFIG_INVALID carries no positioned errors: %v", ev.Data)
+				t.Errorf("CONFIG_INVALID carries no positioned errors: %+v", ev.Detail)
 			}
 			// SIGHUP re-reads the same invalid content.
 			r.agent.Reload()
-			r.events.await(t, "CONFIG_INVALID after reload", pos, isType(client.EventConfigInvalid))
+			r.events.await(t, "CONFIG_INVALID after reload", pos, isType(agent.EventConfigInvalid))
 			if n := r.sim.CommandCount(); n != 0 {
 				t.Fatalf("the registry received %d commands for an invalid file: %q", n, r.sim.Commands())
 			}

@@ -9,6 +9,7 @@ import (
 	"testing"
 	"time"
 
+	"regagent/internal/agent"
 	"regagent/internal/client"
 	"regagent/internal/registrysim"
 )
@@ -87,29 +88,29 @@ func TestMaintenanceByEditingTheFile(t *testing.T) {
 		// Enter.
 		m := r.events.mark()
 		r.write(file{proxy: proxy, routes: routes, maintenance: v.block}.render())
-		_, pos := r.events.await(t, name+": MAINT_REQUESTED "+target, m, func(ev client.Event) bool {
-			return ev.Type == client.EventMaintRequested && ev.Data["target"] == target
+		_, pos := r.events.await(t, name+": MAINT_REQUESTED "+target, m, func(ev agent.Event) bool {
+			return ev.Name == agent.EventMaintRequested && maintTarget(ev) == target
 		})
-		outcome, pos := r.events.await(t, name+": enter outcome", pos, func(ev client.Event) bool {
-			return (ev.Type == client.EventMaintProxyEntered || ev.Type == client.EventMaintLocalEntered) && ev.Data["target"] == target
+		outcome, pos := r.events.await(t, name+": enter outcome", pos, func(ev agent.Event) bool {
+			return (ev.Name == agent.EventMaintProxyEntered || ev.Name == agent.EventMaintLocalEntered) && maintTarget(ev) == target
 		})
-		wantType, wantMode := client.EventMaintProxyEntered, "proxy"
+		wantName, wantMode := agent.EventMaintProxyEntered, "proxy"
 		if mode != pageUp {
-			wantType = client.EventMaintLocalEntered
+			wantName = agent.EventMaintLocalEntered
 		}
-		if outcome.Type != wantType || outcome.Data["late"] == true {
-			t.Fatalf("%s: got %s %v, want %s", name, outcome.Type, outcome.Data, wantType)
+		if outcome.Name != wantName || maintLate(outcome) {
+			t.Fatalf("%s: got %s %+v, want %s", name, outcome.Name, outcome.Detail, wantName)
 		}
 		if mode == pageDown {
 			wantMode = "local"
 		}
 		if mode == pageLater {
 			up.Store(true)
-			r.events.await(t, name+": late MAINT_PROXY_ENTERED", pos, func(ev client.Event) bool {
-				return ev.Type == client.EventMaintProxyEntered && ev.Data["target"] == target && ev.Data["late"] == true
+			r.events.await(t, name+": late MAINT_PROXY_ENTERED", pos, func(ev agent.Event) bool {
+				return ev.Name == agent.EventMaintProxyEntered && maintTarget(ev) == target && maintLate(ev)
 			})
 		}
-		r.await(client.EventConfigApplied, m)
+		r.await(agent.EventConfigApplied, m)
 		if err := maintRouting(r.sim, routes, v.routes); err != nil {
 			t.Fatalf("%s: after enter: %v", name, err)
 		}
@@ -120,16 +121,16 @@ func TestMaintenanceByEditingTheFile(t *testing.T) {
 		// Exit.
 		m = r.events.mark()
 		r.write(off)
-		_, pos = r.events.await(t, name+": MAINT_EXIT_REQUESTED "+target, m, func(ev client.Event) bool {
-			return ev.Type == client.EventMaintExitRequested && ev.Data["target"] == target
+		_, pos = r.events.await(t, name+": MAINT_EXIT_REQUESTED "+target, m, func(ev agent.Event) bool {
+			return ev.Name == agent.EventMaintExitRequested && maintTarget(ev) == target
 		})
-		outcome, _ = r.events.await(t, name+": exit outcome", pos, func(ev client.Event) bool {
-			return (ev.Type == client.EventMaintProxyExited || ev.Type == client.EventMaintLocalExited) && ev.Data["target"] == target
+		outcome, _ = r.events.await(t, name+": exit outcome", pos, func(ev agent.Event) bool {
+			return (ev.Name == agent.EventMaintProxyExited || ev.Name == agent.EventMaintLocalExited) && maintTarget(ev) == target
 		})
-		if outcome.Type != client.EventMaintProxyExited {
-			t.Fatalf("%s: got %s %v, want MAINT_PROXY_EXITED", name, outcome.Type, outcome.Data)
+		if outcome.Name != agent.EventMaintProxyExited {
+			t.Fatalf("%s: got %s %+v, want MAINT_PROXY_EXITED", name, outcome.Name, outcome.Detail)
 		}
-		r.await(client.EventConfigApplied, m)
+		r.await(agent.EventConfigApplied, m)
 		if err := maintRouting(r.sim, routes, nil); err != nil {
 			t.Fatalf("%s: after exit: %v", name, err)
 		}
@@ -137,7 +138,7 @@ func TestMaintenanceByEditingTheFile(t *testing.T) {
 			t.Fatalf("%s: after exit: %v", name, err)
 		}
 	}
-	if errs := r.events.count(0, isType(client.EventError)); errs != 0 {
+	if errs := r.events.count(0, isType(agent.EventError)); errs != 0 {
 		t.Errorf("%d ERROR events during the maintenance cycles", errs)
 	}
 	t.Logf("e2e: maintenance cycles=%d per_variant=%v", cycles, counts)
@@ -182,4 +183,21 @@ func maintStatus(r *run, target string, entered bool, mode string) error {
 		}
 	}
 	return fmt.Errorf("status has no maintenance entry for %s", target)
+}
+
+// maintTarget is the target of a maintenance event, "" for another event.
+func maintTarget(ev agent.Event) string {
+	switch d := ev.Detail.(type) {
+	case client.MaintRequested:
+		return d.Target
+	case client.MaintResolved:
+		return d.Target
+	}
+	return ""
+}
+
+// maintLate tells a confirmation that came after the local fallback.
+func maintLate(ev agent.Event) bool {
+	d, ok := ev.Detail.(client.MaintResolved)
+	return ok && d.Late
 }

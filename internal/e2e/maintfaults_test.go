@@ -4,7 +4,7 @@ import (
 	"fmt"
 	"testing"
 
-	"regagent/internal/client"
+	"regagent/internal/agent"
 )
 
 // Maintenance is desired state too: it survives a proxy restart (§8: the
@@ -43,7 +43,7 @@ func TestMaintenanceSurvivesFaults(t *testing.T) {
 				}
 				return maintRouting(r.sim, routes, tc.inMaint)
 			}
-			r.await(client.EventConfigApplied, 0)
+			r.await(agent.EventConfigApplied, 0)
 			r.until("maintenance entered", inMaint)
 
 			old := liveSession(r.sim)
@@ -68,9 +68,9 @@ func TestMaintenanceSurvivesFaults(t *testing.T) {
 			m := r.events.mark()
 			r.relay.Refuse(true)
 			r.relay.ResetAll()
-			r.await(client.EventDisconnected, m)
+			r.await(agent.EventDisconnected, m)
 			r.write(off)
-			r.await(client.EventConfigValidated, m)
+			r.await(agent.EventConfigValidated, m)
 			r.awaitDesired()
 			r.relay.Refuse(false)
 			r.until("maintenance left after the reconnect", func() error {

@@ -5,7 +5,7 @@ import (
 	"strings"
 	"testing"
 
-	"regagent/internal/client"
+	"regagent/internal/agent"
 )
 
 // Scenario 4: the connection drops, and while the agent is disconnected the
@@ -32,12 +32,12 @@ func TestDropAndBackendChangeWhileDisconnected(t *testing.T) {
 	m := r.events.mark()
 	r.relay.Refuse(true)
 	r.relay.ResetAll()
-	r.await(client.EventDisconnected, m)
+	r.await(agent.EventDisconnected, m)
 	if err := resolvesTo(r.sim, before, ""); err != nil {
 		t.Fatalf("the proxy should keep serving a dropped session's routes (§7): %v", err)
 	}
 	r.write(file{proxy: fastReconnect, routes: after}.render())
-	r.await(client.EventConfigValidated, m)
+	r.await(agent.EventConfigValidated, m)
 	r.awaitDesired()
 	r.relay.Refuse(false)
 
@@ -66,6 +66,6 @@ func TestDropAndBackendChangeWhileDisconnected(t *testing.T) {
 	if got := r.sim.Resolve("a.example.com", "/api/v1").Backend; got != "http://new-api:3001" {
 		t.Errorf("Resolve(a.example.com, /api/v1) = %q, want the api route's new backend", got)
 	}
-	ev, _ := r.await(client.EventConfigApplied, m)
-	t.Logf("e2e: orphan_purge applied=%v", ev.Data)
+	ev, _ := r.await(agent.EventConfigApplied, m)
+	t.Logf("e2e: orphan_purge applied=%+v", ev.Detail)
 }

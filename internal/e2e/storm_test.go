@@ -9,7 +9,7 @@ import (
 	"testing"
 	"time"
 
-	"regagent/internal/client"
+	"regagent/internal/agent"
 )
 
 // stormWriter replaces the config file's content one way.
@@ -144,14 +144,14 @@ func TestEditStorm(t *testing.T) {
 			// The state is published before CONFIG_APPLIED is emitted (so
 			// that readiness never lags the event): wait for the event too.
 			r.until("the apply was reported", func() error {
-				if r.events.count(m, isType(client.EventConfigApplied)) == 0 {
+				if r.events.count(m, isType(agent.EventConfigApplied)) == 0 {
 					return fmt.Errorf("no CONFIG_APPLIED yet")
 				}
 				return nil
 			})
-			applies := r.events.count(m, isType(client.EventConfigApplied))
-			validated := r.events.count(m, isType(client.EventConfigValidated))
-			invalid := r.events.count(m, isType(client.EventConfigInvalid))
+			applies := r.events.count(m, isType(agent.EventConfigApplied))
+			validated := r.events.count(m, isType(agent.EventConfigValidated))
+			invalid := r.events.count(m, isType(agent.EventConfigInvalid))
 			t.Logf("e2e: edit_storm method=%s writes=%d burst_ms=%.0f validated=%d invalid=%d applies=%d",
 				w.name, writes, ms(burst), validated, invalid, applies)
 			if applies == 0 || applies >= writes/2 {

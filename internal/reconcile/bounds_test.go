@@ -44,7 +44,7 @@ func TestLargestConfigFitsTheWire(t *testing.T) {
 	if err != nil {
 		t.Fatalf("Parse: %v", err)
 	}
-	h := newHarnessWith(t, func(c *client.Config) {
+	h := newHarnessWith(t, func(c *client.Options) {
 		c.Service, c.Instance = cfg.Service.Name, cfg.Service.Instance
 		c.MaintenancePort, c.Metadata = cfg.Service.MaintenancePort, cfg.Service.Metadata
 	})

@@ -6,7 +6,6 @@ import (
 	"fmt"
 	"strconv"
 	"strings"
-	"time"
 
 	"regagent/internal/client"
 )
@@ -31,13 +30,13 @@ type bulkAdd struct {
 
 // executor sends one plan and follows the replies with a tracker.
 type executor struct {
-	conn  Conn
-	emit  func(client.Event)
-	t     *tracker
-	stats execStats
-	batch client.Batch
-	wait  []pending
-	err   error // first error from a reply
+	conn   Conn
+	report func(Report)
+	t      *tracker
+	stats  execStats
+	batch  client.Batch
+	wait   []pending
+	err    error // first error from a reply
 	// touched names every route the plan staged, for recovery.
 	touched map[string]bool
 }
@@ -47,8 +46,8 @@ type executor struct {
 // one write; the write is cut only where an id is needed that only a reply
 // can give (a health check of a route added in the same apply, a removal of
 // a purge copy), and around maintenance commands.
-func execute(ctx context.Context, conn Conn, a Applied, c Changeset, emit func(client.Event)) (Applied, execStats, error) {
-	x := &executor{conn: conn, emit: emit, t: newTracker(a), touched: map[string]bool{}}
+func execute(ctx context.Context, conn Conn, a Applied, c Changeset, report func(Report)) (Applied, execStats, error) {
+	x := &executor{conn: conn, report: report, t: newTracker(a), touched: map[string]bool{}}
 	err := x.run(ctx, c.Steps)
 	return x.t.a, x.stats, err
 }
@@ -181,7 +180,8 @@ func (x *executor) flush(ctx context.Context) error {
 var errApplyFailed = errors.New("reconcile: apply failed")
 
 func (x *executor) reply(s Step, res client.Result) {
-	if res.Err != nil && !(s.Kind == StepRouteRemove && isNotFound(res.Err)) {
+	// Removing a route the session no longer has leaves it removed.
+	if res.Err != nil && !(s.Kind == StepRouteRemove && errors.Is(res.Err, client.ErrRouteNotFound)) {
 		if s.Kind == StepApply {
 			x.fail(fmt.Errorf("%s: %w: %w", s, errApplyFailed, res.Err))
 		} else {
@@ -217,12 +217,12 @@ func (x *executor) reply(s Step, res client.Result) {
 	case StepApply:
 		added, removed := x.t.commit()
 		for _, r := range removed {
-			x.event(client.EventRouteRemoved, "route removed", map[string]any{"route": r.Key, "route_id": r.ID})
+			x.report(RouteRemoved{Name: r.Key, ID: r.ID})
 		}
 		for _, r := range added {
-			x.event(client.EventRouteAdded, "route added", map[string]any{"route": r.Spec.Name, "route_id": r.ID})
+			x.report(RouteAdded{Name: r.Spec.Name, ID: r.ID})
 			if r.Spec.Health != nil {
-				x.event(client.EventHealthCheckSet, "health check set", map[string]any{"route": r.Spec.Name, "route_id": r.ID})
+				x.report(HealthCheckSet{Name: r.Spec.Name, ID: r.ID})
 			}
 		}
 	}
@@ -309,28 +309,4 @@ func (x *executor) fail(err error) {
 	if err != nil && x.err == nil {
 		x.err = err
 	}
-}
-
-func (x *executor) event(t client.EventType, msg string, data map[string]any) {
-	if x.emit != nil {
-		x.emit(client.Event{Type: t, Time: time.Now(), Message: msg, Data: data})
-	}
-}
-
-func isNotFound(err error) bool {
-	var se *client.ServerError
-	return errors.As(err, &se) && se.Message == "route not found"
-}
-
-// isInvalid reports whether a server error rejects the configuration
-// itself (§3): retrying the same config cannot succeed.
-func isInvalid(err error) bool {
-	var se *client.ServerError
-	if !errors.As(err, &se) {
-		return false
-	}
-	m := se.Message
-	return strings.HasPrefix(m, "route r") || strings.HasPrefix(m, "failed to add route") ||
-		strings.Contains(m, "path cannot be empty") || strings.Contains(m, "invalid backend url") ||
-		m == "invalid json" || m == "invalid format"
 }

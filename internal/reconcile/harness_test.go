@@ -2,7 +2,9 @@ package reconcile
 
 import (
 	"context"
-	"net"
+	"encoding/json"
+	"fmt"
+	"log/slog"
 	"slices"
 	"strings"
 	"sync"
@@ -33,8 +35,9 @@ type harness struct {
 	// would: the proxy keeps serving its routes (§7).
 	kill func()
 
-	mu     sync.Mutex
-	events []client.Event
+	mu      sync.Mutex
+	reports []Report
+	logs    []string // "LEVEL message" of every record the reconciler logged
 }
 
 // tester is what the harness needs of *testing.T and *rapid.T.
@@ -62,12 +65,12 @@ func newHarnessSeeded(tb tester, seed int64) *harness {
 }
 
 // newHarnessWith is newHarness with the client's config adjusted by mutate.
-func newHarnessWith(tb tester, mutate func(*client.Config)) *harness {
+func newHarnessWith(tb tester, mutate func(*client.Options)) *harness {
 	helper(tb)
 	return newHarnessSeed(tb, mutate, 1)
 }
 
-func newHarnessSeed(tb tester, mutate func(*client.Config), seed int64) *harness {
+func newHarnessSeed(tb tester, mutate func(*client.Options), seed int64) *harness {
 	helper(tb)
 	// The real server adds the routes of one apply in random order (§9):
 	// nothing the planner does may depend on that order.
@@ -83,28 +86,29 @@ func newHarnessSeed(tb tester, mutate func(*client.Config), seed int64) *harness
 // attachHarness is a harness on a running server: one agent process, with
 // its client configured by mutate and its reconciler by opts. Its client
 // stops with the test, or earlier through kill.
-func attachHarness(tb tester, srv *registrysim.Server, mutate func(*client.Config), opts Options) *harness {
+func attachHarness(tb tester, srv *registrysim.Server, mutate func(*client.Options), opts Options) *harness {
 	helper(tb)
 	h := &harness{tb: tb, srv: srv}
-	cfg := client.Config{
+	cfg := client.Options{
 		Addr: srv.Addr(), Service: "svc", Instance: "i1",
-		KeepaliveInterval: -1, IPCheckInterval: -1,
-		IPSource:           func() (net.IP, error) { return net.IPv4(127, 0, 0, 1), nil },
+		KeepaliveInterval:  -1,
 		MaintenanceTimeout: time.Second,
 		Backoff:            client.Backoff{Initial: 5 * time.Millisecond, Max: 20 * time.Millisecond, Multiplier: 2},
 	}
 	if mutate != nil {
 		mutate(&cfg)
 	}
+	// Events flow once Run starts, after h.r is set.
+	cfg.OnEvent = func(ev client.Event) { h.r.HandleEvent(ev) }
 	cl, err := client.New(cfg)
 	if err != nil {
 		tb.Fatalf("client.New: %v", err)
 	}
 	h.cl = cl
-	opts.OnEvent = h.record
+	opts.OnReport = h.record
+	opts.Logger = slog.New(logRecorder{h})
 	opts.Backoff = client.Backoff{Initial: 5 * time.Millisecond, Max: 50 * time.Millisecond, Multiplier: 2}
 	h.r = New(cl, opts)
-	cl.On("", h.r.HandleEvent)
 	ctx, cancel := context.WithCancel(context.Background())
 	h.ctx = ctx
 	done := make(chan struct{})
@@ -125,19 +129,85 @@ func attachHarness(tb tester, srv *registrysim.Server, mutate func(*client.Confi
 	return h
 }
 
-func (h *harness) record(ev client.Event) {
+func (h *harness) record(rep Report) {
 	h.mu.Lock()
-	h.events = append(h.events, ev)
+	h.reports = append(h.reports, rep)
 	h.mu.Unlock()
 }
 
-func (h *harness) eventsOf(t client.EventType) []client.Event {
+// stage sends what build adds to a batch behind the reconciler's back, in
+// one write; the error is the first transport failure or ERROR reply.
+func stage(ctx context.Context, cl *client.Client, build func(*client.Batch)) error {
+	var b client.Batch
+	build(&b)
+	res, err := cl.Send(ctx, &b)
+	if err != nil {
+		return err
+	}
+	for _, r := range res {
+		if r.Err != nil {
+			return r.Err
+		}
+	}
+	return nil
+}
+
+// maintenanceStatus is MAINT_STATUS: the targets the server lists in
+// maintenance for the session.
+func maintenanceStatus(ctx context.Context, cl *client.Client) ([]string, error) {
+	r, err := cl.Do(ctx, client.Command{Name: "MAINT_STATUS"})
+	if err != nil {
+		return nil, err
+	}
+	var v struct {
+		InMaintenance []string `json:"in_maintenance"`
+	}
+	if r.Kind != "MAINT_STATUS_OK" {
+		return nil, fmt.Errorf("MAINT_STATUS answered %s", r.Kind)
+	}
+	if err := json.Unmarshal([]byte(r.Payload), &v); err != nil {
+		return nil, err
+	}
+	return v.InMaintenance, nil
+}
+
+// logRecorder keeps what the reconciler logs in its harness.
+type logRecorder struct{ h *harness }
+
+func (l logRecorder) Enabled(context.Context, slog.Level) bool { return true }
+
+func (l logRecorder) Handle(_ context.Context, r slog.Record) error {
+	l.h.mu.Lock()
+	l.h.logs = append(l.h.logs, r.Level.String()+" "+r.Message)
+	l.h.mu.Unlock()
+	return nil
+}
+
+func (l logRecorder) WithAttrs([]slog.Attr) slog.Handler { return l }
+func (l logRecorder) WithGroup(string) slog.Handler      { return l }
+
+// logged returns the records logged so far whose "LEVEL message" starts
+// with prefix.
+func (h *harness) logged(prefix string) []string {
 	h.mu.Lock()
 	defer h.mu.Unlock()
-	var out []client.Event
-	for _, ev := range h.events {
-		if ev.Type == t {
-			out = append(out, ev)
+	var out []string
+	for _, l := range h.logs {
+		if strings.HasPrefix(l, prefix) {
+			out = append(out, l)
+		}
+	}
+	return out
+}
+
+// reportsOf returns the reports of type T so far.
+func reportsOf[T Report](h *harness) []T {
+	h.mu.Lock()
+	defer h.mu.Unlock()
+	var out []T
+	for _, rep := range h.reports {
+		if r, ok := rep.(T); ok {
+			out = append(out, r)
 		}
 	}
 	return out

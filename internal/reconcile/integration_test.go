@@ -20,11 +20,11 @@ func TestIntegrationSyncAndBackendChange(t *testing.T) {
 	d := desired(c)
 	h.sync(d)
 	h.check(d, time.Now())
-	if n := len(h.eventsOf(client.EventRouteAdded)); n != 2 {
-		t.Fatalf("ROUTE_ADDED events = %d, want 2", n)
+	if n := len(reportsOf[RouteAdded](h)); n != 2 {
+		t.Fatalf("RouteAdded reports = %d, want 2", n)
 	}
-	if n := len(h.eventsOf(client.EventHealthCheckSet)); n != 1 {
-		t.Fatalf("HEALTH_CHECK_SET events = %d, want 1", n)
+	if n := len(reportsOf[HealthCheckSet](h)); n != 1 {
+		t.Fatalf("HealthCheckSet reports = %d, want 1", n)
 	}
 
 	// Rule 1: nothing changed, nothing sent.
@@ -52,8 +52,8 @@ func TestIntegrationSyncAndBackendChange(t *testing.T) {
 	if got := strings.Join(names, " "); got != want {
 		t.Fatalf("commands %q, want %q", got, want)
 	}
-	if ev := h.eventsOf(client.EventConfigApplied); len(ev) != 2 || ev[1].Data["readded"] != 1 {
-		t.Fatalf("CONFIG_APPLIED events %+v", ev)
+	if rep := reportsOf[ConfigApplied](h); len(rep) != 2 || rep[1].Changes.Readded != 1 || rep[1].Writes != 1 {
+		t.Fatalf("ConfigApplied reports %+v", rep)
 	}
 }
 
@@ -85,6 +85,9 @@ func TestIntegrationReplayAfterRestart(t *testing.T) {
 		t.Fatalf("Run: %v", err)
 	}
 	h.check(d, time.Now())
+	if got := h.logged("INFO new session "); len(got) != 1 || !strings.HasSuffix(got[0], ": replaying the configuration") {
+		t.Fatalf("replay log lines %q", got)
+	}
 }
 
 func TestIntegrationOrphanPurge(t *testing.T) {
@@ -120,7 +123,9 @@ func TestIntegrationPartialApplyRecovery(t *testing.T) {
 	// session: the apply is partial (§3): web and api go live in the proxy
 	// without the session knowing them.
 	h.r.conn = &injectConn{Client: h.cl, before: 2, inject: func(ctx context.Context) {
-		if _, err := h.cl.AddRoute(ctx, client.Route{Domains: []string{"bad.example.com"}, Path: "/", Backend: "http://[::1"}); err != nil {
+		if err := stage(ctx, h.cl, func(b *client.Batch) {
+			b.RouteAdd(client.Route{Domains: []string{"bad.example.com"}, Path: "/", Backend: "http://[::1"})
+		}); err != nil {
 			t.Errorf("inject: %v", err)
 		}
 	}}
@@ -136,8 +141,8 @@ func TestIntegrationPartialApplyRecovery(t *testing.T) {
 			t.Fatalf("staged routes left after the failure: %+v", s)
 		}
 	}
-	if n := len(h.eventsOf(client.EventError)); n != 1 {
-		t.Fatalf("ERROR events = %d", n)
+	if n := len(reportsOf[Failed](h)); n != 1 {
+		t.Fatalf("Failed reports = %d", n)
 	}
 	// Terminal: another pass sends nothing until the config changes.
 	h.srv.ResetCommands()
@@ -174,13 +179,11 @@ func TestIntegrationDriftRepair(t *testing.T) {
 	ctx := h.ctx
 	// Behind the agent's back: api removed, a stray added.
 	api := h.r.Status().Routes[0]
-	if err := h.cl.RemoveRoute(ctx, api.ID); err != nil {
-		t.Fatal(err)
-	}
-	if _, err := h.cl.AddRoute(ctx, client.Route{Domains: []string{"stray.example.com"}, Path: "/", Backend: "http://s"}); err != nil {
-		t.Fatal(err)
-	}
-	if err := h.cl.ApplyConfig(ctx); err != nil {
+	if err := stage(ctx, h.cl, func(b *client.Batch) {
+		b.RouteRemove(api.ID)
+		b.RouteAdd(client.Route{Domains: []string{"stray.example.com"}, Path: "/", Backend: "http://s"})
+		b.Apply()
+	}); err != nil {
 		t.Fatal(err)
 	}
 	h.sync(d)
@@ -190,6 +193,9 @@ func TestIntegrationDriftRepair(t *testing.T) {
 	}
 	if s := h.r.Status(); s.Drifts != 1 {
 		t.Fatalf("drifts = %d, want 1", s.Drifts)
+	}
+	if got := h.logged("WARN drift: "); len(got) != 1 || got[0] != "WARN drift: 1 routes missing, 0 different, 1 unknown on the proxy" {
+		t.Fatalf("drift log lines %q", got)
 	}
 }
 
@@ -205,9 +211,9 @@ func TestIntegrationMassRemovalRefused(t *testing.T) {
 	if cmds := h.srv.Commands(); len(cmds) != 0 {
 		t.Fatalf("refused plan sent %q", cmds)
 	}
-	ev := h.eventsOf(client.EventError)
-	if len(ev) != 1 || !strings.Contains(ev[0].Message, "2 of 3 live routes") {
-		t.Fatalf("ERROR events: %+v", ev)
+	rep := reportsOf[Failed](h)
+	if len(rep) != 1 || !strings.Contains(rep[0].Err.Error(), "2 of 3 live routes") {
+		t.Fatalf("Failed reports: %+v", rep)
 	}
 	h.check(desired(c), time.Now())
 }

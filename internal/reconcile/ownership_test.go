@@ -240,7 +240,7 @@ func TestMaintenanceSurvivesEveryReadd(t *testing.T) {
 			if got := h.srv.Resolve(admin.Domains[0], admin.Path); got.Kind != registrysim.TargetMaintenance {
 				t.Fatalf("admin after the %s edit: %+v", name, got)
 			}
-			ids, err := h.cl.MaintenanceStatus(h.ctx)
+			ids, err := maintenanceStatus(h.ctx, h.cl)
 			if err != nil {
 				t.Fatal(err)
 			}

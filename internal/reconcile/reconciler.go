@@ -4,6 +4,7 @@ import (
 	"context"
 	"errors"
 	"fmt"
+	"log/slog"
 	"math/rand/v2"
 	"sync"
 	"time"
@@ -14,10 +15,12 @@ import (
 
 // Options configure a Reconciler.
 type Options struct {
-	// OnEvent receives ROUTE_ADDED, ROUTE_REMOVED, HEALTH_CHECK_SET,
-	// CONFIG_APPLIED, LOG and ERROR events, on the Run goroutine, never
-	// under a lock. It must not block for long.
-	OnEvent func(client.Event)
+	// OnReport receives what each pass did (see Report), on the Run
+	// goroutine, never under a lock. It must not block for long.
+	OnReport func(Report)
+	// Logger receives what is only worth a log line: a replay, drift, the
+	// plan's warnings. Default discards.
+	Logger *slog.Logger
 	// Now is the clock; default time.Now.
 	Now func() time.Time
 	// Backoff is the retry schedule after an error; zero means
@@ -88,6 +91,9 @@ func New(conn Conn, opts Options) *Reconciler {
 	if opts.Rand == nil {
 		opts.Rand = rand.Float64
 	}
+	if opts.Logger == nil {
+		opts.Logger = slog.New(slog.DiscardHandler)
+	}
 	return &Reconciler{conn: conn, opts: opts, dirty: make(chan struct{}, 1), applied: NewApplied(0)}
 }
 
@@ -115,12 +121,12 @@ func (r *Reconciler) Trigger() {
 	}
 }
 
-// HandleEvent is a client event handler: a (re)connection marks a pass due,
-// which replays everything when the session is new (rule 9). Register it
-// with client.On before the client runs.
+// HandleEvent is a client event handler (client.Options.OnEvent): a
+// (re)connection marks a pass due, which replays everything when the
+// session is new (rule 9).
 func (r *Reconciler) HandleEvent(ev client.Event) {
-	switch ev.Type {
-	case client.EventConnected, client.EventReconnected:
+	switch ev.(type) {
+	case client.Connected, client.Reconnected:
 		r.Trigger()
 	}
 }
@@ -192,7 +198,7 @@ func (r *Reconciler) Reconcile(ctx context.Context) (Result, error) {
 		// purge what the old session left served (rule 9, §7).
 		if r.applied.Generation != 0 {
 			r.count(func(s *Status) { s.Replays++ })
-			r.log("info", fmt.Sprintf("new session %s: replaying the configuration", r.conn.SessionID()))
+			r.opts.Logger.Info(fmt.Sprintf("new session %s: replaying the configuration", r.conn.SessionID()))
 		}
 		if r.applied.Generation == 0 {
 			r.applied = takeOver(gen, *d, r.opts.Inherited)
@@ -248,7 +254,7 @@ func (r *Reconciler) Reconcile(ctx context.Context) (Result, error) {
 
 	start := time.Now()
 	r.remember(r.applied, &c)
-	a, stats, err := execute(ctx, r.conn, r.applied, c, r.opts.OnEvent)
+	a, stats, err := execute(ctx, r.conn, r.applied, c, r.report)
 	r.applied = a
 	r.remember(a, nil)
 	r.count(func(s *Status) { s.Writes += stats.Writes; s.Commands += stats.Commands })
@@ -260,20 +266,16 @@ func (r *Reconciler) Reconcile(ctx context.Context) (Result, error) {
 		if rerr := r.reread(ctx, true); rerr == nil {
 			r.recover = false
 		}
-		if isInvalid(err) && !fallback {
+		// Retrying a configuration the server refuses cannot succeed (§3).
+		if errors.Is(err, client.ErrInvalidConfig) && !fallback {
 			return r.refused(version, fmt.Errorf("%w: the server refused it: %w", ErrInvalid, err))
 		}
 		return r.failed(err)
 	}
-	// Publish the state first: whoever reacts to CONFIG_APPLIED (readiness,
+	// Publish the state first: whoever reacts to ConfigApplied (readiness,
 	// status) must already see it.
 	r.succeeded(d, version, fallback)
-	n := c.Counts()
-	r.emit(client.Event{Type: client.EventConfigApplied, Message: "configuration applied", Data: map[string]any{
-		"added": n.Added, "removed": n.Removed, "readded": n.Readded, "updated": n.Updated, "purged": n.Purged,
-		"maint_enter": n.MaintEnter, "maint_exit": n.MaintExit, "commands": stats.Commands, "writes": stats.Writes,
-		"duration": time.Since(start),
-	}})
+	r.report(ConfigApplied{Changes: c.Counts(), Commands: stats.Commands, Writes: stats.Writes, Duration: time.Since(start)})
 	return res, nil
 }
 
@@ -322,7 +324,7 @@ func (r *Reconciler) reread(ctx context.Context, afterFailure bool) error {
 	} else if !afterFailure {
 		if drift := driftText(before, r.applied); drift != "" {
 			r.count(func(s *Status) { s.Drifts++ })
-			r.log("warn", "drift: "+drift)
+			r.opts.Logger.Warn("drift: " + drift)
 		}
 	}
 	return nil
@@ -380,7 +382,7 @@ func (r *Reconciler) failed(err error) (Result, error) {
 	r.st.Terminal = isTerminal(err)
 	r.mu.Unlock()
 	r.setApplied(err)
-	r.emit(client.Event{Type: client.EventError, Message: err.Error(), Err: err})
+	r.report(Failed{Err: err})
 	return Result{}, err
 }
 
@@ -391,20 +393,12 @@ func (r *Reconciler) warn(c Changeset) {
 	}
 	r.lastWarnings = text
 	for _, w := range c.Warnings {
-		r.log("warn", w)
+		r.opts.Logger.Warn(w)
 	}
 }
 
-func (r *Reconciler) log(level, msg string) {
-	r.emit(client.Event{Type: client.EventLog, Message: msg, Data: map[string]any{"level": level}})
-}
-
-func (r *Reconciler) emit(ev client.Event) {
-	if r.opts.OnEvent == nil {
-		return
+func (r *Reconciler) report(rep Report) {
+	if r.opts.OnReport != nil {
+		r.opts.OnReport(rep)
 	}
-	if ev.Time.IsZero() {
-		ev.Time = r.opts.Now()
-	}
-	r.opts.OnEvent(ev)
 }

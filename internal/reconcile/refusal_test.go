@@ -25,7 +25,9 @@ func TestRefusedApplyOrphansDoNotBlockFallback(t *testing.T) {
 	bad := desired(conf(rt("a", "a.com", "/", "http://a"), rt("b", "b.com", "/", "http://b"),
 		withHealth(rt("c", "c.com", "/", "http://c"), "/h")))
 	h.r.conn = &injectConn{Client: h.cl, before: 2, inject: func(ctx context.Context) {
-		if _, err := h.cl.AddRoute(ctx, client.Route{Domains: []string{"bad.example.com"}, Path: "/", Backend: "http://[::1"}); err != nil {
+		if err := stage(ctx, h.cl, func(b *client.Batch) {
+			b.RouteAdd(client.Route{Domains: []string{"bad.example.com"}, Path: "/", Backend: "http://[::1"})
+		}); err != nil {
 			t.Errorf("inject: %v", err)
 		}
 	}}
@@ -52,7 +54,9 @@ func TestRevertAfterRefusedApply(t *testing.T) {
 	bad := desired(conf(rt("a", "a.com", "/", "http://a"), rt("b", "b.com", "/", "http://b"),
 		withHealth(rt("c", "c.com", "/", "http://c"), "/h")))
 	h.r.conn = &injectConn{Client: h.cl, before: 2, inject: func(ctx context.Context) {
-		if _, err := h.cl.AddRoute(ctx, client.Route{Domains: []string{"bad.example.com"}, Path: "/", Backend: "http://[::1"}); err != nil {
+		if err := stage(ctx, h.cl, func(b *client.Batch) {
+			b.RouteAdd(client.Route{Domains: []string{"bad.example.com"}, Path: "/", Backend: "http://[::1"})
+		}); err != nil {
 			t.Errorf("inject: %v", err)
 		}
 	}}
@@ -70,7 +74,7 @@ func TestRevertAfterRefusedApply(t *testing.T) {
 func gatedHarness(t *testing.T) (*harness, chan struct{}) {
 	t.Helper()
 	release := make(chan struct{})
-	h := newHarnessWith(t, func(c *client.Config) {
+	h := newHarnessWith(t, func(c *client.Options) {
 		c.Sleep = func(ctx context.Context, _ time.Duration) error {
 			select {
 			case <-release:
