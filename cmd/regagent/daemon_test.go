@@ -69,6 +69,24 @@ func (p *daemonProc) signal(sig syscall.Signal) {
 	}
 }
 
+// await waits until stderr holds want, failing at once if the process
+// exits first.
+func (p *daemonProc) await(want string) {
+	p.t.Helper()
+	timeout := time.After(exitBound)
+	for !strings.Contains(p.stderr.String(), want) {
+		select {
+		case <-p.stderr.changed:
+		case <-p.done:
+			if !strings.Contains(p.stderr.String(), want) {
+				p.t.Fatalf("regagent exited (%v) before writing %q", p.err, want)
+			}
+		case <-timeout:
+			p.t.Fatalf("no %q on stderr within %v", want, exitBound)
+		}
+	}
+}
+
 // wait returns the exit code once the process has exited.
 func (p *daemonProc) wait() int {
 	p.t.Helper()
@@ -140,12 +158,12 @@ func TestDaemonReloadsOnSIGHUP(t *testing.T) {
 			path := filepath.Join(t.TempDir(), "registry.yaml")
 			writeDaemonFile(t, path, "a", "")
 			p := startDaemon(t, dc.args(t, path)...)
-			p.stderr.await(t, `"event":"CONFIG_APPLIED"`)
+			p.await(`"event":"CONFIG_APPLIED"`)
 
 			writeDaemonFile(t, path, "b", "")
 			p.signal(syscall.SIGHUP)
-			p.stderr.await(t, `"msg":"reload requested"`)
-			p.stderr.await(t, "take effect when the agent restarts: service.instance")
+			p.await(`"msg":"reload requested"`)
+			p.await("take effect when the agent restarts: service.instance")
 
 			p.signal(syscall.SIGTERM)
 			if code := p.wait(); code != exitOK {
@@ -164,10 +182,10 @@ func TestDaemonSecondSignalExitsAtOnce(t *testing.T) {
 			path := filepath.Join(t.TempDir(), "registry.yaml")
 			writeDaemonFile(t, path, "second-"+dc.name, "shutdown: {mode: drain, drain_timeout: 1m}\n")
 			p := startDaemon(t, dc.args(t, path)...)
-			p.stderr.await(t, `"event":"CONFIG_APPLIED"`)
+			p.await(`"event":"CONFIG_APPLIED"`)
 
 			p.signal(syscall.SIGTERM)
-			p.stderr.await(t, `"msg":"draining"`)
+			p.await(`"msg":"draining"`)
 			p.signal(syscall.SIGTERM)
 			if code := p.wait(); code != exitError {
 				t.Errorf("exit %d after a second signal, want %d", code, exitError)
