@@ -2,10 +2,14 @@ package main
 
 import (
 	"context"
+	"errors"
 	"flag"
 	"fmt"
 	"io"
 	"strings"
+
+	"regagent/internal/config"
+	"regagent/internal/redact"
 )
 
 const usage = `regagent keeps the go-proxy registry in step with a YAML file.
@@ -115,4 +119,21 @@ func configPath(flagValue string, env *environment) string {
 		return v
 	}
 	return "registry.yaml"
+}
+
+// reportConfigErrors prints every config error on its own line, compiler
+// style, and turns them into a silent exit 1; outcome says what that meant
+// ("nothing was sent").
+func reportConfigErrors(err error, env *environment, outcome string) error {
+	var errs config.Errors
+	if !errors.As(err, &errs) {
+		return err
+	}
+	// An invalid file has no list of its secrets: URL passwords at least
+	// are masked.
+	for _, e := range errs {
+		fmt.Fprintln(env.stderr, redact.URLPasswords(e.Error()))
+	}
+	fmt.Fprintf(env.stderr, "regagent: the config is invalid (%d errors); %s\n", len(errs), outcome)
+	return &exitCodeError{code: exitError}
 }

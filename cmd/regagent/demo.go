@@ -20,18 +20,10 @@ import (
 // it, and prints the simulated proxy's routing table after every change, so
 // editing the file shows its effect at once.
 func runDemo(ctx context.Context, args []string, env *environment) error {
-	fs := newFlagSet("demo", env.stderr)
-	cfgFlag := fs.String("c", "examples/registry.yaml", "config file")
-	statusAddr := fs.String("status-addr", "", "also serve the status endpoint here")
-	lf := addLogFlags(fs, "text")
-	if err := parseFlags(fs, args); err != nil {
-		return err
-	}
-	if err := noArgs(fs); err != nil {
-		return err
-	}
-	logger, err := lf.logger(env.stderr)
-	if err != nil {
+	d := newDaemon("demo", "text", env)
+	cfgFlag := d.fs.String("c", "examples/registry.yaml", "config file")
+	statusAddr := d.fs.String("status-addr", "", "also serve the status endpoint here")
+	if err := d.parse(args); err != nil {
 		return err
 	}
 	// Maintenance pages count as reachable: the demo has no page server,
@@ -54,20 +46,13 @@ func runDemo(ctx context.Context, args []string, env *environment) error {
 	defer os.RemoveAll(stateDir)
 
 	tp := &tablePrinter{w: env.stdout, sim: sim}
-	a, err := agent.New(agent.Options{
+	return d.run(ctx, agent.Options{
 		ConfigPath: *cfgFlag,
 		ProxyAddr:  sim.Addr(),
 		StatusAddr: *statusAddr,
 		StateFile:  filepath.Join(stateDir, "regagent.state"),
-		Lookup:     env.getenv,
-		Logger:     logger,
 		OnEvent:    tp.onEvent,
 	})
-	if err != nil {
-		return err
-	}
-	defer reloadOnHUP(a)()
-	return reportConfigErrors(a.Run(ctx), env, "nothing was sent")
 }
 
 // tablePrinter prints the simulated proxy's table when it may have changed.
