@@ -15,7 +15,7 @@ import (
 // --log-format and --log-level ask for, then one agent over the file,
 // re-reading it on SIGHUP, until ctx ends; an invalid file is reported
 // compiler style. A command adds its own flags to fs before parse, and
-// passes to run the agent's options and what runs beside the agent.
+// passes to run the agent's options and its companions.
 type daemon struct {
 	env *environment
 	fs  *flag.FlagSet
@@ -46,14 +46,15 @@ func (d *daemon) parse(args []string) error {
 	return nil
 }
 
-// beside is started once the agent exists and runs until its stop is
-// called, after the agent's Run has returned.
-type beside func(ctx context.Context, a *agent.Agent) (stop func())
+// companion runs beside the agent: it is started once the agent exists,
+// before its Run, and stopped after Run has returned.
+type companion func(ctx context.Context, a *agent.Agent) (stop func())
 
 // run creates the agent from opts, reading ${VAR} from the process's
 // environment and logging to the logger, and runs it until ctx ends and
-// its shutdown is over.
-func (d *daemon) run(ctx context.Context, opts agent.Options, alongside ...beside) error {
+// its shutdown is over. A file invalid at start ends it with every error
+// printed and exit 1, before anything is sent.
+func (d *daemon) run(ctx context.Context, opts agent.Options, companions ...companion) error {
 	opts.Lookup = d.env.getenv
 	opts.Logger = d.log
 	a, err := agent.New(opts)
@@ -63,7 +64,7 @@ func (d *daemon) run(ctx context.Context, opts agent.Options, alongside ...besid
 	// Installed before Run: a SIGHUP without a handler would end the
 	// process.
 	defer reloadOnHUP(a)()
-	for _, start := range alongside {
+	for _, start := range companions {
 		defer start(ctx, a)()
 	}
 	return reportConfigErrors(a.Run(ctx), d.env, "nothing was sent")
