@@ -122,7 +122,7 @@ func TestIntegrationPartialApplyRecovery(t *testing.T) {
 	// them, a route with a backend the server cannot parse is staged on the
 	// session: the apply is partial (§3): web and api go live in the proxy
 	// without the session knowing them.
-	h.r.conn = &injectConn{Client: h.cl, before: 2, inject: func(ctx context.Context) {
+	h.r.pass.conn = &injectConn{Client: h.cl, before: 2, inject: func(ctx context.Context) {
 		if err := stage(ctx, h.cl, func(b *client.Batch) {
 			b.RouteAdd(client.Route{Domains: []string{"bad.example.com"}, Path: "/", Backend: "http://[::1"})
 		}); err != nil {
@@ -149,7 +149,7 @@ func TestIntegrationPartialApplyRecovery(t *testing.T) {
 	if _, err := h.r.Reconcile(h.ctx); err != nil || len(h.srv.Commands()) != 0 {
 		t.Fatalf("terminal state retried: err=%v commands=%q", err, h.srv.Commands())
 	}
-	h.r.conn = h.cl
+	h.r.pass.conn = h.cl
 	h.sync(d) // the file is saved again
 	h.check(d, time.Now())
 }
