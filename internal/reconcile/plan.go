@@ -13,7 +13,8 @@ type PlanOptions struct {
 	// Now decides whether a maintenance window with an `until` is over.
 	Now time.Time
 	// MassRemovalThreshold is the fraction of live routes a plan may
-	// remove without an explicit permission (rule 11); 0 means 0.5.
+	// remove without an explicit permission (planner rule 11,
+	// docs/planner.md); 0 means 0.5.
 	MassRemovalThreshold float64
 }
 
@@ -21,17 +22,19 @@ type PlanOptions struct {
 // for humans, and why nothing may be sent.
 type Changeset struct {
 	// Steps in the order they must reach the server. Empty when nothing
-	// differs (rule 1) or when Err is set.
+	// differs (planner rule 1, docs/planner.md) or when Err is set.
 	Steps []Step
 	// Changes describe the route changes, sorted by name.
 	Changes []Change
-	// Warnings are worth a LOG warn event (rule 7).
+	// Warnings are worth a LOG warn event: maintenance targets that
+	// match nothing or reach more routes than named (planner rule 7,
+	// docs/planner.md).
 	Warnings []string
 	// Err, when set, says why the plan must not run: ErrMassRemoval
-	// (rule 11).
+	// (planner rule 11, docs/planner.md).
 	Err error
 	// RequeueAt, when not zero, is when maintenance ends by itself and a
-	// new pass is due (rule 7).
+	// new pass is due (planner rule 7, docs/planner.md).
 	RequeueAt time.Time
 }
 
@@ -296,9 +299,10 @@ func changes(d Desired, a Applied, want map[string]RouteSpec, kind map[string]Ch
 	return out
 }
 
-// massRemoval is the blast-radius guard (rule 11): a plan that drops more
-// than threshold of the live routes for good (a rename to the same domain
-// and path does not count) needs the file to say so.
+// massRemoval is the blast-radius guard (planner rule 11, docs/planner.md):
+// a plan that drops more than threshold of the live routes for good (a
+// rename to the same domain and path does not count) needs the file to say
+// so.
 func massRemoval(d Desired, a Applied, kind map[string]ChangeKind, threshold float64) error {
 	if d.AllowMassRemoval || d.RoutesExplicitlyEmpty {
 		return nil
