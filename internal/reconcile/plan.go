@@ -127,7 +127,10 @@ func Plan(d Desired, a Applied, o PlanOptions) Changeset {
 		c.Err = err
 		return c
 	}
-	going, adding := rc.goingAdding()
+	// Made here, where they stay on the stack: a plan is computed on
+	// every pass.
+	going, adding := map[string]bool{}, map[string]bool{}
+	rc.goingAdding(going, adding)
 	m := planMaintenance(d, a, o.Now, going, adding)
 	c.Warnings, c.RequeueAt = m.warnings, m.requeueAt
 	c.Steps = append(c.Steps, m.preExit...)
@@ -223,10 +226,9 @@ func (rc *routeChanges) overlapsRemoved(name string, k ChangeKind, spec RouteSpe
 	return false
 }
 
-// goingAdding returns the names of the routes the plan removes or re-adds,
-// and of those it adds or re-adds.
-func (rc *routeChanges) goingAdding() (going, adding map[string]bool) {
-	going, adding = map[string]bool{}, map[string]bool{}
+// goingAdding fills going with the names of the routes the plan removes or
+// re-adds, and adding with those it adds or re-adds.
+func (rc *routeChanges) goingAdding(going, adding map[string]bool) {
 	for name, k := range rc.kind {
 		if k == ChangeRemove || k == ChangeReadd {
 			going[name] = true
@@ -235,7 +237,6 @@ func (rc *routeChanges) goingAdding() (going, adding map[string]bool) {
 			adding[name] = true
 		}
 	}
-	return going, adding
 }
 
 // needsReadd is readdReasons without building the text.
