@@ -106,8 +106,13 @@ func (w maintWant) warnings(d Desired) []string {
 // page.
 func (m *maintPlan) planExits(w maintWant, d Desired, a Applied, going map[string]bool) map[string]string {
 	in := m.exitAll(w, a)
-	gone := maps.Clone(in)
-	maps.Copy(gone, a.Maintenance.Stale)
+	gone := map[string]bool{} // on the stack, unlike a clone of in
+	for b := range in {
+		gone[b] = true
+	}
+	for b := range a.Maintenance.Stale {
+		gone[b] = true
+	}
 	var pre, post, release []string
 	for _, b := range slices.Sorted(maps.Keys(gone)) {
 		if _, ok := w.backends[b]; ok {
