@@ -1,7 +1,7 @@
-// Package benchsuite measures regagent end to end: the numbers issue 6 asks
-// for (save-to-live latency, initial sync against the one-command-per-round-
-// trip pattern, round trips and commands per reconcile, peak memory) and the
-// ones issue 5 reports (idle RSS, idle CPU and wakeups, save-to-live time).
+// Package benchsuite measures regagent end to end: save-to-live latency,
+// initial sync against the one-command-per-round-trip pattern, round trips
+// and commands per reconcile, peak memory, and the cost of an idle agent
+// (RSS, CPU and wakeups). BENCHMARKS.md states the target of each.
 //
 // It holds only benchmarks and a few fast tests of its own helpers: nothing
 // here runs during a plain `go test` beyond those tests. The benchmarks drive

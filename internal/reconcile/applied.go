@@ -160,13 +160,14 @@ type Listed struct {
 	Status   string // "active" or "staged"
 }
 
-// Observe returns a corrected by the server's ROUTE_LIST (rules 8, 10):
-// a route it no longer lists is dropped (the planner re-adds it), a route
-// whose domains, path or backend read differently is marked Unverified (the
-// planner re-adds it), an unknown route becomes a stray (the planner
-// removes it). Quirks handled (§3): ids may be listed twice (an updated
-// active route also shows a staged copy); staged-only entries are not live.
-// The list says nothing about headers, options or health checks.
+// Observe returns a corrected by the server's ROUTE_LIST (planner rules 8
+// and 10, docs/planner.md): a route it no longer lists is dropped (the
+// planner re-adds it), a route whose domains, path or backend read
+// differently is marked Unverified (the planner re-adds it), an unknown
+// route becomes a stray (the planner removes it). Quirks handled (§3): ids
+// may be listed twice (an updated active route also shows a staged copy);
+// staged-only entries are not live. The list says nothing about headers,
+// options or health checks.
 func (a Applied) Observe(list []Listed) Applied {
 	byID := map[string][]Listed{}
 	var order []string

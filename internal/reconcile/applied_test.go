@@ -72,7 +72,7 @@ func TestReplayAfterRegister(t *testing.T) {
 	}
 
 	// Same routes, no headers: the orphans route the same way, the replay
-	// adds everything in one apply and re-enters maintenance (rule 9).
+	// adds everything in one apply and re-enters maintenance (planner rule 9).
 	got, _ := converge(t, desired(c), a)
 	eqSteps(t, got, "ADD api example.com /api http://a 0", "ADD web example.com / http://w 0", "HEALTH api h 10s 2s", "APPLY", "MAINT_ENTER ALL ")
 

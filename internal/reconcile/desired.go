@@ -22,7 +22,7 @@ type Desired struct {
 	Maintenance MaintenanceSpec
 
 	// AllowMassRemoval and RoutesExplicitlyEmpty lift the blast-radius
-	// guard (rule 11).
+	// guard (planner rule 11, docs/planner.md).
 	AllowMassRemoval      bool
 	RoutesExplicitlyEmpty bool
 }

@@ -9,6 +9,17 @@
 // through the protocol client as few pipelined writes as the ids returned
 // by the server allow, and updates Applied only from the replies.
 //
+// The parts, each in its file: Run is the loop (loop.go): a pass is due on
+// a signal, a timer or after an error with backoff, and a TerminalError is
+// not retried. The pass (pass.go, session.go) owns Applied and what the
+// next pass must do first: recover after a failure, re-read for drift,
+// start over in a new session. The board (status.go) is the one place
+// shared with other goroutines, under a mutex: SetDesired posts the desired
+// state there, and every pass publishes its outcome for Status and Applied.
+//
+// The rules every plan obeys are written down in docs/planner.md; comments
+// cite them as "planner rule N".
+//
 // The planner is written for what the real server does, not for what the
 // protocol promises (docs/PROTOCOL.md): CONFIG_APPLY adds before it removes
 // and a removal deletes every proxy route with the same path and an

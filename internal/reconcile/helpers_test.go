@@ -93,7 +93,7 @@ func simulate(tb testing.TB, a Applied, c Changeset) Applied {
 }
 
 // converge plans from a and simulates the plan, checking the invariants
-// every plan must keep, and that planning again yields nothing (rule 1).
+// every plan must keep, and that planning again yields nothing (planner rule 1).
 func converge(tb testing.TB, d Desired, a Applied) (Changeset, Applied) {
 	tb.Helper()
 	c := plan(d, a)

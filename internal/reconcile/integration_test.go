@@ -27,14 +27,14 @@ func TestIntegrationSyncAndBackendChange(t *testing.T) {
 		t.Fatalf("HealthCheckSet reports = %d, want 1", n)
 	}
 
-	// Rule 1: nothing changed, nothing sent.
+	// Planner rule 1: nothing changed, nothing sent.
 	h.srv.ResetCommands()
 	h.sync(d)
 	if cmds := h.srv.Commands(); len(cmds) != 0 {
 		t.Fatalf("unchanged config sent %q", cmds)
 	}
 
-	// Rule 4: one backend change is one write: remove, apply, (the
+	// Planner rule 4: one backend change is one write: remove, apply, (the
 	// option and header set), add, apply.
 	c.Routes[0].Backend = "http://w2:3000"
 	d = desired(c)
@@ -122,7 +122,7 @@ func TestIntegrationPartialApplyRecovery(t *testing.T) {
 	// them, a route with a backend the server cannot parse is staged on the
 	// session: the apply is partial (§3): web and api go live in the proxy
 	// without the session knowing them.
-	h.r.conn = &injectConn{Client: h.cl, before: 2, inject: func(ctx context.Context) {
+	h.r.pass.conn = &injectConn{Client: h.cl, before: 2, inject: func(ctx context.Context) {
 		if err := stage(ctx, h.cl, func(b *client.Batch) {
 			b.RouteAdd(client.Route{Domains: []string{"bad.example.com"}, Path: "/", Backend: "http://[::1"})
 		}); err != nil {
@@ -149,7 +149,7 @@ func TestIntegrationPartialApplyRecovery(t *testing.T) {
 	if _, err := h.r.Reconcile(h.ctx); err != nil || len(h.srv.Commands()) != 0 {
 		t.Fatalf("terminal state retried: err=%v commands=%q", err, h.srv.Commands())
 	}
-	h.r.conn = h.cl
+	h.r.pass.conn = h.cl
 	h.sync(d) // the file is saved again
 	h.check(d, time.Now())
 }
@@ -271,7 +271,7 @@ func TestIntegrationPriorityChangeKeepsHeadersAndOptions(t *testing.T) {
 	h.check(d, time.Now())
 }
 
-// The blast-radius guard (rule 11) counts only this session's routes. After
+// The blast-radius guard (planner rule 11) counts only this session's routes. After
 // a reconnect the session is new and empty, while the old routes are still
 // served by the proxy (§7): a truncated file read while disconnected (or
 // applied on the reconnect pass) removes them all, purge included, with no
@@ -298,7 +298,7 @@ func TestIntegrationMassRemovalGuardAfterReconnect(t *testing.T) {
 	}
 }
 
-// A refused plan (mass removal, rule 11) is terminal: Reconcile returns at
+// A refused plan (mass removal, planner rule 11) is terminal: Reconcile returns at
 // once until SetDesired. But the last good config is still what should be
 // live; after a server restart (§8) or a dropped connection the new session
 // is empty and nothing is replayed: the service stays 503 until someone

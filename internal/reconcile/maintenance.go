@@ -20,97 +20,110 @@ type maintPlan struct {
 	requeueAt time.Time
 }
 
-// planMaintenance compares desired maintenance with what was entered. The
+// planMaintenance compares desired maintenance with what was entered, in
+// steps: what is wanted (and the warnings it calls for), the exits and
+// releases of what is no longer wanted, then the enters and keepers. The
 // proxy keeps maintenance on a backend object shared by every route with
 // the same backend URL string, which lives as long as one of them does
 // (§5, §9), so the backend is the unit compared. A route removed and added
 // again would get a fresh object, out of maintenance: a keeper route holds
 // the object across the re-add, and the new id is entered again so that
-// MAINT_STATUS lists it. Nothing here re-adds a route (rule 7). going holds the names of the
-// routes the plan removes or re-adds, adding those it adds or re-adds. Targets come
-// resolved to route names (config decides what a target designates), and
-// the executor turns those into this session's route ids; the server
-// would accept a path or domain and change nothing (§5).
+// MAINT_STATUS lists it. Nothing here re-adds a route (planner rule 7,
+// docs/planner.md). going holds the names of the routes the plan removes
+// or re-adds, adding those it adds or re-adds. Targets come resolved to
+// route names (config decides what a target designates), and the executor
+// turns those into this session's route ids; the server would accept a
+// path or domain and change nothing (§5).
 func planMaintenance(d Desired, a Applied, now time.Time, going, adding map[string]bool) maintPlan {
-	var m maintPlan
+	w := wantedMaintenance(d, now)
+	m := maintPlan{warnings: w.warnings(d)}
+	if w.active && d.Maintenance.Until != nil {
+		m.requeueAt = *d.Maintenance.Until
+	}
+	in := m.planExits(w, d, a, going)
+	m.planEnters(w, a, in, going, adding)
+	return m
+}
+
+// maintWant is the maintenance a desired state asks for now.
+type maintWant struct {
+	active bool // on, and its `until` not past
+	all    bool // ALL: the whole service
+	// backends maps each backend to be in maintenance to the target
+	// routes that reach it.
+	backends     map[string][]string
+	targets      map[string]bool // the target route names
+	unmatched    []string        // targets that designate no route
+	page, reason string
+}
+
+// wantedMaintenance resolves d's maintenance at now to backends: the proxy
+// keeps maintenance per backend URL string (§5).
+func wantedMaintenance(d Desired, now time.Time) maintWant {
 	dm := d.Maintenance
-	active := dm.Active(now) // `until` in the past: maintenance is over
-	if active && dm.Until != nil {
-		m.requeueAt = *dm.Until
+	w := maintWant{active: dm.Active(now), backends: map[string][]string{}, page: dm.Page, reason: dm.Reason}
+	if !w.active {
+		return w
 	}
-	wantAll := active && len(dm.Targets) == 0
+	w.all, w.unmatched = len(dm.Targets) == 0, dm.Unmatched
+	w.targets = make(map[string]bool, len(dm.Routes))
+	designated := make(map[string]bool, len(dm.Routes))
+	for _, n := range dm.Routes {
+		designated[n] = true
+	}
+	for _, r := range d.Routes {
+		if w.all || designated[r.Name] {
+			w.backends[r.Backend] = append(w.backends[r.Backend], r.Name)
+			w.targets[r.Name] = true
+		}
+	}
+	return w
+}
 
-	// want maps each backend to be in maintenance to the route names
-	// that reach it.
-	want := map[string][]string{}
-	var targets []string
-	if active {
-		designated := make(map[string]bool, len(dm.Routes))
-		for _, n := range dm.Routes {
-			designated[n] = true
-		}
-		for _, r := range d.Routes {
-			if wantAll || designated[r.Name] {
-				want[r.Backend] = append(want[r.Backend], r.Name)
-				targets = append(targets, r.Name)
-			}
-		}
-		for _, t := range dm.Unmatched {
-			m.warnings = append(m.warnings, fmt.Sprintf("maintenance target %q matches no route", t))
-		}
-		if !wantAll {
-			for _, r := range d.Routes {
-				if _, ok := want[r.Backend]; ok && !slices.Contains(targets, r.Name) {
-					m.warnings = append(m.warnings, fmt.Sprintf(
-						"route %q is not a maintenance target but shares backend %s with one: the proxy puts it in maintenance too (§5)",
-						r.Name, r.Backend))
-				}
-			}
+// warnings are the targets that match nothing, and the routes the proxy
+// puts in maintenance without being targets: they share a backend with
+// one (§5).
+func (w maintWant) warnings(d Desired) []string {
+	var out []string
+	for _, t := range w.unmatched {
+		out = append(out, fmt.Sprintf("maintenance target %q matches no route", t))
+	}
+	if !w.active || w.all {
+		return out
+	}
+	for _, r := range d.Routes {
+		if _, ok := w.backends[r.Backend]; ok && !w.targets[r.Name] {
+			out = append(out, fmt.Sprintf(
+				"route %q is not a maintenance target but shares backend %s with one: the proxy puts it in maintenance too (§5)",
+				r.Name, r.Backend))
 		}
 	}
+	return out
+}
 
-	am := a.Maintenance
-	in := maps.Clone(am.Backends) // backends in maintenance after the exits
-	if in == nil {
-		in = map[string]string{}
-	}
-	if am.All && !wantAll && len(a.Routes) > 0 {
-		m.preExit = append(m.preExit, Step{Kind: StepMaintExit, All: true})
-		for _, r := range a.Routes {
-			delete(in, r.Spec.Backend)
-		}
-	}
-	// Leave maintenance for backends no longer wanted, by a route that
-	// uses the backend now (before it is removed or changed) or, for
-	// maintenance left from an earlier session, after the routes are added.
-	gone := map[string]bool{}
+// planExits leaves maintenance for the backends no longer wanted, and
+// returns the backends still in maintenance after the exits, with their
+// page.
+func (m *maintPlan) planExits(w maintWant, d Desired, a Applied, going map[string]bool) map[string]string {
+	in := m.exitAll(w, a)
+	gone := map[string]bool{} // on the stack, unlike a clone of in
 	for b := range in {
 		gone[b] = true
 	}
-	for b := range am.Stale {
+	for b := range a.Maintenance.Stale {
 		gone[b] = true
 	}
 	var pre, post, release []string
 	for _, b := range slices.Sorted(maps.Keys(gone)) {
-		if _, ok := want[b]; ok {
+		if _, ok := w.backends[b]; ok {
 			continue
 		}
-		names := appliedUsing(a, b)
-		stillTargets := func(n string) bool { return going[n] && slices.Contains(targets, n) }
-		switch {
-		case len(names) > 0 && slices.ContainsFunc(names, func(n string) bool { return !stillTargets(n) }):
+		switch names, by := leaveBy(w, d, a, b, going); by {
+		case leaveBefore:
 			pre = append(pre, names...)
-		case len(desiredUsing(d, b)) > 0:
-			// Leave b after the adds, through a route of ours that will
-			// use it.
-			post = append(post, desiredUsing(d, b)...)
-		default:
-			// No route of ours will use b: every route on it goes away
-			// but stays a target under a new backend (leaving b first
-			// would show it live until the removal), or it was left
-			// from an earlier session. The proxy keeps b in maintenance
-			// for any route using that string later (§5): release it
-			// through a temporary route.
+		case leaveAfter:
+			post = append(post, names...)
+		case leaveByRelease:
 			release = append(release, b)
 		}
 		delete(in, b)
@@ -122,10 +135,63 @@ func planMaintenance(d Desired, a Applied, now time.Time, going, adding map[stri
 	if len(post) > 0 {
 		m.post = append(m.post, Step{Kind: StepMaintExit, Targets: sortedUniq(post)})
 	}
+	return in
+}
 
+// exitAll leaves ALL when it is no longer wanted, and returns the backends
+// still in maintenance after it, with their page: those of the routes
+// applied leave with it.
+func (m *maintPlan) exitAll(w maintWant, a Applied) map[string]string {
+	in := maps.Clone(a.Maintenance.Backends)
+	if in == nil {
+		in = map[string]string{}
+	}
+	if a.Maintenance.All && !w.all && len(a.Routes) > 0 {
+		m.preExit = append(m.preExit, Step{Kind: StepMaintExit, All: true})
+		for _, r := range a.Routes {
+			delete(in, r.Spec.Backend)
+		}
+	}
+	return in
+}
+
+// leaveWay is how a backend leaves maintenance.
+type leaveWay uint8
+
+const (
+	leaveBefore    leaveWay = iota // by the routes that use it now, before any route change
+	leaveAfter                     // by the routes that will use it, after the adds
+	leaveByRelease                 // by a temporary route (releaseSteps)
+)
+
+// leaveBy says how backend b, no longer wanted in maintenance, leaves it,
+// and by which routes.
+func leaveBy(w maintWant, d Desired, a Applied, b string, going map[string]bool) ([]string, leaveWay) {
+	// Through a route that uses b now, before it is removed or changed.
+	if names := appliedUsing(a, b); slices.ContainsFunc(names, func(n string) bool { return !going[n] || !w.targets[n] }) {
+		return names, leaveBefore
+	}
+	// After the adds, through a route of ours that will use b
+	// (maintenance left from an earlier session, for one).
+	if names := desiredUsing(d, b); len(names) > 0 {
+		return names, leaveAfter
+	}
+	// No route of ours will use b: every route on it goes away but stays
+	// a target under a new backend (leaving b first would show it live
+	// until the removal), or it was left from an earlier session. The
+	// proxy keeps b in maintenance for any route using that string later
+	// (§5): release it through a temporary route.
+	return nil, leaveByRelease
+}
+
+// planEnters enters maintenance for the wanted backends not in it with the
+// wanted page (in), and again for the routes the plan adds to a backend
+// already in it, so that MAINT_STATUS lists their new ids. A backend in
+// maintenance whose routes the plan re-adds gets a keeper route.
+func (m *maintPlan) planEnters(w maintWant, a Applied, in map[string]string, going, adding map[string]bool) {
 	var enter []string
-	for b, names := range want {
-		if p, ok := in[b]; !ok || p != dm.Page {
+	for b, names := range w.backends {
+		if p, ok := in[b]; !ok || p != w.page {
 			enter = append(enter, names...)
 			continue
 		}
@@ -139,15 +205,19 @@ func planMaintenance(d Desired, a Applied, now time.Time, going, adding map[stri
 		}
 	}
 	slices.Sort(m.keep)
+	m.enter(w, a, enter, adding)
+}
+
+// enter is the MAINT_ENTER of the routes in enter, or of ALL.
+func (m *maintPlan) enter(w maintWant, a Applied, enter []string, adding map[string]bool) {
 	switch {
-	case wantAll && (!am.All || len(enter) > 0 || len(adding) > 0):
+	case w.all && (!a.Maintenance.All || len(enter) > 0 || len(adding) > 0):
 		// ALL covers the routes applied when it is entered; entering it
 		// again after adds keeps a later MAINT_EXIT ALL complete.
-		m.post = append(m.post, Step{Kind: StepMaintEnter, All: true, Page: dm.Page, Reason: dm.Reason})
-	case !wantAll && len(enter) > 0:
-		m.post = append(m.post, Step{Kind: StepMaintEnter, Targets: sortedUniq(enter), Page: dm.Page, Reason: dm.Reason})
+		m.post = append(m.post, Step{Kind: StepMaintEnter, All: true, Page: w.page, Reason: w.reason})
+	case !w.all && len(enter) > 0:
+		m.post = append(m.post, Step{Kind: StepMaintEnter, Targets: sortedUniq(enter), Page: w.page, Reason: w.reason})
 	}
-	return m
 }
 
 // releaseSteps take backends no route of ours uses out of maintenance: a

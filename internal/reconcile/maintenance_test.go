@@ -68,7 +68,7 @@ func TestPlanMaintenance(t *testing.T) {
 			a := applied(t, tt.from)
 			c, _ := converge(t, desired(tt.to), a)
 			eqSteps(t, c, tt.want...)
-			// Entering or leaving maintenance never re-adds routes (rule 7).
+			// Entering or leaving maintenance never re-adds routes (planner rule 7).
 			if len(c.Changes) != 0 {
 				t.Fatalf("route changes: %v", Diff(c))
 			}

@@ -1,5 +1,10 @@
 package reconcile
 
+import (
+	"maps"
+	"slices"
+)
+
 // Memory is what one agent process made live on the proxy, kept across
 // restarts of the process: a new process gets a new, empty session, and
 // nothing on the wire tells it what the dead session left served
@@ -31,4 +36,65 @@ type MemoryRoute struct {
 	Domains []string `json:"domains"`
 	Path    string   `json:"path"`
 	Backend string   `json:"backend"`
+}
+
+// memory is what may be live after a plan's steps: the routes applied,
+// the orphans not purged yet and, when a plan is about to run, the routes
+// it adds. Kept before and after each execution, so that a process killed
+// in the middle of one leaves a memory that covers it.
+func (p *pass) memory(a Applied, c *Changeset) Memory {
+	m := Memory{Service: p.opts.Service, Instance: p.opts.Instance, MaxRouteID: max(a.MaxID, a.PrevMaxID),
+		MaintenanceAll: a.Maintenance.All}
+	seen := map[string]bool{}
+	add := func(s RouteSpec) {
+		k := routingKey(s) + "|" + s.Backend
+		if seen[k] {
+			return
+		}
+		seen[k] = true
+		m.Routes = append(m.Routes, MemoryRoute{Name: s.Name, Domains: slices.Clone(s.Domains), Path: s.Path, Backend: s.Backend})
+	}
+	for _, name := range sortedKeys(a.Routes) {
+		add(a.Routes[name].Spec)
+	}
+	for _, id := range sortedKeys(a.Strays) {
+		add(a.Strays[id].Spec)
+	}
+	for _, o := range a.Orphans {
+		add(o.Spec)
+	}
+	if c != nil {
+		for _, s := range c.Steps {
+			if s.Kind == StepRouteAdd {
+				add(s.Route)
+			}
+		}
+	}
+	if len(a.Maintenance.Backends)+len(a.Maintenance.Stale) > 0 {
+		m.Maintenance = map[string]string{}
+		maps.Copy(m.Maintenance, a.Maintenance.Stale)
+		maps.Copy(m.Maintenance, a.Maintenance.Backends)
+	}
+	return m
+}
+
+// remember hands the memory to Options.Remember when it changed.
+func (p *pass) remember(a Applied, c *Changeset) {
+	if p.opts.Remember == nil {
+		return
+	}
+	m := p.memory(a, c)
+	if p.remembered != nil && memoryEqual(*p.remembered, m) {
+		return
+	}
+	p.remembered = &m
+	p.opts.Remember(m)
+}
+
+func memoryEqual(a, b Memory) bool {
+	return a.Service == b.Service && a.Instance == b.Instance && a.MaxRouteID == b.MaxRouteID &&
+		a.MaintenanceAll == b.MaintenanceAll && maps.Equal(a.Maintenance, b.Maintenance) &&
+		slices.EqualFunc(a.Routes, b.Routes, func(x, y MemoryRoute) bool {
+			return x.Name == y.Name && x.Path == y.Path && x.Backend == y.Backend && slices.Equal(x.Domains, y.Domains)
+		})
 }

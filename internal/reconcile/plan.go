@@ -13,7 +13,8 @@ type PlanOptions struct {
 	// Now decides whether a maintenance window with an `until` is over.
 	Now time.Time
 	// MassRemovalThreshold is the fraction of live routes a plan may
-	// remove without an explicit permission (rule 11); 0 means 0.5.
+	// remove without an explicit permission (planner rule 11,
+	// docs/planner.md); 0 means 0.5.
 	MassRemovalThreshold float64
 }
 
@@ -21,17 +22,19 @@ type PlanOptions struct {
 // for humans, and why nothing may be sent.
 type Changeset struct {
 	// Steps in the order they must reach the server. Empty when nothing
-	// differs (rule 1) or when Err is set.
+	// differs (planner rule 1, docs/planner.md) or when Err is set.
 	Steps []Step
 	// Changes describe the route changes, sorted by name.
 	Changes []Change
-	// Warnings are worth a LOG warn event (rule 7).
+	// Warnings are worth a LOG warn event: maintenance targets that
+	// match nothing or reach more routes than named (planner rule 7,
+	// docs/planner.md).
 	Warnings []string
 	// Err, when set, says why the plan must not run: ErrMassRemoval
-	// (rule 11).
+	// (planner rule 11, docs/planner.md).
 	Err error
 	// RequeueAt, when not zero, is when maintenance ends by itself and a
-	// new pass is due (rule 7).
+	// new pass is due (planner rule 7, docs/planner.md).
 	RequeueAt time.Time
 }
 
@@ -117,81 +120,116 @@ func Plan(d Desired, a Applied, o PlanOptions) Changeset {
 	if o.MassRemovalThreshold <= 0 {
 		o.MassRemovalThreshold = 0.5
 	}
-	want := make(map[string]RouteSpec, len(d.Routes))
-	for _, r := range d.Routes {
-		want[r.Name] = r
+	rc := classify(d, a)
+	rc.cascade(d, a)
+	c.Changes = changes(d, a, rc.want, rc.kind, rc.why, rc.strays, rc.purge)
+	if err := massRemoval(d, a, rc.kind, o.MassRemovalThreshold); err != nil {
+		c.Err = err
+		return c
 	}
+	// Made here, where they stay on the stack: a plan is computed on
+	// every pass.
+	going, adding := map[string]bool{}, map[string]bool{}
+	rc.goingAdding(going, adding)
+	m := planMaintenance(d, a, o.Now, going, adding)
+	c.Warnings, c.RequeueAt = m.warnings, m.requeueAt
+	c.Steps = append(c.Steps, m.preExit...)
+	c.Steps = append(c.Steps, rc.routeSteps(d, a, m.keep)...)
+	c.Steps = append(c.Steps, m.post...)
+	return c
+}
 
-	kind := map[string]ChangeKind{}
-	why := map[string][]string{}
-	var removed []RouteSpec // applied specs whose removal hits the proxy (§4)
+// routeChanges is what happens to each route, before the plan lays it out
+// as steps.
+type routeChanges struct {
+	want    map[string]RouteSpec  // desired routes by name
+	kind    map[string]ChangeKind // route name → its change
+	why     map[string][]string   // route name → what differs
+	removed []RouteSpec           // specs whose removal hits the proxy (§4)
+	strays  []string              // ids of the strays, sorted
+	purge   []RouteSpec           // copies that purge orphans (§7)
+}
+
+// classify compares each route of d with the one applied under its name.
+func classify(d Desired, a Applied) routeChanges {
+	rc := routeChanges{want: make(map[string]RouteSpec, len(d.Routes)), kind: map[string]ChangeKind{}, why: map[string][]string{}}
+	for _, r := range d.Routes {
+		rc.want[r.Name] = r
+	}
 	var gone []string
 	for name := range a.Routes {
-		if _, ok := want[name]; !ok {
+		if _, ok := rc.want[name]; !ok {
 			gone = append(gone, name)
 		}
 	}
 	slices.Sort(gone)
 	for _, name := range gone {
-		kind[name] = ChangeRemove
-		removed = append(removed, a.Routes[name].Spec)
+		rc.kind[name] = ChangeRemove
+		rc.removed = append(rc.removed, a.Routes[name].Spec)
 	}
 	// d.Routes is sorted by name: no need to sort the applied names.
 	for _, w := range d.Routes {
 		ar, ok := a.Routes[w.Name]
 		switch {
 		case !ok:
-			kind[w.Name] = ChangeAdd
+			rc.kind[w.Name] = ChangeAdd
 		case needsReadd(ar, w, d):
-			kind[w.Name], why[w.Name] = ChangeReadd, readdReasons(ar, w, d)
-			removed = append(removed, ar.Spec)
+			rc.kind[w.Name], rc.why[w.Name] = ChangeReadd, readdReasons(ar, w, d)
+			rc.removed = append(rc.removed, ar.Spec)
 		case ar.Spec.Priority != w.Priority:
-			kind[w.Name] = ChangeUpdate
-			why[w.Name] = []string{fmt.Sprintf("priority %d -> %d", ar.Spec.Priority, w.Priority)}
+			rc.kind[w.Name] = ChangeUpdate
+			rc.why[w.Name] = []string{fmt.Sprintf("priority %d -> %d", ar.Spec.Priority, w.Priority)}
 		}
 	}
-	strays := sortedKeys(a.Strays)
-	for _, id := range strays {
-		removed = append(removed, a.Strays[id].Spec)
+	rc.strays = sortedKeys(a.Strays)
+	for _, id := range rc.strays {
+		rc.removed = append(rc.removed, a.Strays[id].Spec)
 	}
-	purge := purgeCopies(d, a.Orphans)
-	removed = append(removed, purge...)
+	rc.purge = purgeCopies(d, a.Orphans)
+	rc.removed = append(rc.removed, rc.purge...)
+	return rc
+}
 
-	// A removal deletes every proxy route with the same path and an
-	// overlapping domain (§4): a route that stays but overlaps one that
-	// goes must be removed too and added again in the later apply.
-	for changed := len(removed) > 0; changed; {
+// cascade re-adds the routes that a removal would delete: a removal deletes
+// every proxy route with the same path and an overlapping domain (§4), so a
+// route that stays but overlaps one that goes must be removed too and added
+// again in the later apply.
+func (rc *routeChanges) cascade(d Desired, a Applied) {
+	for changed := len(rc.removed) > 0; changed; {
 		changed = false
 		for _, w := range d.Routes {
-			name := w.Name
-			k, ok := kind[name]
+			k, ok := rc.kind[w.Name]
 			if ok && k != ChangeUpdate {
 				continue // added, removed or re-added already
 			}
-			spec := a.Routes[name].Spec
-			for _, r := range removed {
-				if overlaps(spec, r) {
-					if k == ChangeUpdate {
-						why[name] = nil
-					}
-					kind[name] = ChangeReadd
-					why[name] = append(why[name], fmt.Sprintf("overlaps removed route %s (§4)", routeText(r)))
-					removed = append(removed, spec)
-					changed = true
-					break
-				}
+			if rc.overlapsRemoved(w.Name, k, a.Routes[w.Name].Spec) {
+				changed = true
 			}
 		}
 	}
+}
 
-	c.Changes = changes(d, a, want, kind, why, strays, purge)
-	if err := massRemoval(d, a, kind, o.MassRemovalThreshold); err != nil {
-		c.Err = err
-		return c
+// overlapsRemoved marks route name, applied as spec and now of kind k, for
+// re-adding if it overlaps a removed route, and reports whether it did.
+func (rc *routeChanges) overlapsRemoved(name string, k ChangeKind, spec RouteSpec) bool {
+	for _, r := range rc.removed {
+		if overlaps(spec, r) {
+			if k == ChangeUpdate {
+				rc.why[name] = nil
+			}
+			rc.kind[name] = ChangeReadd
+			rc.why[name] = append(rc.why[name], fmt.Sprintf("overlaps removed route %s (§4)", routeText(r)))
+			rc.removed = append(rc.removed, spec)
+			return true
+		}
 	}
+	return false
+}
 
-	going, adding := map[string]bool{}, map[string]bool{}
-	for name, k := range kind {
+// goingAdding fills going with the names of the routes the plan removes or
+// re-adds, and adding with those it adds or re-adds.
+func (rc *routeChanges) goingAdding(going, adding map[string]bool) {
+	for name, k := range rc.kind {
 		if k == ChangeRemove || k == ChangeReadd {
 			going[name] = true
 		}
@@ -199,12 +237,6 @@ func Plan(d Desired, a Applied, o PlanOptions) Changeset {
 			adding[name] = true
 		}
 	}
-	m := planMaintenance(d, a, o.Now, going, adding)
-	c.Warnings, c.RequeueAt = m.warnings, m.requeueAt
-	c.Steps = append(c.Steps, m.preExit...)
-	c.Steps = append(c.Steps, routeSteps(d, a, want, kind, strays, purge, m.keep)...)
-	c.Steps = append(c.Steps, m.post...)
-	return c
 }
 
 // needsReadd is readdReasons without building the text.
@@ -296,9 +328,10 @@ func changes(d Desired, a Applied, want map[string]RouteSpec, kind map[string]Ch
 	return out
 }
 
-// massRemoval is the blast-radius guard (rule 11): a plan that drops more
-// than threshold of the live routes for good (a rename to the same domain
-// and path does not count) needs the file to say so.
+// massRemoval is the blast-radius guard (planner rule 11, docs/planner.md):
+// a plan that drops more than threshold of the live routes for good (a
+// rename to the same domain and path does not count) needs the file to say
+// so.
 func massRemoval(d Desired, a Applied, kind map[string]ChangeKind, threshold float64) error {
 	if d.AllowMassRemoval || d.RoutesExplicitlyEmpty {
 		return nil
@@ -348,109 +381,6 @@ func massRemoval(d Desired, a Applied, kind map[string]ChangeKind, threshold flo
 // routingKey identifies where a route sits in the proxy: its domains and path.
 func routingKey(r RouteSpec) string {
 	return r.Path + "|" + strings.Join(r.Domains, ",")
-}
-
-// purgePrefix and releasePrefix start the keys of copies: routes added only
-// to be removed again, to purge an orphan (§7) or to release a backend's
-// maintenance (§5). No route name may use them.
-const (
-	purgePrefix   = "orphan#"
-	releasePrefix = "release#"
-	keepPrefix    = "keep#"
-)
-
-func purgeKey(i int) string { return fmt.Sprintf("%s%d", purgePrefix, i) }
-
-func keepKey(i int) string { return fmt.Sprintf("%s%d", keepPrefix, i) }
-
-func releaseKey(i int) string { return fmt.Sprintf("%s%d", releasePrefix, i) }
-
-// routeSteps lays out the route commands: purge, removals, additions. A
-// keeper route per backend in keep is added in the apply of the removals
-// (adds run first, §4), so the backend object and its maintenance outlive
-// the removed routes and pass to the routes added again; it is removed
-// after them (§9).
-func routeSteps(d Desired, a Applied, want map[string]RouteSpec, kind map[string]ChangeKind, strays []string, purge []RouteSpec, keep []string) []Step {
-	// Sized once: a Step is a few hundred bytes, and growing these slices
-	// step by step was most of the planning time of a large sync.
-	n := len(kind) + len(strays) + len(purge) + len(keep)
-	steps := make([]Step, 0, 2*n+len(d.Options)+len(d.Headers)+6)
-	// §7: add a copy of each orphan, apply, remove the copies (which
-	// deletes the orphans), apply; the routes are added after.
-	for i, p := range purge {
-		steps = append(steps, Step{Kind: StepRouteAdd, Key: purgeKey(i), Route: p})
-	}
-	if len(purge) > 0 {
-		steps = append(steps, Step{Kind: StepApply})
-	}
-
-	removes := make([]Step, 0, n)
-	adds := make([]Step, 0, len(kind))
-	health := make([]Step, 0, len(kind))
-	var updates []Step
-	for i := range purge {
-		removes = append(removes, Step{Kind: StepRouteRemove, Key: purgeKey(i)})
-	}
-	for _, name := range sortedKeys(kind) {
-		switch kind[name] {
-		case ChangeRemove, ChangeReadd:
-			removes = append(removes, Step{Kind: StepRouteRemove, Key: name, ID: a.Routes[name].ID})
-		case ChangeUpdate:
-			id := a.Routes[name].ID
-			updates = append(updates, Step{Kind: StepRouteUpdate, Key: name, ID: id, Priority: want[name].Priority})
-			// The proxy appends the updated copy with what this apply
-			// stages (§4): its health check too.
-			if w := want[name]; w.Health != nil {
-				hs := healthStep(name, w.Health)
-				hs.ID = id
-				health = append(health, hs)
-			}
-		}
-		switch kind[name] {
-		case ChangeAdd, ChangeReadd:
-			w := want[name]
-			adds = append(adds, Step{Kind: StepRouteAdd, Key: name, Route: w})
-			if w.Health != nil {
-				health = append(health, healthStep(name, w.Health))
-			}
-		}
-	}
-	for _, id := range strays {
-		removes = append(removes, Step{Kind: StepRouteRemove, ID: id})
-	}
-	if len(removes) > 0 {
-		for i, b := range keep {
-			steps = append(steps, Step{Kind: StepRouteAdd, Key: keepKey(i),
-				Route: RouteSpec{Domains: []string{keepHost(d.Service, b)}, Path: "/", Backend: b}})
-		}
-		steps = append(steps, removes...)
-		steps = append(steps, Step{Kind: StepApply})
-	} else {
-		keep = nil
-	}
-	if len(adds) > 0 || len(updates) > 0 {
-		// Every apply that adds routes, or updates one (the proxy appends
-		// an updated copy, which wins the exact path), stages the full
-		// option and header set first: a route gets those of its apply
-		// only (§4).
-		steps = append(steps, updates...)
-		for _, k := range sortedKeys(d.Options) {
-			steps = append(steps, Step{Kind: StepOptionSet, Name: k, Value: d.Options[k]})
-		}
-		for _, k := range sortedKeys(d.Headers) {
-			steps = append(steps, Step{Kind: StepHeaderSet, Name: k, Value: d.Headers[k]})
-		}
-		steps = append(steps, adds...)
-		steps = append(steps, health...)
-		steps = append(steps, Step{Kind: StepApply})
-	}
-	for i := range keep {
-		steps = append(steps, Step{Kind: StepRouteRemove, Key: keepKey(i)})
-	}
-	if len(keep) > 0 {
-		steps = append(steps, Step{Kind: StepApply})
-	}
-	return steps
 }
 
 func routeText(r RouteSpec) string {

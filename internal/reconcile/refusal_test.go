@@ -24,7 +24,7 @@ func TestRefusedApplyOrphansDoNotBlockFallback(t *testing.T) {
 	// second write); the apply is refused halfway (§3).
 	bad := desired(conf(rt("a", "a.com", "/", "http://a"), rt("b", "b.com", "/", "http://b"),
 		withHealth(rt("c", "c.com", "/", "http://c"), "/h")))
-	h.r.conn = &injectConn{Client: h.cl, before: 2, inject: func(ctx context.Context) {
+	h.r.pass.conn = &injectConn{Client: h.cl, before: 2, inject: func(ctx context.Context) {
 		if err := stage(ctx, h.cl, func(b *client.Batch) {
 			b.RouteAdd(client.Route{Domains: []string{"bad.example.com"}, Path: "/", Backend: "http://[::1"})
 		}); err != nil {
@@ -34,7 +34,7 @@ func TestRefusedApplyOrphansDoNotBlockFallback(t *testing.T) {
 	if err := h.try(bad); !errors.Is(err, ErrInvalid) {
 		t.Fatalf("err = %v, want ErrInvalid", err)
 	}
-	h.r.conn = h.cl
+	h.r.pass.conn = h.cl
 
 	// The refusal marked a pass due: it converges to the last good state.
 	ctx, cancel := context.WithTimeout(h.ctx, 5*time.Second)
@@ -53,7 +53,7 @@ func TestRevertAfterRefusedApply(t *testing.T) {
 	h.sync(desired(c))
 	bad := desired(conf(rt("a", "a.com", "/", "http://a"), rt("b", "b.com", "/", "http://b"),
 		withHealth(rt("c", "c.com", "/", "http://c"), "/h")))
-	h.r.conn = &injectConn{Client: h.cl, before: 2, inject: func(ctx context.Context) {
+	h.r.pass.conn = &injectConn{Client: h.cl, before: 2, inject: func(ctx context.Context) {
 		if err := stage(ctx, h.cl, func(b *client.Batch) {
 			b.RouteAdd(client.Route{Domains: []string{"bad.example.com"}, Path: "/", Backend: "http://[::1"})
 		}); err != nil {
@@ -63,7 +63,7 @@ func TestRevertAfterRefusedApply(t *testing.T) {
 	if err := h.try(bad); !errors.Is(err, ErrInvalid) {
 		t.Fatalf("err = %v, want ErrInvalid", err)
 	}
-	h.r.conn = h.cl
+	h.r.pass.conn = h.cl
 	h.sync(desired(c)) // the file is reverted
 	h.check(desired(c), time.Now())
 }
@@ -119,9 +119,9 @@ func TestMaintExitWhileDisconnectedIsNotForgotten(t *testing.T) {
 
 	c.Maintenance = config.Maintenance{}
 	d := desired(c)
-	h.r.conn = &dropBeforeExit{Client: h.cl, h: h}
+	h.r.pass.conn = &dropBeforeExit{Client: h.cl, h: h}
 	_ = h.try(d) // whatever this pass says
-	h.r.conn = h.cl
+	h.r.pass.conn = h.cl
 
 	gen := h.cl.Generation()
 	close(release)

@@ -44,9 +44,9 @@ func TestReconnectBetweenPlanAndSend(t *testing.T) {
 	h.sync(d)
 
 	d = desired(conf(rt("web", "example.com", "/", "http://new")))
-	h.r.conn = &reconnectConn{Client: h.cl, h: h}
+	h.r.pass.conn = &reconnectConn{Client: h.cl, h: h}
 	_ = h.try(d)
-	h.r.conn = h.cl
+	h.r.pass.conn = h.cl
 	// Whatever that pass said, the following passes must converge.
 	for range 3 {
 		_ = h.try(d)
@@ -82,9 +82,9 @@ func TestReconnectDuringDriftRead(t *testing.T) {
 	h.sync(d)
 
 	d = desired(conf(rt("web", "example.com", "/", "http://new")))
-	h.r.conn = &listReconnectConn{Client: h.cl, h: h}
+	h.r.pass.conn = &listReconnectConn{Client: h.cl, h: h}
 	_ = h.try(d)
-	h.r.conn = h.cl
+	h.r.pass.conn = h.cl
 	h.drift = time.Hour // the next comparison is not due yet
 	for range 3 {
 		_ = h.try(d)

@@ -3,6 +3,7 @@ package reconcile
 import (
 	"maps"
 	"slices"
+	"sync"
 	"time"
 )
 
@@ -62,68 +63,143 @@ type MaintStatus struct {
 	Since   time.Time `json:"since"`
 }
 
+// board is where the Run goroutine meets the others, under mu: SetDesired
+// posts the desired state for the next pass, and every pass publishes what
+// it did for Status and Applied.
+type board struct {
+	conn Conn // read by Status for the client's own view: session, maintenance
+
+	mu   sync.Mutex
+	want want   // posted by SetDesired
+	st   Status // published by passes; Converged, InForce and LastPlan are derived
+	// done is the desired version last applied without error; inForce the
+	// version whose state in force (itself, or the last good one) is applied.
+	done, inForce uint64
+	plan          lastPlan
+	snap          Applied // copy of the pass's Applied, for Applied()
+}
+
+// want is the desired state as SetDesired posted it.
+type want struct {
+	desired   *Desired // nil until the first SetDesired
+	version   uint64   // bumped by every post
+	drift     time.Duration
+	threshold float64
+}
+
+// lastPlan is the last plan; text its Diff once Status rendered it: for
+// thousands of routes the text costs as much as the plan.
+type lastPlan struct {
+	c        Changeset
+	text     string
+	rendered bool
+}
+
+// post makes d the desired state for the next pass.
+func (b *board) post(d Desired, drift time.Duration, threshold float64) {
+	b.mu.Lock()
+	defer b.mu.Unlock()
+	b.want = want{desired: &d, version: b.want.version + 1, drift: drift, threshold: threshold}
+}
+
+// wanted returns what the next pass must converge to.
+func (b *board) wanted() want {
+	b.mu.Lock()
+	defer b.mu.Unlock()
+	return b.want
+}
+
 // Status returns a snapshot; it is safe to call from any goroutine.
-func (r *Reconciler) Status() Status {
-	ms := r.conn.MaintenanceState()
-	gen := r.conn.Generation()
-	r.mu.Lock()
-	s := r.st
+func (r *Reconciler) Status() Status { return r.board.status() }
+
+func (b *board) status() Status {
+	ms := b.conn.MaintenanceState()
+	gen := b.conn.Generation()
+	b.mu.Lock()
+	s := b.st
 	// A new session is empty until the replay pass: not converged then.
-	s.Converged = r.done != 0 && r.done == r.version && s.Generation == gen
-	s.InForce = r.inForce != 0 && r.inForce == r.version && s.Generation == gen
-	if !r.planRendered && !r.st.LastPlanAt.IsZero() {
-		r.planText, r.planRendered = Diff(r.plan), true
+	s.Converged = b.done != 0 && b.done == b.want.version && s.Generation == gen
+	s.InForce = b.inForce != 0 && b.inForce == b.want.version && s.Generation == gen
+	if !b.plan.rendered && !b.st.LastPlanAt.IsZero() {
+		b.plan.text, b.plan.rendered = Diff(b.plan.c), true
 	}
-	s.LastPlan = r.planText
+	s.LastPlan = b.plan.text
 	s.Routes = slices.Clone(s.Routes)
 	s.MaintenanceBackends = maps.Clone(s.MaintenanceBackends)
-	r.mu.Unlock()
+	b.mu.Unlock()
 	for _, m := range ms {
 		s.Maintenance = append(s.Maintenance, MaintStatus{Target: m.Target, Entered: m.Entered, Mode: m.Mode.String(), Since: m.Since})
 	}
 	return s
 }
 
-// setApplied publishes the applied state and the pass's outcome.
-func (r *Reconciler) setApplied(err error) {
-	a := r.applied
+// Applied returns a copy of the applied state as of the last pass; it is
+// safe to call from any goroutine. `regagent plan` compares a file with it.
+func (r *Reconciler) Applied() Applied {
+	b := r.board
+	b.mu.Lock()
+	defer b.mu.Unlock()
+	if b.snap.Routes == nil {
+		return NewApplied(0)
+	}
+	return b.snap.Clone()
+}
+
+// count updates the pass counters.
+func (b *board) count(f func(*Status)) {
+	b.mu.Lock()
+	f(&b.st)
+	b.mu.Unlock()
+}
+
+// planned publishes the plan a pass made at now.
+func (b *board) planned(c Changeset, now time.Time) {
+	b.mu.Lock()
+	b.plan = lastPlan{c: c}
+	b.st.LastPlanAt, b.st.LastCounts = now, c.Counts()
+	b.mu.Unlock()
+}
+
+// publish publishes the applied state a of session sid. err is the pass's
+// error: nil clears the last error.
+func (b *board) publish(a Applied, sid string, err error) {
 	routes := make([]RouteStatus, 0, len(a.Routes))
 	for _, name := range sortedKeys(a.Routes) {
 		ar := a.Routes[name]
 		routes = append(routes, RouteStatus{Name: name, ID: ar.ID, Domains: ar.Spec.Domains, Path: ar.Spec.Path,
 			Backend: ar.Spec.Backend, Priority: ar.Spec.Priority, Health: ar.Spec.Health, Unverified: ar.Unverified})
 	}
-	sid := r.conn.SessionID()
-	r.mu.Lock()
-	defer r.mu.Unlock()
-	r.st.Generation, r.st.SessionID, r.st.Routes = a.Generation, sid, routes
-	r.st.MaintenanceBackends = maps.Clone(a.Maintenance.Backends)
-	r.snap = a.Clone()
+	b.mu.Lock()
+	defer b.mu.Unlock()
+	b.st.Generation, b.st.SessionID, b.st.Routes = a.Generation, sid, routes
+	b.st.MaintenanceBackends = maps.Clone(a.Maintenance.Backends)
+	b.snap = a.Clone()
 	if err == nil {
-		r.st.LastError, r.st.Terminal = "", false
+		b.st.LastError, b.st.Terminal = "", false
 	}
 }
 
-func (r *Reconciler) count(f func(*Status)) {
-	r.mu.Lock()
-	f(&r.st)
-	r.mu.Unlock()
+// failed publishes the error a pass ended with, at now.
+func (b *board) failed(err error, now time.Time) {
+	b.mu.Lock()
+	defer b.mu.Unlock()
+	b.st.LastError, b.st.LastErrorAt = err.Error(), now
+	b.st.Errors++
+	b.st.Terminal = isTerminal(err)
 }
 
-// converged records that desired version v is in force.
-func (r *Reconciler) converged(v uint64) {
-	r.mu.Lock()
-	r.done, r.inForce = v, v
-	r.mu.Unlock()
+// converged records that desired version v is applied and in force.
+func (b *board) converged(v uint64) {
+	b.mu.Lock()
+	defer b.mu.Unlock()
+	b.done, b.inForce = v, v
 }
 
-// Applied returns a copy of the applied state as of the last pass; it is
-// safe to call from any goroutine. `regagent plan` compares a file with it.
-func (r *Reconciler) Applied() Applied {
-	r.mu.Lock()
-	defer r.mu.Unlock()
-	if r.snap.Routes == nil {
-		return NewApplied(0)
-	}
-	return r.snap.Clone()
+// fallenBack records that the last good state is in force while desired
+// version v stays refused with err.
+func (b *board) fallenBack(v uint64, err error) {
+	b.mu.Lock()
+	defer b.mu.Unlock()
+	b.st.LastError, b.st.Terminal = err.Error(), true
+	b.inForce = v
 }
