@@ -95,7 +95,11 @@ func (p *pass) run(ctx context.Context, w want) (Result, error) {
 func (p *pass) observe(ctx context.Context, now time.Time, driftEvery time.Duration) error {
 	switch {
 	case p.recover:
-		return p.reread(ctx, true)
+		if err := p.reread(ctx, true); err != nil {
+			return err
+		}
+		p.recover = false
+		return nil
 	case driftEvery > 0 && now.Sub(p.lastDrift) >= driftEvery:
 		return p.reread(ctx, false)
 	}
