@@ -2,6 +2,7 @@ package config
 
 import (
 	"errors"
+	"os"
 	"slices"
 	"strings"
 	"testing"
@@ -135,5 +136,34 @@ func TestPageServerSchemaAcceptsForms(t *testing.T) {
 		if err := sch.Validate(yamlToJSON(t, []byte(withServe("8081", maint)))); err != nil {
 			t.Errorf("%q: %v", maint, err)
 		}
+	}
+}
+
+// TestExampleServeBlock: the commented serve block of examples/registry.yaml,
+// uncommented, is a valid file that serves the page the example names.
+func TestExampleServeBlock(t *testing.T) {
+	data, err := os.ReadFile("../../examples/registry.yaml")
+	if err != nil {
+		t.Fatal(err)
+	}
+	lines := strings.Split(string(data), "\n")
+	start := slices.Index(lines, "  # serve:")
+	if start < 0 {
+		t.Fatal("examples/registry.yaml has no commented serve block")
+	}
+	lines[start] = "  serve:"
+	for i := start + 1; i < len(lines) && strings.HasPrefix(lines[i], "  #   "); i++ {
+		lines[i] = "    " + strings.TrimPrefix(lines[i], "  #   ")
+	}
+	cfg, err := Parse(strings.NewReader(strings.Join(lines, "\n")), testOptions())
+	if err != nil {
+		t.Fatalf("uncommented: %v", err)
+	}
+	s := cfg.Maintenance.Serve
+	if !s.Enabled || s.Title == "" || s.Message == "" || s.File != "maintenance.html" {
+		t.Fatalf("serve = %+v", s)
+	}
+	if got, want := cfg.MaintenancePage("10.1.2.3"), "http://10.1.2.3:8081/maintenance"; got != want {
+		t.Fatalf("MaintenancePage = %q, want %q", got, want)
 	}
 }
