@@ -20,7 +20,7 @@ var clock = time.Date(2026, 12, 1, 10, 0, 0, 0, time.UTC)
 func fixedNow() time.Time { return clock }
 
 // start serves page on 127.0.0.1:0 until the test ends.
-func start(t *testing.T, opts Options, page Page) *Server {
+func start(t testing.TB, opts Options, page Page) *Server {
 	t.Helper()
 	opts.Addr = "127.0.0.1:0"
 	if opts.Now == nil {
