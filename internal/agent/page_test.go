@@ -158,6 +158,9 @@ func TestAgentServesThePageWhileTheAppIsDown(t *testing.T) {
 		c.Close()
 		t.Fatal("something listens on the application's port")
 	}
+	if got := f.agent.snapshot().PageServer; !strings.HasSuffix(got, ":"+strconv.Itoa(port)) {
+		t.Errorf("/status page_server = %q", got)
+	}
 	if got := f.sim.Resolve("a.example.com", "/x"); got.Kind != registrysim.TargetMaintenance || got.Page != pageURL {
 		t.Fatalf("Resolve = %v %q, want maintenance with page %s", got.Kind, got.Page, pageURL)
 	}

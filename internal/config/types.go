@@ -111,7 +111,7 @@ type Maintenance struct {
 	Reason  string     `yaml:"reason,omitempty" json:"reason,omitempty" validate:"maxbytes=1024"`
 	Until   *time.Time `yaml:"until,omitempty" json:"until,omitempty"`
 
-	Serve PageServer `yaml:"serve,omitempty" json:"serve,omitempty"`
+	Serve PageServer `yaml:"serve,omitempty" json:"serve,omitzero"`
 }
 
 // PageServer is maintenance.serve: regagent serves the maintenance page
