@@ -16,6 +16,7 @@ import (
 	"regagent/internal/client"
 	"regagent/internal/config"
 	"regagent/internal/hostip"
+	"regagent/internal/maintpage"
 	"regagent/internal/reconcile"
 	"regagent/internal/redact"
 	"regagent/internal/status"
@@ -77,7 +78,9 @@ type Agent struct {
 	ipw         *hostip.Watcher
 	rec         *reconcile.Reconciler
 	statusLn    string
-	secrets     []string // of the config in force
+	secrets     []string          // of the config in force
+	page        *maintpage.Server // nil unless maintenance.serve
+	pageAddr    string            // the address page was asked to bind
 }
 
 // New checks opts and returns an Agent; it starts nothing.
@@ -190,6 +193,12 @@ func (a *Agent) Run(ctx context.Context) error {
 	a.mu.Unlock()
 	rec.SetDesired(cfg, selfIP)
 
+	// The page is served before the first registration: the proxy's
+	// check of it then succeeds at its first try (PROTOCOL.md §5).
+	if err := a.syncPage(cfg); err != nil {
+		return err
+	}
+	defer a.stopPage()
 	srv, err := a.startStatus(cfg)
 	if err != nil {
 		return err

@@ -55,7 +55,13 @@ func routeYAML(name, domain, path, backend string) string {
 
 func newFixture(t *testing.T, body string) *fixture {
 	t.Helper()
-	sim := registrysim.New(registrysim.Options{})
+	return newFixtureWith(t, registrysim.Options{}, body)
+}
+
+// newFixtureWith is newFixture with a registrysim of the given options.
+func newFixtureWith(t *testing.T, simOpts registrysim.Options, body string) *fixture {
+	t.Helper()
+	sim := registrysim.New(simOpts)
 	if err := sim.Start(); err != nil {
 		t.Fatal(err)
 	}

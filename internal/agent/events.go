@@ -32,6 +32,10 @@ const (
 	EventIPChanged          = "IP_CHANGED"
 	EventServer             = "SERVER_EVENT"
 	EventServerShutdown     = "SERVER_SHUTDOWN"
+	EventMaintPageServing   = "MAINT_PAGE_SERVING"
+	EventMaintPageStopped   = "MAINT_PAGE_STOPPED"
+	EventMaintPageLoaded    = "MAINT_PAGE_LOADED"
+	EventMaintPageInvalid   = "MAINT_PAGE_INVALID"
 )
 
 // Event is one documented event as the agent logs and counts it, and
@@ -43,9 +47,10 @@ type Event struct {
 	Message string
 	Err     error
 	// Detail is what happened, typed: a client.Event, a reconcile.Report,
-	// one of this package's ConfigValidated, ConfigInvalid, IPChanged,
-	// RestartNeeded, WatchStopped and AddressUnreadable, or nil for a line
-	// the reconciler logged.
+	// a maintpage.TemplateEvent, one of this package's ConfigValidated,
+	// ConfigInvalid, IPChanged, RestartNeeded, WatchStopped,
+	// AddressUnreadable, PageServing, PageStopped and PageServeFailed, or
+	// nil for a line the reconciler logged.
 	Detail any
 }
 

@@ -85,6 +85,11 @@ func (a *Agent) update(u config.Update) {
 	if keys := restartOnly(old, u.Config); len(keys) > 0 {
 		a.report(RestartNeeded{Keys: keys})
 	}
+	// The page first: a page URL the reconciler is about to register
+	// must already be served.
+	if err := a.syncPage(u.Config); err != nil {
+		a.report(PageServeFailed{Address: u.Config.PageServerAddress(), Err: err})
+	}
 	if rec != nil {
 		rec.SetDesired(u.Config, selfIP)
 	}

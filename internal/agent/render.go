@@ -7,6 +7,7 @@ import (
 	"time"
 
 	"regagent/internal/client"
+	"regagent/internal/maintpage"
 	"regagent/internal/reconcile"
 )
 
@@ -103,6 +104,20 @@ func describe(detail any) (ev Event, attrs []slog.Attr, ok bool) {
 		return fail("config watch stopped; SIGHUP still reloads", d.Err)
 	case AddressUnreadable:
 		return warn(EventLog, "cannot read host address", d.Err)
+	case PageServing:
+		return info(EventMaintPageServing, "serving the maintenance page", nil,
+			text("address", d.Address), text("page_url", d.URL))
+	case PageStopped:
+		return info(EventMaintPageStopped, "maintenance page server stopped", nil, text("address", d.Address))
+	case PageServeFailed:
+		return fail("cannot serve the maintenance page; the proxy's check of it fails until it can", d.Err,
+			text("address", d.Address))
+	case maintpage.TemplateEvent:
+		if d.Err != nil {
+			return warn(EventMaintPageInvalid, "maintenance page file is unusable; the last good page stays", d.Err,
+				text("file", d.File), text("hash", d.Hash))
+		}
+		return info(EventMaintPageLoaded, "maintenance page file loaded", nil, text("file", d.File), text("hash", d.Hash))
 	}
 	return Event{}, nil, false
 }

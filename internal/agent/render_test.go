@@ -16,6 +16,7 @@ import (
 	"regagent/internal/client"
 	"regagent/internal/config"
 	"regagent/internal/hostip"
+	"regagent/internal/maintpage"
 	"regagent/internal/reconcile"
 )
 
@@ -205,6 +206,16 @@ func renderCases() []renderCase {
 			`{"level":"WARN","msg":"changed settings take effect when the agent restarts: service.name, service.instance","event":"LOG","keys":["service.name","service.instance"]}`},
 		{"watch stopped", report(WatchStopped{Err: errors.New("too many open files")}),
 			`{"level":"ERROR","msg":"config watch stopped; SIGHUP still reloads","event":"ERROR","err":"too many open files"}`},
+		{"maint page serving", report(PageServing{Address: "[::]:8081", URL: "http://10.0.0.1:8081/"}),
+			`{"level":"INFO","msg":"serving the maintenance page","event":"MAINT_PAGE_SERVING","address":"[::]:8081","page_url":"http://10.0.0.1:8081/"}`},
+		{"maint page stopped", report(PageStopped{Address: "[::]:8081"}),
+			`{"level":"INFO","msg":"maintenance page server stopped","event":"MAINT_PAGE_STOPPED","address":"[::]:8081"}`},
+		{"maint page serve failed", report(PageServeFailed{Address: ":8081", Err: errors.New("cannot serve the maintenance page: listen tcp :8081: bind: address already in use")}),
+			`{"level":"ERROR","msg":"cannot serve the maintenance page; the proxy's check of it fails until it can","event":"ERROR","address":":8081","err":"cannot serve the maintenance page: listen tcp :8081: bind: address already in use"}`},
+		{"maint page loaded", report(maintpage.TemplateEvent{File: "/etc/regagent/page.html", Hash: "abc"}),
+			`{"level":"INFO","msg":"maintenance page file loaded","event":"MAINT_PAGE_LOADED","file":"/etc/regagent/page.html","hash":"abc"}`},
+		{"maint page invalid", report(maintpage.TemplateEvent{File: "/etc/regagent/page.html", Hash: "abd", Err: errors.New("cannot parse maintenance page: unexpected \"}\"")}),
+			`{"level":"WARN","msg":"maintenance page file is unusable; the last good page stays","event":"MAINT_PAGE_INVALID","file":"/etc/regagent/page.html","hash":"abd","err":"cannot parse maintenance page: unexpected \"}\""}`},
 	}
 }
 

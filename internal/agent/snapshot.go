@@ -20,6 +20,7 @@ type Snapshot struct {
 	Connection  string             `json:"connection"`
 	SessionID   string             `json:"session_id,omitempty"`
 	SelfIP      string             `json:"self_ip,omitempty"`
+	PageServer  string             `json:"page_server,omitempty"` // the maintenance page server's address
 	Ready       bool               `json:"ready"`
 	NotReady    string             `json:"not_ready,omitempty"`
 	Time        time.Time          `json:"time"`
@@ -69,6 +70,7 @@ func (a *Agent) snapshot() Snapshot {
 		ap := rec.Applied()
 		s.Reconciler, s.Applied = &st, &ap
 	}
+	s.PageServer = a.PageAddr()
 	s.Ready, s.NotReady = a.Ready()
 	return s
 }

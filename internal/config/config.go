@@ -9,15 +9,18 @@ import (
 )
 
 // MaintenancePage returns the maintenance page URL to send with MAINT_ENTER
-// (PROTOCOL.md §5): maintenance.page when set, else
-// http://<selfIP>:<maintenance_port>/ when the service has a maintenance
-// port, else "" (the proxy's built-in page). It is a method rather than a
-// value fixed by Parse because the host address can change while the file
-// does not.
+// (PROTOCOL.md §5): maintenance.page when set; else, with maintenance.serve,
+// the URL of regagent's own page server (listen's host when it names one);
+// else http://<selfIP>:<maintenance_port>/ when the service has a
+// maintenance port; else "" (the proxy's built-in page). It is a method
+// rather than a value fixed by Parse because the host address can change
+// while the file does not.
 func (c *Config) MaintenancePage(selfIP string) string {
 	switch {
 	case c.Maintenance.Page != "":
 		return c.Maintenance.Page
+	case c.Maintenance.Serve.Enabled:
+		return c.Maintenance.Serve.url(selfIP, c.Service.MaintenancePort)
 	case c.Service.MaintenancePort > 0 && selfIP != "":
 		return "http://" + net.JoinHostPort(selfIP, strconv.Itoa(c.Service.MaintenancePort)) + "/"
 	}

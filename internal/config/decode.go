@@ -225,6 +225,9 @@ func (d *decoder) decodeFrom(ref, n *yaml.Node, v reflect.Value, p *ypath) {
 		d.decodeFrom(ref, n, elem.Elem(), p)
 		v.Set(elem)
 	case reflect.Struct:
+		if t == reflect.TypeFor[PageServer]() && d.serveShorthand(n, v, p, si, fields) {
+			return
+		}
 		d.structure(n, v, p, si, fields)
 	case reflect.Slice:
 		if n.Kind != yaml.SequenceNode {

@@ -146,13 +146,22 @@ func TestSchemaInSyncWithTypes(t *testing.T) {
 		t.Fatal(err)
 	}
 	defs := root["$defs"].(map[string]any)
-	resolve := func(s map[string]any) map[string]any {
+	// resolve follows $ref; of an anyOf (a shorthand beside the mapping,
+	// as maintenance.serve has) it takes the object branch.
+	var resolve func(s map[string]any) map[string]any
+	resolve = func(s map[string]any) map[string]any {
 		for {
-			ref, ok := s["$ref"].(string)
-			if !ok {
-				return s
+			if ref, ok := s["$ref"].(string); ok {
+				s = defs[strings.TrimPrefix(ref, "#/$defs/")].(map[string]any)
+				continue
 			}
-			s = defs[strings.TrimPrefix(ref, "#/$defs/")].(map[string]any)
+			branches, _ := s["anyOf"].([]any)
+			for _, b := range branches {
+				if r := resolve(b.(map[string]any)); r["type"] == "object" {
+					return r
+				}
+			}
+			return s
 		}
 	}
 	// Keys that are required by validation but have a default, or required

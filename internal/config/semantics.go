@@ -45,7 +45,7 @@ func OptionKeys() []string {
 
 // validateSemantics checks the rules that span fields or entries: unique
 // route names and domain+path pairs, typed options, header and metadata
-// entries, and maintenance targets.
+// entries, maintenance targets and the page server's port.
 func (p *parseRun) validateSemantics(cfg *Config) {
 	p.checkRoutes(cfg)
 	p.checkRouteList(cfg)
@@ -53,6 +53,7 @@ func (p *parseRun) validateSemantics(cfg *Config) {
 	p.checkHeaders(cfg)
 	p.checkMetadata(cfg)
 	p.checkTargets(cfg)
+	p.checkPageServer(cfg)
 }
 
 // at returns the node of the struct at ptr, as decoded (an alias

@@ -103,13 +103,35 @@ type HealthCheck struct {
 // switches it on; Targets (route names, paths or domains, each matching at
 // least one route) restrict it to some routes, all of them when empty. Page
 // defaults as Config.MaintenancePage says. After Until, maintenance is over
-// by itself (see Active).
+// by itself (see Active). Serve has regagent serve the page itself.
 type Maintenance struct {
 	Enabled bool       `yaml:"enabled,omitempty" json:"enabled,omitempty"`
 	Targets []string   `yaml:"targets,omitempty" json:"targets,omitempty" validate:"dive,required,maxbytes=1024"`
 	Page    string     `yaml:"page,omitempty" json:"page,omitempty" validate:"omitempty,wire,page"`
 	Reason  string     `yaml:"reason,omitempty" json:"reason,omitempty" validate:"maxbytes=1024"`
 	Until   *time.Time `yaml:"until,omitempty" json:"until,omitempty"`
+
+	Serve PageServer `yaml:"serve,omitempty" json:"serve,omitzero"`
+}
+
+// PageServer is maintenance.serve: regagent serves the maintenance page
+// itself, so that it is there while the application is down, and
+// registers its own URL as the page (see Config.MaintenancePage and
+// pageserver.go). The file writes `serve: true`, or a mapping, which turns
+// it on unless it says `enabled: false`.
+type PageServer struct {
+	Enabled bool `yaml:"enabled,omitempty" json:"enabled,omitempty"`
+	// Listen is the address to bind, host:port or :port; default
+	// ":<service.maintenance_port>", every interface, which the proxy
+	// reaches at ${SELF_IP}.
+	Listen string `yaml:"listen,omitempty" json:"listen,omitempty" validate:"omitempty,wire,listenaddr"`
+	// Title and Message are shown on the built-in page.
+	Title   string `yaml:"title,omitempty" json:"title,omitempty" validate:"maxbytes=256"`
+	Message string `yaml:"message,omitempty" json:"message,omitempty" validate:"maxbytes=4096"`
+	// File is an HTML file or Go html/template served instead of the
+	// built-in page; a relative path is taken from the config file's
+	// directory.
+	File string `yaml:"file,omitempty" json:"file,omitempty" validate:"maxbytes=4096"`
 }
 
 // Shutdown says what the agent does to its routes when it stops.
