@@ -23,6 +23,7 @@ type fakeSource struct {
 
 func (f *fakeSource) Ready() (bool, string) { return f.ready, f.why }
 func (f *fakeSource) Snapshot() any         { return map[string]any{"ready": f.ready} }
+func (f *fakeSource) State() any            { return map[string]any{"version": 1, "ready": f.ready} }
 
 func serve(t *testing.T, h http.Handler, path string) (int, string) {
 	t.Helper()
@@ -50,6 +51,9 @@ func TestHandler(t *testing.T) {
 	}
 	if code, body := serve(t, h, "/status"); code != http.StatusOK || !strings.Contains(body, `"ready": true`) {
 		t.Fatalf("/status = %d %q", code, body)
+	}
+	if code, body := serve(t, h, "/v1/state"); code != http.StatusOK || !strings.Contains(body, `"version": 1`) {
+		t.Fatalf("/v1/state = %d %q", code, body)
 	}
 	if code, body := serve(t, h, "/metrics"); code != http.StatusOK || !strings.Contains(body, "x_total 0") {
 		t.Fatalf("/metrics = %d %q", code, body)
@@ -93,3 +97,30 @@ func TestListenDefaultsToLoopbackAndWarnsOtherwise(t *testing.T) {
 		t.Fatal("Listen(nonsense) succeeded")
 	}
 }
+
+// TestListenOnAPortAlone: "9090" means ":9090", as for a client of the
+// endpoint; on loopback.
+func TestListenOnAPortAlone(t *testing.T) {
+	var logs bytes.Buffer
+	s, err := Listen("0", Handler(&fakeSource{}, nil), slog.New(slog.NewTextHandler(&logs, nil)), Limits{})
+	if err != nil {
+		t.Fatal(err)
+	}
+	defer s.Close(context.Background())
+	if !strings.HasPrefix(s.Addr(), "127.0.0.1:") || logs.Len() != 0 {
+		t.Fatalf("Addr = %s (log %q), want 127.0.0.1 without a warning", s.Addr(), logs.String())
+	}
+}
+
+// TestStateUnencodable: a document that cannot be encoded is a 500 with
+// the reason, not a 200 with half a document.
+func TestStateUnencodable(t *testing.T) {
+	code, body := serve(t, Handler(&badSource{}, nil), "/v1/state")
+	if code != http.StatusInternalServerError || !strings.Contains(body, "cannot encode") {
+		t.Fatalf("/v1/state = %d %q", code, body)
+	}
+}
+
+type badSource struct{ fakeSource }
+
+func (*badSource) State() any { return map[string]any{"version": 1, "f": func() {}} }
