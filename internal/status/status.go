@@ -155,16 +155,17 @@ type Server struct {
 }
 
 // Listen binds addr and starts serving h within limits (zero fields take
-// DefaultLimits). An address without a host (":9090", or the port alone,
-// "9090") binds to 127.0.0.1; a non-loopback bind is logged as a warning,
-// since the endpoint has no authentication.
+// DefaultLimits). addr takes the forms a client of the endpoint does
+// (BaseURL): an address without a host (":9090", "9090") binds to
+// 127.0.0.1; a non-loopback bind is logged as a warning, since the endpoint
+// has no authentication.
 func Listen(addr string, h http.Handler, logger *slog.Logger, limits Limits) (*Server, error) {
-	if isPort(addr) {
-		addr = ":" + addr
+	scheme, host, port, err := splitAddr(addr)
+	if err == nil && scheme != "http" {
+		err = fmt.Errorf("%w %q: the endpoint serves plain http", ErrAddr, addr)
 	}
-	host, port, err := net.SplitHostPort(addr)
 	if err != nil {
-		return nil, fmt.Errorf("cannot use status address %q: %w", addr, err)
+		return nil, fmt.Errorf("cannot use status address: %w", err)
 	}
 	if host == "" {
 		host = "127.0.0.1"
@@ -198,19 +199,6 @@ func Listen(addr string, h http.Handler, logger *slog.Logger, limits Limits) (*S
 		}
 	}()
 	return s, nil
-}
-
-// isPort reports whether s is a port number alone.
-func isPort(s string) bool {
-	if s == "" || len(s) > 5 {
-		return false
-	}
-	for _, c := range s {
-		if c < '0' || c > '9' {
-			return false
-		}
-	}
-	return true
 }
 
 // Addr is the bound address.

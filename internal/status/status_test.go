@@ -3,6 +3,7 @@ package status
 import (
 	"bytes"
 	"context"
+	"errors"
 	"io"
 	"log/slog"
 	"net/http"
@@ -93,22 +94,28 @@ func TestListenDefaultsToLoopbackAndWarnsOtherwise(t *testing.T) {
 	if !strings.Contains(logs.String(), "non-loopback") {
 		t.Fatalf("no warning for 0.0.0.0: %q", logs.String())
 	}
-	if _, err := Listen("nonsense", nil, logger, Limits{}); err == nil {
-		t.Fatal("Listen(nonsense) succeeded")
+	for _, addr := range []string{"nonsense", "https://127.0.0.1:0"} {
+		if _, err := Listen(addr, nil, logger, Limits{}); !errors.Is(err, ErrAddr) {
+			t.Fatalf("Listen(%s) = %v, want ErrAddr", addr, err)
+		}
 	}
 }
 
-// TestListenOnAPortAlone: "9090" means ":9090", as for a client of the
-// endpoint; on loopback.
-func TestListenOnAPortAlone(t *testing.T) {
-	var logs bytes.Buffer
-	s, err := Listen("0", Handler(&fakeSource{}, nil), slog.New(slog.NewTextHandler(&logs, nil)), Limits{})
-	if err != nil {
-		t.Fatal(err)
-	}
-	defer s.Close(context.Background())
-	if !strings.HasPrefix(s.Addr(), "127.0.0.1:") || logs.Len() != 0 {
-		t.Fatalf("Addr = %s (log %q), want 127.0.0.1 without a warning", s.Addr(), logs.String())
+// TestListenForms: the endpoint listens on the forms its clients accept:
+// the port alone means ":port", on loopback, and so does a URL.
+func TestListenForms(t *testing.T) {
+	for _, addr := range []string{"0", "http://127.0.0.1:0", "http://:0/"} {
+		var logs bytes.Buffer
+		s, err := Listen(addr, Handler(&fakeSource{}, nil), slog.New(slog.NewTextHandler(&logs, nil)), Limits{})
+		if err != nil {
+			t.Fatal(err)
+		}
+		if !strings.HasPrefix(s.Addr(), "127.0.0.1:") || logs.Len() != 0 {
+			t.Errorf("Listen(%s): Addr = %s (log %q), want 127.0.0.1 without a warning", addr, s.Addr(), logs.String())
+		}
+		if err := s.Close(context.Background()); err != nil {
+			t.Fatal(err)
+		}
 	}
 }
 
