@@ -9,6 +9,7 @@ import (
 	"os"
 	"path/filepath"
 	"reflect"
+	"regexp"
 	"strings"
 	"testing"
 	"time"
@@ -279,4 +280,45 @@ func TestStateRouteMaintenance(t *testing.T) {
 	if !reflect.DeepEqual(modes, want) {
 		t.Fatalf("modes = %v, want %v", modes, want)
 	}
+}
+
+// TestStateDocumented: every field of the golden document is named in the
+// README's description of the document, which other programs rely on.
+func TestStateDocumented(t *testing.T) {
+	readme, err := os.ReadFile(filepath.Join("..", "..", "README.md"))
+	if err != nil {
+		t.Fatal(err)
+	}
+	_, section, ok := strings.Cut(string(readme), "### The state document")
+	if !ok {
+		t.Fatal(`README has no "### The state document"`)
+	}
+	section, _, _ = strings.Cut(section, "\n## ")
+	golden, err := os.ReadFile(filepath.Join("testdata", "state", "v1.json"))
+	if err != nil {
+		t.Fatal(err)
+	}
+	var doc any
+	if err := json.Unmarshal(golden, &doc); err != nil {
+		t.Fatal(err)
+	}
+	word := func(k string) *regexp.Regexp { return regexp.MustCompile("[^a-z_]" + regexp.QuoteMeta(k) + "[^a-z_]") }
+	var walk func(v any, parent string)
+	walk = func(v any, parent string) {
+		switch x := v.(type) {
+		case map[string]any:
+			for k, e := range x {
+				// Keys of options, headers and backends are data.
+				if parent != "options" && parent != "headers" && parent != "backends" && !word(k).MatchString(section) {
+					t.Errorf("the README's state document does not name %q (in %q)", k, parent)
+				}
+				walk(e, k)
+			}
+		case []any:
+			for _, e := range x {
+				walk(e, parent)
+			}
+		}
+	}
+	walk(doc, "")
 }
