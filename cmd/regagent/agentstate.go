@@ -39,6 +39,11 @@ type agentState struct {
 // is at addr (any form status.BaseURL takes). Every error says "cannot
 // read agent status".
 func fetchState(ctx context.Context, addr string) (*agentState, error) {
+	return readState(ctx, addr, maxStateBytes)
+}
+
+// readState is fetchState with a bound of limit bytes on the document.
+func readState(ctx context.Context, addr string, limit int) (*agentState, error) {
 	base, err := status.BaseURL(addr)
 	if err != nil {
 		return nil, fmt.Errorf("cannot read agent status: %w", err)
@@ -64,12 +69,12 @@ func fetchState(ctx context.Context, addr string) (*agentState, error) {
 		return nil, fmt.Errorf("cannot read agent status: %s answered %s (an agent older than this regagent "+
 			"serves no state document)", u, resp.Status)
 	}
-	raw, err := io.ReadAll(io.LimitReader(resp.Body, maxStateBytes+1))
+	raw, err := io.ReadAll(io.LimitReader(resp.Body, int64(limit)+1))
 	if err != nil {
 		return nil, fmt.Errorf("cannot read agent status: %w", err)
 	}
-	if len(raw) > maxStateBytes {
-		return nil, fmt.Errorf("cannot read agent status: %s sent more than %d MiB", u, maxStateBytes>>20)
+	if len(raw) > limit {
+		return nil, fmt.Errorf("cannot read agent status: %s sent more than %d bytes", u, limit)
 	}
 	st := &agentState{Raw: raw, URL: base}
 	if err := json.Unmarshal(raw, &st.State); err != nil {

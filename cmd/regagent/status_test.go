@@ -3,6 +3,8 @@ package main
 import (
 	"context"
 	"fmt"
+	"net/http"
+	"net/http/httptest"
 	"os"
 	"path/filepath"
 	"regexp"
@@ -113,5 +115,41 @@ func TestStatusTextBounds(t *testing.T) {
 	}
 	if strings.Contains(out, "r20 ") || len(out) > 4096 {
 		t.Errorf("the text is not bounded (%d bytes):\n%s", len(out), out)
+	}
+}
+
+// TestReadStateRefuses what is no state document of this version: a
+// reader of version 1 cannot show a version 2 document right, and must not
+// show something else's JSON as an agent's state. Fields it does not know
+// are no error.
+func TestReadStateRefuses(t *testing.T) {
+	read := func(body string) (*agentState, error) {
+		t.Helper()
+		srv := httptest.NewServer(http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) {
+			if body == "" || r.URL.Path != "/v1/state" {
+				http.NotFound(w, r)
+				return
+			}
+			fmt.Fprint(w, body)
+		}))
+		defer srv.Close()
+		return readState(context.Background(), srv.URL, 100)
+	}
+	for body, want := range map[string]string{
+		`{"version": 2, "ready": true}`: "is a state document of version 2; this regagent reads version 1",
+		`{"ready": true}`:               "is not a state document (no version)",
+		`<html>`:                        "is not a state document: invalid character",
+		`{"version": 1, "not_ready": "` + strings.Repeat("x", 100) + `"}`: "sent more than 100 bytes",
+		"": "answered 404 Not Found (an agent older than this regagent serves no state document)",
+	} {
+		if _, err := read(body); err == nil || !strings.Contains(err.Error(), want) ||
+			!strings.HasPrefix(err.Error(), "cannot read agent status: ") {
+			t.Errorf("%.20q: %v, want %q", body, err, want)
+		}
+	}
+	// --format json prints the new fields as they came.
+	st, err := read(`{"version": 1, "ready": true, "windows": [{}], "routes": [{"name": "web", "future": 1}]}`)
+	if err != nil || !st.Ready || len(st.Routes) != 1 || !strings.Contains(string(st.Raw), `"windows"`) {
+		t.Fatalf("a document with new fields: %+v, %v", st, err)
 	}
 }
