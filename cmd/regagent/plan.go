@@ -102,9 +102,9 @@ func planText(cfg *config.Config, selfIP string, applied reconcile.Applied) (rec
 }
 
 // maskBoth masks the secrets of the desired and the applied state alike.
-// The running agent's status document is masked: compared with the file's
-// plain values, every secret would read as a change. masked reports whether
-// anything was.
+// The running agent's state document (/v1/state) is masked: compared with
+// the file's plain values, every secret would read as a change. masked
+// reports whether anything was.
 func maskBoth(red *redact.Redactor, d reconcile.Desired, a reconcile.Applied) (reconcile.Desired, reconcile.Applied, bool, error) {
 	d, md, err := redact.Copy(red, d)
 	if err != nil {
