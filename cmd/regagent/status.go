@@ -111,8 +111,8 @@ func writeStatus(w io.Writer, st *agentState) {
 				id += " (unverified)"
 			}
 			for _, d := range rt.Domains {
-				fmt.Fprintf(tw, "%s\t%s\t%s\t%s\t%s\t%s\t%s\n", rt.Name, id, d, rt.Path, rt.Backend,
-					healthCell(rt.Health), maintenanceCell(rt.Maintenance))
+				fmt.Fprintf(tw, "%s\t%s\t%s\t%s\t%s\t%s\t%s\n", cell(rt.Name), cell(id), cell(d), cell(rt.Path),
+					cell(rt.Backend), cell(healthCell(rt.Health)), cell(maintenanceCell(rt.Maintenance)))
 			}
 		}
 		tw.Flush()
