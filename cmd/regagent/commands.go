@@ -22,13 +22,16 @@ Usage:
                                        check files (default the config file); never connects
   regagent plan [-c FILE] (--status-addr ADDR | --from-empty)
                                        what run would change (exit 2 = changes)
+  regagent status [--status-addr ADDR] [--format text|json]
+                                       what the running agent did (exit 3 = not ready)
   regagent schema                      print the config file's JSON Schema
   regagent demo [-c FILE] [--status-addr ADDR] [--log-format F] [--log-level L]
                                        run against an in-process registry (default -c examples/registry.yaml)
   regagent version                     print version information
 
 The config file is -c FILE, else $REGAGENT_CONFIG, else ./registry.yaml.
-Exit codes: 0 ok, 1 error or invalid config, 2 (plan) changes pending.
+Exit codes: 0 ok, 1 error or invalid config, 2 (plan) changes pending,
+3 (status) the agent is not ready.
 Run "regagent COMMAND -h" for a command's flags.
 `
 
@@ -46,6 +49,8 @@ func run(ctx context.Context, args []string, env *environment) error {
 		return runValidate(rest, env)
 	case "plan":
 		return runPlan(ctx, rest, env)
+	case "status":
+		return runStatus(ctx, rest, env)
 	case "schema":
 		return runSchema(rest, env)
 	case "demo":

@@ -22,9 +22,10 @@ import (
 
 // Exit codes are part of the command's interface (see README).
 const (
-	exitOK      = 0
-	exitError   = 1 // invalid config, bad usage, runtime failure
-	exitChanges = 2 // plan: changes pending
+	exitOK       = 0
+	exitError    = 1 // invalid config, bad usage, runtime failure
+	exitChanges  = 2 // plan: changes pending
+	exitNotReady = 3 // status: the agent answers and is not ready
 )
 
 // exitCodeError carries an exit code other than exitError through run.

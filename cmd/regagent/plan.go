@@ -2,10 +2,8 @@ package main
 
 import (
 	"context"
-	"encoding/json"
 	"errors"
 	"fmt"
-	"net/http"
 	"strings"
 	"time"
 
@@ -18,11 +16,12 @@ import (
 // runPlan prints what `run` would change. It never connects to the
 // registry: a second REGISTER of the same service and instance would evict
 // the running agent's session (PROTOCOL.md §2). The applied state comes
-// from the running agent's status endpoint, or is empty with --from-empty.
+// from the running agent's state document (/v1/state), or is empty with
+// --from-empty.
 func runPlan(ctx context.Context, args []string, env *environment) error {
 	fs := newFlagSet("plan", env.stderr)
 	cfgFlag := fs.String("c", "", "config file (default $REGAGENT_CONFIG, else ./registry.yaml)")
-	statusAddr := fs.String("status-addr", "", "status endpoint of the running agent (host:port)")
+	statusAddr := fs.String("status-addr", "", "status endpoint of the running agent ("+statusAddrForms+")")
 	fromEmpty := fs.Bool("from-empty", false, "plan against an empty proxy instead of a running agent")
 	if err := parseFlags(fs, args); err != nil {
 		return err
@@ -36,20 +35,21 @@ func runPlan(ctx context.Context, args []string, env *environment) error {
 	opts := localParseOptions(env)
 	applied := reconcile.NewApplied(0)
 	if *statusAddr != "" {
-		snap, err := fetchStatus(ctx, *statusAddr)
+		st, err := fetchState(ctx, *statusAddr)
 		if err != nil {
 			return err
 		}
-		if snap.Applied == nil {
+		if applied, err = st.AppliedState(); errors.Is(err, agent.ErrNoApplied) {
 			return fmt.Errorf("the agent at %s reports no applied state yet", *statusAddr)
+		} else if err != nil {
+			return fmt.Errorf("cannot read agent status: %w", err)
 		}
-		applied = *snap.Applied
-		if snap.SelfIP != "" {
+		if st.SelfIP != "" {
 			// Render ${SELF_IP} as the running agent does.
 			lookup := opts.Lookup
 			opts.Lookup = func(name string) (string, bool) {
 				if name == "SELF_IP" {
-					return snap.SelfIP, true
+					return st.SelfIP, true
 				}
 				return lookup(name)
 			}
@@ -102,9 +102,9 @@ func planText(cfg *config.Config, selfIP string, applied reconcile.Applied) (rec
 }
 
 // maskBoth masks the secrets of the desired and the applied state alike.
-// The running agent's status document is masked: compared with the file's
-// plain values, every secret would read as a change. masked reports whether
-// anything was.
+// The running agent's state document (/v1/state) is masked: compared with
+// the file's plain values, every secret would read as a change. masked
+// reports whether anything was.
 func maskBoth(red *redact.Redactor, d reconcile.Desired, a reconcile.Applied) (reconcile.Desired, reconcile.Applied, bool, error) {
 	d, md, err := redact.Copy(red, d)
 	if err != nil {
@@ -115,27 +115,4 @@ func maskBoth(red *redact.Redactor, d reconcile.Desired, a reconcile.Applied) (r
 		return d, a, false, err
 	}
 	return d, a, md || ma, nil
-}
-
-func fetchStatus(ctx context.Context, addr string) (*agent.Snapshot, error) {
-	ctx, cancel := context.WithTimeout(ctx, 10*time.Second)
-	defer cancel()
-	url := "http://" + addr + "/status"
-	req, err := http.NewRequestWithContext(ctx, http.MethodGet, url, nil)
-	if err != nil {
-		return nil, fmt.Errorf("cannot read agent status: %w", err)
-	}
-	resp, err := http.DefaultClient.Do(req)
-	if err != nil {
-		return nil, fmt.Errorf("cannot read agent status: %w", err)
-	}
-	defer resp.Body.Close()
-	if resp.StatusCode != http.StatusOK {
-		return nil, fmt.Errorf("cannot read agent status: %s answered %s", url, resp.Status)
-	}
-	var snap agent.Snapshot
-	if err := json.NewDecoder(resp.Body).Decode(&snap); err != nil {
-		return nil, fmt.Errorf("cannot read agent status: %w", err)
-	}
-	return &snap, nil
 }

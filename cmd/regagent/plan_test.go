@@ -71,9 +71,10 @@ func TestPlanOfWhollySecretValues(t *testing.T) {
 	}
 }
 
-// TestPlanAgainstMaskedStatus: the running agent's /status is masked, and
-// plan masks the file the same way, so an unchanged file plans no change
-// and a changed one shows the change, masked.
+// TestPlanAgainstMaskedStatus: the running agent's state document
+// (/v1/state) is masked, and plan masks the file the same way, so an
+// unchanged file plans no change and a changed one shows the change,
+// masked.
 func TestPlanAgainstMaskedStatus(t *testing.T) {
 	path := filepath.Join(t.TempDir(), "registry.yaml")
 	if err := os.WriteFile(path, []byte(secretPlanFile), 0o644); err != nil {

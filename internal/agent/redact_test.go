@@ -85,8 +85,8 @@ func assertMasked(t *testing.T, where, text string, wantMasks ...string) {
 }
 
 // TestAgentMasksSecrets runs a config with every kind of secret, then an
-// invalid edit whose errors quote them, and reads the agent's log and
-// /status over HTTP.
+// invalid edit whose errors quote them, and reads the agent's log, /status
+// and /v1/state over HTTP.
 func TestAgentMasksSecrets(t *testing.T) {
 	f := newFixture(t, header+"routes:\n"+routeYAML("web", "a.example.com", "/", "http://b:3000"))
 	var logs syncBuffer
@@ -113,6 +113,13 @@ func TestAgentMasksSecrets(t *testing.T) {
 		`"X-Tenant": "xxxxx"`, "Authorization: xxxxx")
 	if !strings.Contains(body, `"errors"`) {
 		t.Errorf("/status has no errors: %s", body)
+	}
+	// The state document for programs is masked the same way.
+	_, body = get(t, "http://"+f.agent.StatusAddr()+"/v1/state")
+	assertMasked(t, "/v1/state", body, "http://user:xxxxx@b:3000", `"X-Api-Key": "xxxxx"`, `"Authorization": "xxxxx"`,
+		`"X-Tenant": "xxxxx"`, "Authorization: xxxxx", "http://user:xxxxx@b:3000/%zz")
+	if !strings.Contains(body, `"line": `) {
+		t.Errorf("/v1/state has no errors with positions: %s", body)
 	}
 	f.stop()
 	assertMasked(t, "the log", logs.String(), "http://user:xxxxx@b:3000/%zz", "CONFIG_INVALID")

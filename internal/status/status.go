@@ -1,9 +1,11 @@
 // Package status serves the agent's local HTTP endpoint: liveness, readiness,
-// a JSON status document and Prometheus metrics. It knows nothing of what the
-// agent does; it asks a Source.
+// a JSON status page for people, a versioned state document for programs
+// (`regagent status`, `regagent plan`) and Prometheus metrics. It knows
+// nothing of what the agent does; it asks a Source.
 package status
 
 import (
+	"bytes"
 	"context"
 	"encoding/json"
 	"errors"
@@ -24,8 +26,11 @@ type Source interface {
 	// Ready reports whether the current config is applied and the
 	// connection is up, with a reason when it is not.
 	Ready() (bool, string)
-	// Snapshot returns the JSON-serialisable status document.
+	// Snapshot returns the JSON-serialisable status page (/status).
 	Snapshot() any
+	// State returns the JSON-serialisable versioned state document
+	// (/v1/state), whose field names are a stable interface.
+	State() any
 }
 
 // Handler returns the endpoint's routes. gatherer may be nil (no /metrics).
@@ -46,17 +51,31 @@ func Handler(src Source, gatherer prometheus.Gatherer) http.Handler {
 		fmt.Fprintln(w, "ready")
 	})
 	mux.HandleFunc("GET /status", func(w http.ResponseWriter, _ *http.Request) {
-		w.Header().Set("Content-Type", "application/json")
-		enc := json.NewEncoder(w)
-		enc.SetIndent("", "  ")
-		if err := enc.Encode(src.Snapshot()); err != nil {
-			http.Error(w, err.Error(), http.StatusInternalServerError)
-		}
+		writeJSON(w, src.Snapshot())
+	})
+	mux.HandleFunc("GET /v1/state", func(w http.ResponseWriter, _ *http.Request) {
+		writeJSON(w, src.State())
 	})
 	if gatherer != nil {
 		mux.Handle("GET /metrics", promhttp.HandlerFor(gatherer, promhttp.HandlerOpts{}))
 	}
 	return mux
+}
+
+// writeJSON answers v, indented and with "<>&" as they are, for a person
+// with curl (plans read "a -> b"). It is encoded before anything is
+// written, so a failure is a clean 500, not a 200 with half a document.
+func writeJSON(w http.ResponseWriter, v any) {
+	var b bytes.Buffer
+	enc := json.NewEncoder(&b)
+	enc.SetIndent("", "  ")
+	enc.SetEscapeHTML(false)
+	if err := enc.Encode(v); err != nil {
+		http.Error(w, "cannot encode the document: "+err.Error(), http.StatusInternalServerError)
+		return
+	}
+	w.Header().Set("Content-Type", "application/json")
+	_, _ = w.Write(b.Bytes())
 }
 
 // MaxReadyBody bounds the /readyz body: probes log it, and a reason naming
@@ -136,13 +155,17 @@ type Server struct {
 }
 
 // Listen binds addr and starts serving h within limits (zero fields take
-// DefaultLimits). An address without a host binds to 127.0.0.1; a
-// non-loopback bind is logged as a warning, since the endpoint has no
-// authentication.
+// DefaultLimits). addr takes the forms a client of the endpoint does
+// (BaseURL): an address without a host (":9090", "9090") binds to
+// 127.0.0.1; a non-loopback bind is logged as a warning, since the endpoint
+// has no authentication.
 func Listen(addr string, h http.Handler, logger *slog.Logger, limits Limits) (*Server, error) {
-	host, port, err := net.SplitHostPort(addr)
+	scheme, host, port, err := splitAddr(addr)
+	if err == nil && scheme != "http" {
+		err = fmt.Errorf("%w %q: the endpoint serves plain http", ErrAddr, addr)
+	}
 	if err != nil {
-		return nil, fmt.Errorf("cannot use status address %q: %w", addr, err)
+		return nil, fmt.Errorf("cannot use status address: %w", err)
 	}
 	if host == "" {
 		host = "127.0.0.1"

@@ -3,6 +3,7 @@ package status
 import (
 	"bytes"
 	"context"
+	"errors"
 	"io"
 	"log/slog"
 	"net/http"
@@ -23,6 +24,7 @@ type fakeSource struct {
 
 func (f *fakeSource) Ready() (bool, string) { return f.ready, f.why }
 func (f *fakeSource) Snapshot() any         { return map[string]any{"ready": f.ready} }
+func (f *fakeSource) State() any            { return map[string]any{"version": 1, "ready": f.ready} }
 
 func serve(t *testing.T, h http.Handler, path string) (int, string) {
 	t.Helper()
@@ -50,6 +52,9 @@ func TestHandler(t *testing.T) {
 	}
 	if code, body := serve(t, h, "/status"); code != http.StatusOK || !strings.Contains(body, `"ready": true`) {
 		t.Fatalf("/status = %d %q", code, body)
+	}
+	if code, body := serve(t, h, "/v1/state"); code != http.StatusOK || !strings.Contains(body, `"version": 1`) {
+		t.Fatalf("/v1/state = %d %q", code, body)
 	}
 	if code, body := serve(t, h, "/metrics"); code != http.StatusOK || !strings.Contains(body, "x_total 0") {
 		t.Fatalf("/metrics = %d %q", code, body)
@@ -89,7 +94,40 @@ func TestListenDefaultsToLoopbackAndWarnsOtherwise(t *testing.T) {
 	if !strings.Contains(logs.String(), "non-loopback") {
 		t.Fatalf("no warning for 0.0.0.0: %q", logs.String())
 	}
-	if _, err := Listen("nonsense", nil, logger, Limits{}); err == nil {
-		t.Fatal("Listen(nonsense) succeeded")
+	for _, addr := range []string{"nonsense", "https://127.0.0.1:0"} {
+		if _, err := Listen(addr, nil, logger, Limits{}); !errors.Is(err, ErrAddr) {
+			t.Fatalf("Listen(%s) = %v, want ErrAddr", addr, err)
+		}
 	}
 }
+
+// TestListenForms: the endpoint listens on the forms its clients accept:
+// the port alone means ":port", on loopback, and so does a URL.
+func TestListenForms(t *testing.T) {
+	for _, addr := range []string{"0", "http://127.0.0.1:0", "http://:0/"} {
+		var logs bytes.Buffer
+		s, err := Listen(addr, Handler(&fakeSource{}, nil), slog.New(slog.NewTextHandler(&logs, nil)), Limits{})
+		if err != nil {
+			t.Fatal(err)
+		}
+		if !strings.HasPrefix(s.Addr(), "127.0.0.1:") || logs.Len() != 0 {
+			t.Errorf("Listen(%s): Addr = %s (log %q), want 127.0.0.1 without a warning", addr, s.Addr(), logs.String())
+		}
+		if err := s.Close(context.Background()); err != nil {
+			t.Fatal(err)
+		}
+	}
+}
+
+// TestStateUnencodable: a document that cannot be encoded is a 500 with
+// the reason, not a 200 with half a document.
+func TestStateUnencodable(t *testing.T) {
+	code, body := serve(t, Handler(&badSource{}, nil), "/v1/state")
+	if code != http.StatusInternalServerError || !strings.Contains(body, "cannot encode") {
+		t.Fatalf("/v1/state = %d %q", code, body)
+	}
+}
+
+type badSource struct{ fakeSource }
+
+func (*badSource) State() any { return map[string]any{"version": 1, "f": func() {}} }
