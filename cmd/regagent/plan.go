@@ -24,6 +24,7 @@ func runPlan(ctx context.Context, args []string, env *environment) error {
 	cfgFlag := fs.String("c", "", "config file (default $REGAGENT_CONFIG, else ./registry.yaml)")
 	statusAddr := fs.String("status-addr", "", "status endpoint of the running agent (host:port)")
 	fromEmpty := fs.Bool("from-empty", false, "plan against an empty proxy instead of a running agent")
+	selfIPFlag := addSelfIPFlag(fs)
 	if err := parseFlags(fs, args); err != nil {
 		return err
 	}
@@ -34,6 +35,7 @@ func runPlan(ctx context.Context, args []string, env *environment) error {
 		return errors.New("plan needs exactly one of --status-addr ADDR or --from-empty")
 	}
 	opts := localParseOptions(env)
+	rule := selfIPRule(*selfIPFlag, env)
 	applied := reconcile.NewApplied(0)
 	if *statusAddr != "" {
 		snap, err := fetchStatus(ctx, *statusAddr)
@@ -44,25 +46,21 @@ func runPlan(ctx context.Context, args []string, env *environment) error {
 			return fmt.Errorf("the agent at %s reports no applied state yet", *statusAddr)
 		}
 		applied = *snap.Applied
-		if snap.SelfIP != "" {
+		if snap.SelfIP != "" && *selfIPFlag == "" {
 			// Render ${SELF_IP} as the running agent does.
-			lookup := opts.Lookup
-			opts.Lookup = func(name string) (string, bool) {
-				if name == "SELF_IP" {
-					return snap.SelfIP, true
-				}
-				return lookup(name)
-			}
+			rule.Override = snap.SelfIP
 		}
 	}
 	path := configPath(*cfgFlag, env)
 	opts.Filename = path
-	cfg, err := config.Load(path, opts)
+	r, err := rule.Load(path, opts, assumedSelfIP)
 	if err != nil {
 		return reportConfigErrors(err, env, "no plan")
 	}
-	selfIP, _ := opts.Lookup("SELF_IP")
-	c, text, masked, err := planText(cfg, selfIP, applied)
+	if note := assumption(path, r); note != "" {
+		fmt.Fprintf(env.stderr, "regagent: %s\n", note)
+	}
+	c, text, masked, err := planText(r.Config, r.SelfIP, applied)
 	if err != nil {
 		return err
 	}
