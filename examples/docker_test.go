@@ -478,7 +478,7 @@ func TestDockerignore(t *testing.T) {
 			t.Errorf(".dockerignore excludes %s, which the build needs", f)
 		}
 	}
-	for _, f := range []string{".git/HEAD", "internal/config/parse_test.go", "internal/config/testdata/x.yaml", "internal/config/config.test", "examples/registry.yaml", "regagent"} {
+	for _, f := range []string{".git/HEAD", "internal/config/parse_test.go", "internal/config/testdata/x.yaml", "internal/config/config.test", "examples/kubernetes/shop.yaml", "examples/docker_test.go", "regagent"} {
 		if !di.excludes(f) {
 			t.Errorf(".dockerignore lets %s into the build context", f)
 		}

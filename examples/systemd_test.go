@@ -296,7 +296,7 @@ func TestSystemdUnit(t *testing.T) {
 	// Start-up ordering and installation.
 	for _, key := range []string{"Wants", "After"} {
 		if !slices.Contains(u.words("Unit", key), "network-online.target") {
-			t.Errorf("%s= lacks network-online.target: a file using ${SELF_IP} is refused at start while the host has no address", key)
+			t.Errorf("%s= lacks network-online.target: a file using ${SELF_IP} registers nothing while the host has no address", key)
 		}
 	}
 	if !slices.Contains(u.words("Install", "WantedBy"), "multi-user.target") {

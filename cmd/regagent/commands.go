@@ -16,20 +16,23 @@ const usage = `regagent keeps the go-proxy registry in step with a YAML file.
 
 Usage:
   regagent run [-c FILE] [--proxy ADDR] [--status-addr ADDR] [--state-file PATH]
-               [--log-format F] [--log-level L]
+               [--self-ip IP] [--log-format F] [--log-level L]
                                        the daemon; SIGHUP reloads, SIGTERM shuts down
-  regagent validate [--format text|json] [FILE...]
+  regagent validate [-c FILE] [--self-ip IP] [--format text|json] [FILE...]
                                        check files (default the config file); never connects
-  regagent plan [-c FILE] (--status-addr ADDR | --from-empty)
+  regagent plan [-c FILE] [--self-ip IP] (--status-addr ADDR | --from-empty)
                                        what run would change (exit 2 = changes)
   regagent status [--status-addr ADDR] [--format text|json]
                                        what the running agent did (exit 3 = not ready)
   regagent schema                      print the config file's JSON Schema
-  regagent demo [-c FILE] [--status-addr ADDR] [--log-format F] [--log-level L]
-                                       run against an in-process registry (default -c examples/registry.yaml)
+  regagent demo [-c FILE] [--status-addr ADDR] [--self-ip IP] [--log-format F] [--log-level L]
+                                       run against an in-process registry (default: the built-in
+                                       example, copied to a temporary file to edit)
   regagent version                     print version information
 
 The config file is -c FILE, else $REGAGENT_CONFIG, else ./registry.yaml.
+${SELF_IP} is --self-ip, else $SELF_IP, else this host's first IPv4 address
+within service.ip_cidr (any network when unset).
 Exit codes: 0 ok, 1 error or invalid config, 2 (plan) changes pending,
 3 (status) the agent is not ready.
 Run "regagent COMMAND -h" for a command's flags.
@@ -87,11 +90,16 @@ func parseFlags(fs *flag.FlagSet, args []string) error {
 
 // noArgs refuses positional arguments a command does not take, rather than
 // ignoring them (a file name after the flags would otherwise be dropped).
+// The message names the command alone: exitCode adds "regagent: ".
 func noArgs(fs *flag.FlagSet) error {
-	if fs.NArg() > 0 {
-		return fmt.Errorf("%s takes no arguments, got %q (use -c FILE for a config file)", fs.Name(), fs.Args())
+	if fs.NArg() == 0 {
+		return nil
 	}
-	return nil
+	name := strings.TrimPrefix(fs.Name(), "regagent ")
+	if fs.Lookup("c") != nil {
+		return fmt.Errorf("%s takes no arguments, got %q (use -c FILE for a config file)", name, fs.Args())
+	}
+	return fmt.Errorf("%s takes no arguments, got %q", name, fs.Args())
 }
 
 // parseInterspersed parses flags anywhere among the arguments

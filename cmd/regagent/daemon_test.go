@@ -197,10 +197,14 @@ func TestDaemonSecondSignalExitsAtOnce(t *testing.T) {
 	}
 }
 
-// Both commands refuse an invalid file at start: every error on its own
-// line with its position, exit 1, and nothing sent.
+// run refuses an invalid file at start: every error on its own line with
+// its position, exit 1, and nothing sent. (The demo waits for the file to
+// be fixed instead: TestDemoWaitsForAValidFile.)
 func TestDaemonRefusesInvalidFile(t *testing.T) {
 	for _, dc := range daemonCases(t) {
+		if dc.name != "run" {
+			continue
+		}
 		t.Run(dc.name, func(t *testing.T) {
 			t.Parallel()
 			path := filepath.Join(t.TempDir(), "registry.yaml")

@@ -1,30 +1,40 @@
 package main
 
 import (
+	"bytes"
 	"context"
+	"errors"
 	"fmt"
-	"io"
 	"os"
 	"path/filepath"
-	"slices"
-	"strings"
-	"sync"
-	"text/tabwriter"
 
+	"regagent/examples"
 	"regagent/internal/agent"
-	"regagent/internal/redact"
 	"regagent/internal/registrysim"
 )
 
 // runDemo starts an in-process registry on loopback and the agent against
 // it, and prints the simulated proxy's routing table after every change, so
-// editing the file shows its effect at once.
+// editing the file shows its effect at once. Without -c it runs the
+// built-in example from a temporary copy the user can edit. A file that is
+// invalid at start is reported and waited on, not fatal: the user is
+// editing it.
 func runDemo(ctx context.Context, args []string, env *environment) error {
 	d := newDaemon("demo", "text", env)
-	cfgFlag := d.fs.String("c", "examples/registry.yaml", "config file")
+	cfgFlag := d.fs.String("c", "", "config file (default: a temporary copy of the built-in example)")
 	statusAddr := d.fs.String("status-addr", "", "also serve the status endpoint here")
+	selfIP := addSelfIPFlag(d.fs)
 	if err := d.parse(args); err != nil {
 		return err
+	}
+	path := *cfgFlag
+	if path == "" {
+		p, done, err := exampleCopy(env)
+		if err != nil {
+			return err
+		}
+		defer done()
+		path = p
 	}
 	// Maintenance pages count as reachable: the demo has no page server,
 	// and an unreachable page would only delay MAINT_OK (PROTOCOL.md §5).
@@ -33,71 +43,53 @@ func runDemo(ctx context.Context, args []string, env *environment) error {
 		return fmt.Errorf("cannot start the simulated registry: %w", err)
 	}
 	defer sim.Close()
-	fmt.Fprintf(env.stdout, "Simulated go-proxy registry on %s. Edit %s and watch the table; Ctrl-C ends.\n",
-		sim.Addr(), *cfgFlag)
+	fmt.Fprintf(env.stdout, "Simulated go-proxy registry on %s.\nEdit %s and save: the table below follows the file. Stop with Ctrl-C.\n",
+		sim.Addr(), path)
 
 	// The simulated registry starts empty each time, so no earlier process
 	// can have left anything in it: a state file of this run only, which
 	// goes with it.
-	stateDir, err := os.MkdirTemp("", "regagent-demo-")
+	stateDir, err := os.MkdirTemp("", "regagent-demo-state-")
 	if err != nil {
 		return fmt.Errorf("cannot create the demo's state directory: %w", err)
 	}
 	defer os.RemoveAll(stateDir)
 
 	tp := &tablePrinter{w: env.stdout, sim: sim}
-	return d.run(ctx, agent.Options{
-		ConfigPath: *cfgFlag,
-		ProxyAddr:  sim.Addr(),
-		StatusAddr: *statusAddr,
-		StateFile:  filepath.Join(stateDir, "regagent.state"),
-		OnEvent:    tp.onEvent,
+	err = d.run(ctx, agent.Options{
+		ConfigPath:         path,
+		ProxyAddr:          sim.Addr(),
+		StatusAddr:         *statusAddr,
+		StateFile:          filepath.Join(stateDir, "regagent.state"),
+		SelfIP:             *selfIP,
+		OnEvent:            tp.onEvent,
+		WaitForValidConfig: true,
 	})
+	tp.final()
+	return err
 }
 
-// tablePrinter prints the simulated proxy's table when it may have changed.
-type tablePrinter struct {
-	mu   sync.Mutex
-	w    io.Writer
-	sim  *registrysim.Server
-	last string
-}
-
-func (p *tablePrinter) onEvent(ev agent.Event) {
-	switch ev.Name {
-	case agent.EventConfigApplied, agent.EventMaintProxyEntered, agent.EventMaintProxyExited,
-		agent.EventMaintLocalEntered, agent.EventMaintLocalExited:
-	default:
-		return
+// exampleCopy writes the built-in example to a file of its own for the
+// demo to run and the user to edit. done removes it, unless the user
+// edited it: then it stays, and done says where.
+func exampleCopy(env *environment) (path string, done func(), err error) {
+	dir, err := os.MkdirTemp("", "regagent-demo-")
+	if err != nil {
+		return "", nil, fmt.Errorf("cannot create the demo's directory: %w", err)
 	}
-	table := renderTable(p.sim.ProxyRoutes(), p.sim.InMaintenance())
-	p.mu.Lock()
-	defer p.mu.Unlock()
-	if table == p.last {
-		return
+	example := examples.Registry()
+	path = filepath.Join(dir, "registry.yaml")
+	if err := os.WriteFile(path, example, 0o644); err != nil {
+		os.RemoveAll(dir)
+		return "", nil, fmt.Errorf("cannot write the example: %w", err)
 	}
-	p.last = table
-	fmt.Fprint(p.w, table)
-}
-
-// renderTable shows which host and path reach which backend.
-func renderTable(routes []registrysim.ProxyRoute, maint []string) string {
-	var b strings.Builder
-	fmt.Fprintf(&b, "\n--- proxy routing table (%d routes) ---\n", len(routes))
-	tw := tabwriter.NewWriter(&b, 0, 4, 2, ' ', 0)
-	fmt.Fprintln(tw, "ROUTE\tHOST\tPATH\tBACKEND\tSTATE")
-	for _, r := range routes {
-		state := "live"
-		if slices.Contains(maint, r.Backend) {
-			state = "maintenance"
+	fmt.Fprintf(env.stdout, "Running the built-in example, copied to %s.\n", path)
+	return path, func() {
+		b, err := os.ReadFile(path)
+		if err == nil && bytes.Equal(b, example) || errors.Is(err, os.ErrNotExist) {
+			os.RemoveAll(dir)
+			return
 		}
-		if r.Disabled {
-			state += " (session gone)"
-		}
-		for _, d := range r.Domains {
-			fmt.Fprintf(tw, "%s\t%s\t%s\t%s\t%s\n", r.ID, d, r.Path, redact.URLPasswords(r.Backend), state)
-		}
-	}
-	tw.Flush()
-	return b.String()
+		fmt.Fprintf(env.stdout, "Your edited file stays at %s.\n", path)
+	}, nil
 }

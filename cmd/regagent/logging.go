@@ -28,7 +28,8 @@ func (lf *logFlags) logger(w io.Writer) (*slog.Logger, error) {
 }
 
 // newLogger builds the process logger: tint's coloured text when w is a
-// terminal (or format is "text"), JSON lines otherwise (or format "json").
+// terminal (or format is "text"), with config errors on lines of their
+// own; JSON lines otherwise (or format "json").
 func newLogger(w io.Writer, format, level string) (*slog.Logger, error) {
 	var lvl slog.Level
 	if err := lvl.UnmarshalText([]byte(level)); err != nil {
@@ -37,11 +38,11 @@ func newLogger(w io.Writer, format, level string) (*slog.Logger, error) {
 	switch strings.ToLower(format) {
 	case "auto", "":
 		if isTerminal(w) {
-			return slog.New(tint.NewTextHandler(w, &tint.Options{Level: lvl})), nil
+			return slog.New(newErrorLines(tint.NewTextHandler(w, &tint.Options{Level: lvl}), w)), nil
 		}
 		return slog.New(slog.NewJSONHandler(w, &slog.HandlerOptions{Level: lvl})), nil
 	case "text":
-		return slog.New(tint.NewTextHandler(w, &tint.Options{Level: lvl, NoColor: !isTerminal(w)})), nil
+		return slog.New(newErrorLines(tint.NewTextHandler(w, &tint.Options{Level: lvl, NoColor: !isTerminal(w)}), w)), nil
 	case "json":
 		return slog.New(slog.NewJSONHandler(w, &slog.HandlerOptions{Level: lvl})), nil
 	default:

@@ -23,6 +23,7 @@ func runPlan(ctx context.Context, args []string, env *environment) error {
 	cfgFlag := fs.String("c", "", "config file (default $REGAGENT_CONFIG, else ./registry.yaml)")
 	statusAddr := fs.String("status-addr", "", "status endpoint of the running agent ("+statusAddrForms+")")
 	fromEmpty := fs.Bool("from-empty", false, "plan against an empty proxy instead of a running agent")
+	selfIPFlag := addSelfIPFlag(fs)
 	if err := parseFlags(fs, args); err != nil {
 		return err
 	}
@@ -33,6 +34,7 @@ func runPlan(ctx context.Context, args []string, env *environment) error {
 		return errors.New("plan needs exactly one of --status-addr ADDR or --from-empty")
 	}
 	opts := localParseOptions(env)
+	rule := selfIPRule(*selfIPFlag, env)
 	applied := reconcile.NewApplied(0)
 	if *statusAddr != "" {
 		st, err := fetchState(ctx, *statusAddr)
@@ -44,25 +46,21 @@ func runPlan(ctx context.Context, args []string, env *environment) error {
 		} else if err != nil {
 			return fmt.Errorf("cannot read agent status: %w", err)
 		}
-		if st.SelfIP != "" {
+		if st.SelfIP != "" && *selfIPFlag == "" {
 			// Render ${SELF_IP} as the running agent does.
-			lookup := opts.Lookup
-			opts.Lookup = func(name string) (string, bool) {
-				if name == "SELF_IP" {
-					return st.SelfIP, true
-				}
-				return lookup(name)
-			}
+			rule.Override = st.SelfIP
 		}
 	}
 	path := configPath(*cfgFlag, env)
 	opts.Filename = path
-	cfg, err := config.Load(path, opts)
+	r, err := rule.Load(path, opts, assumedSelfIP)
 	if err != nil {
 		return reportConfigErrors(err, env, "no plan")
 	}
-	selfIP, _ := opts.Lookup("SELF_IP")
-	c, text, masked, err := planText(cfg, selfIP, applied)
+	if note := assumption(path, r); note != "" {
+		fmt.Fprintf(env.stderr, "regagent: %s\n", note)
+	}
+	c, text, masked, err := planText(r.Config, r.SelfIP, applied)
 	if err != nil {
 		return err
 	}

@@ -17,6 +17,7 @@ func runDaemon(ctx context.Context, args []string, env *environment) error {
 	proxy := d.fs.String("proxy", "", "registry address host:port, overriding proxy.address")
 	statusAddr := d.fs.String("status-addr", "", "status endpoint address, overriding status.address")
 	stateFile := d.fs.String("state-file", "", "state file, overriding state.file (\"off\" disables it)")
+	selfIP := addSelfIPFlag(d.fs)
 	if err := d.parse(args); err != nil {
 		return err
 	}
@@ -28,6 +29,7 @@ func runDaemon(ctx context.Context, args []string, env *environment) error {
 		ProxyAddr:  *proxy,
 		StatusAddr: *statusAddr,
 		StateFile:  *stateFile,
+		SelfIP:     *selfIP,
 	}, d.notifySystemd)
 }
 

@@ -6,8 +6,8 @@ import (
 	"fmt"
 	"os"
 
+	"regagent/internal/agent"
 	"regagent/internal/config"
-	"regagent/internal/hostip"
 	"regagent/internal/redact"
 )
 
@@ -18,6 +18,10 @@ type fileReport struct {
 	Hash   string        `json:"hash,omitempty"`
 	Routes int           `json:"routes"`
 	Errors []errorReport `json:"errors,omitempty"`
+	// SelfIP is what ${SELF_IP} rendered to; Note says when it was only
+	// assumed (no address of this host fits the file).
+	SelfIP string `json:"self_ip,omitempty"`
+	Note   string `json:"note,omitempty"`
 }
 
 type errorReport struct {
@@ -31,6 +35,8 @@ type errorReport struct {
 func runValidate(args []string, env *environment) error {
 	fs := newFlagSet("validate", env.stderr)
 	format := fs.String("format", "text", "output format: text (file:line:col: path: message) or json")
+	cfgFlag := fs.String("c", "", "config file, like the FILE arguments (default $REGAGENT_CONFIG, else ./registry.yaml)")
+	selfIP := addSelfIPFlag(fs)
 	files, err := parseInterspersed(fs, args)
 	if err != nil {
 		return err
@@ -38,15 +44,19 @@ func runValidate(args []string, env *environment) error {
 	if *format != "text" && *format != "json" {
 		return fmt.Errorf("unknown format %q (want text or json)", *format)
 	}
+	if *cfgFlag != "" {
+		files = append([]string{*cfgFlag}, files...)
+	}
 	if len(files) == 0 {
 		// Like run: $REGAGENT_CONFIG, else ./registry.yaml.
 		files = []string{configPath("", env)}
 	}
 	opts := localParseOptions(env)
+	rule := selfIPRule(*selfIP, env)
 	var reports []fileReport
 	invalid := 0
 	for _, path := range files {
-		rep := validateFile(path, opts)
+		rep := validateFile(path, rule, opts)
 		if !rep.Valid {
 			invalid++
 		}
@@ -57,6 +67,9 @@ func runValidate(args []string, env *environment) error {
 			}
 			for _, e := range rep.Errors {
 				fmt.Fprintln(env.stdout, e.Text)
+			}
+			if rep.Note != "" {
+				fmt.Fprintf(env.stderr, "regagent: %s\n", rep.Note)
 			}
 		}
 	}
@@ -73,14 +86,18 @@ func runValidate(args []string, env *environment) error {
 	return nil
 }
 
-// validateFile reports on one file. An invalid file has no list of its
-// secrets: URL passwords at least are masked in the messages.
-func validateFile(path string, opts config.ParseOptions) fileReport {
+// validateFile reports on one file, with ${SELF_IP} as rule says; it
+// never fails for want of an address, it says what it assumed. An invalid
+// file has no list of its secrets: URL passwords at least are masked in
+// the messages.
+func validateFile(path string, rule agent.SelfIPRule, opts config.ParseOptions) fileReport {
 	opts.Filename = path
 	rep := fileReport{File: path}
-	cfg, err := config.Load(path, opts)
+	r, err := rule.Load(path, opts, assumedSelfIP)
 	if err == nil {
+		cfg := r.Config
 		rep.Valid, rep.Hash, rep.Routes = true, cfg.Hash, len(cfg.Routes)
+		rep.SelfIP, rep.Note = r.SelfIP, assumption(path, r)
 		return rep
 	}
 	var errs config.Errors
@@ -96,25 +113,9 @@ func validateFile(path string, opts config.ParseOptions) fileReport {
 	return rep
 }
 
-// localParseOptions renders files without connecting anywhere: the
-// environment, and SELF_IP from this host's interfaces (127.0.0.1 when it
-// has none, which is enough to check a file's shape).
+// localParseOptions render files without connecting anywhere: variables
+// from the environment; ${SELF_IP} is SelfIPRule's.
 func localParseOptions(env *environment) config.ParseOptions {
-	selfIP := "127.0.0.1"
-	if ip, err := hostip.Detect(""); err == nil {
-		selfIP = ip.String()
-	}
 	host, _ := os.Hostname()
-	return config.ParseOptions{
-		Hostname: host,
-		Lookup: func(name string) (string, bool) {
-			if name == "SELF_IP" {
-				if v, ok := env.getenv("SELF_IP"); ok {
-					return v, true
-				}
-				return selfIP, true
-			}
-			return env.getenv(name)
-		},
-	}
+	return config.ParseOptions{Hostname: host, Lookup: env.getenv}
 }

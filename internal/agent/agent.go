@@ -7,6 +7,7 @@ import (
 	"log/slog"
 	"net"
 	"os"
+	"strings"
 	"sync"
 	"sync/atomic"
 	"time"
@@ -33,8 +34,12 @@ type Options struct {
 	// disables the state file).
 	StateFile string
 	// Lookup resolves ${VAR} in the file; default os.LookupEnv. SELF_IP is
-	// answered by the agent itself.
+	// answered by the agent itself (see SelfIPRule): Lookup's SELF_IP,
+	// when set, is taken as an explicit override.
 	Lookup func(string) (string, bool)
+	// SelfIP, when set, is what ${SELF_IP} renders to (--self-ip), over
+	// Lookup's SELF_IP and over detection.
+	SelfIP string
 	// Hostname is the default service instance; default os.Hostname.
 	Hostname string
 	// Logger receives one record per event, with secrets masked; default
@@ -45,9 +50,18 @@ type Options struct {
 	OnEvent func(Event)
 	// Dial is passed to the client (tests, demo).
 	Dial func(ctx context.Context, network, addr string) (net.Conn, error)
-	// IPSource reports this host's address (${SELF_IP}); default the first
-	// non-loopback IPv4 address, within the file's service.ip_cidr.
+	// IPSource reports this host's address (${SELF_IP}), replacing
+	// detection, service.ip_cidr included (tests, benchmarks); default the
+	// first non-loopback IPv4 address of InterfaceAddrs within the file's
+	// service.ip_cidr.
 	IPSource func() (net.IP, error)
+	// InterfaceAddrs lists the host's interface addresses detection picks
+	// from; default net.InterfaceAddrs.
+	InterfaceAddrs hostip.Addrs
+	// WaitForValidConfig makes a file invalid at start a wait rather than
+	// an error: every content is reported until a valid one is applied
+	// (the demo).
+	WaitForValidConfig bool
 	// IPCheckInterval is how often the address is checked besides every
 	// connect; default 30s, negative: only at connects.
 	IPCheckInterval time.Duration
@@ -81,6 +95,9 @@ type Agent struct {
 	secrets     []string          // of the config in force
 	page        *maintpage.Server // nil unless maintenance.serve
 	pageAddr    string            // the address page was asked to bind
+	names       routeNames
+	waiting     string // why Run has not connected yet, while it waits
+	rule        SelfIPRule
 }
 
 // New checks opts and returns an Agent; it starts nothing.
@@ -105,6 +122,12 @@ func New(opts Options) (*Agent, error) {
 		opts.Registry = prometheus.NewRegistry()
 	}
 	a := &Agent{opts: opts, reload: make(chan struct{}, 1)}
+	a.rule = SelfIPRule{Override: opts.SelfIP, Detect: a.detect}
+	if a.rule.Override == "" {
+		if v, ok := opts.Lookup("SELF_IP"); ok {
+			a.rule.Override = strings.TrimSpace(v)
+		}
+	}
 	a.red.Store(redact.New(nil))
 	// Every record passes the redaction, the client's and the
 	// reconciler's included: they get this logger or report through emit.
@@ -133,41 +156,43 @@ func (a *Agent) StatusAddr() string {
 // is read at each parse, so a re-parse after an address change renders the
 // file for the new address.
 func (a *Agent) parseOptions() config.ParseOptions {
+	opts := a.baseParseOptions()
+	opts.Lookup = func(name string) (string, bool) {
+		if name == "SELF_IP" {
+			a.mu.Lock()
+			defer a.mu.Unlock()
+			return a.selfIP, a.selfIP != ""
+		}
+		return a.opts.Lookup(name)
+	}
+	return opts
+}
+
+// baseParseOptions are parseOptions without SELF_IP, which SelfIPRule
+// answers at start.
+func (a *Agent) baseParseOptions() config.ParseOptions {
 	return config.ParseOptions{
 		Filename: a.opts.ConfigPath,
 		Hostname: a.opts.Hostname,
-		Lookup: func(name string) (string, bool) {
-			if name == "SELF_IP" {
-				a.mu.Lock()
-				defer a.mu.Unlock()
-				return a.selfIP, a.selfIP != ""
-			}
-			return a.opts.Lookup(name)
-		},
+		Lookup:   a.opts.Lookup,
 	}
 }
 
 // Run loads the file (an invalid file at start-up is returned as
-// config.Errors and nothing is sent), connects, reconciles and follows the
-// file until ctx ends; then it shuts down as the file says and returns
-// after every goroutine has ended.
-func (a *Agent) Run(ctx context.Context) error {
-	if err := a.detectIP(""); err != nil {
-		a.log.Warn("cannot detect own address; ${SELF_IP} is unset", "err", err)
-	}
-	cfg, err := config.Load(a.opts.ConfigPath, a.parseOptions())
-	if err != nil {
-		a.metrics.reloads.WithLabelValues("invalid").Inc()
+// config.Errors and nothing is sent, unless Options.WaitForValidConfig),
+// waits for an address when the file uses ${SELF_IP} and the host has
+// none for it, connects, reconciles and follows the file until ctx ends;
+// then it shuts down as the file says and returns after every goroutine
+// has ended.
+func (a *Agent) Run(ctx context.Context) (err error) {
+	cfg, srv, err := a.start(ctx)
+	defer func() {
+		if cerr := closeStatus(srv); cerr != nil && err == nil {
+			err = cerr
+		}
+	}()
+	if err != nil || cfg == nil {
 		return err
-	}
-	if cfg.Service.IPCIDR != "" {
-		// The address must come from the file's network: render again.
-		if err := a.detectIP(cfg.Service.IPCIDR); err != nil {
-			a.log.Warn("cannot detect own address in ip_cidr", "cidr", cfg.Service.IPCIDR, "err", err)
-		}
-		if cfg, err = config.Load(a.opts.ConfigPath, a.parseOptions()); err != nil {
-			return err
-		}
 	}
 	a.setSecrets(cfg)
 	a.metrics.reloads.WithLabelValues("valid").Inc()
@@ -199,10 +224,6 @@ func (a *Agent) Run(ctx context.Context) error {
 		return err
 	}
 	defer a.stopPage()
-	srv, err := a.startStatus(cfg)
-	if err != nil {
-		return err
-	}
 
 	// The client outlives ctx: shutdown still needs the connection.
 	clientCtx, stopClient := context.WithCancel(context.Background())
@@ -239,14 +260,17 @@ func (a *Agent) Run(ctx context.Context) error {
 	wg.Wait()
 	err = a.shutdown(cl, stopClient, clientDone)
 	clientWG.Wait()
-	if srv != nil {
-		sctx, cancel := context.WithTimeout(context.Background(), 2*time.Second)
-		defer cancel()
-		if cerr := srv.Close(sctx); cerr != nil && err == nil {
-			err = cerr
-		}
-	}
 	return err
+}
+
+// closeStatus stops the status endpoint, if it was started.
+func closeStatus(srv *status.Server) error {
+	if srv == nil {
+		return nil
+	}
+	ctx, cancel := context.WithTimeout(context.Background(), 2*time.Second)
+	defer cancel()
+	return srv.Close(ctx)
 }
 
 // reconcilerLogger is the reconciler's logger: what it logs are LOG events.
@@ -263,6 +287,10 @@ func (a *Agent) clientEvent(ev client.Event) {
 		// A new connection may come with a new address: look before the
 		// pass it triggers, as the address is what the session serves.
 		a.checkIP()
+		// A new session gives every route a new id (§2, §8).
+		a.mu.Lock()
+		a.names.reset()
+		a.mu.Unlock()
 	}
 	a.mu.Lock()
 	rec := a.rec

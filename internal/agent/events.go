@@ -49,24 +49,31 @@ type Event struct {
 	// Detail is what happened, typed: a client.Event, a reconcile.Report,
 	// a maintpage.TemplateEvent, one of this package's ConfigValidated,
 	// ConfigInvalid, IPChanged, RestartNeeded, WatchStopped,
-	// AddressUnreadable, PageServing, PageStopped and PageServeFailed, or
-	// nil for a line the reconciler logged.
+	// AddressUnreadable, AddressMissing, AddressFound, PageServing,
+	// PageStopped and PageServeFailed, or nil for a line the reconciler
+	// logged.
 	Detail any
 }
 
-// ConfigValidated reports a valid content of the file.
+// ConfigValidated reports a valid content of the file. Unchanged is set
+// when it renders to the config in force (a revert, a comment): nothing is
+// applied.
 type ConfigValidated struct {
 	File, Hash string
 	Routes     int
+	Unchanged  bool
 }
 
 // ConfigInvalid reports an invalid content of the file, every error with
 // its position; or, with Errors nil, a file that could not be read (Err).
-// The last good config stays applied.
+// The last good config stays applied; Waiting is set when there is none
+// yet (Options.WaitForValidConfig): nothing is sent until the file is
+// fixed.
 type ConfigInvalid struct {
 	File, Hash string
 	Errors     []string
 	Err        error
+	Waiting    bool
 }
 
 // IPChanged reports a new address of this host; the file is rendered again.
@@ -83,10 +90,21 @@ type WatchStopped struct{ Err error }
 // AddressUnreadable reports a failed read of this host's address.
 type AddressUnreadable struct{ Err error }
 
+// AddressMissing reports a file that uses ${SELF_IP} on a host without an
+// address for it (none within service.ip_cidr): the agent registers
+// nothing, is not ready, and keeps looking.
+type AddressMissing struct{ Err error }
+
+// AddressFound reports the address found after AddressMissing.
+type AddressFound struct{ IP string }
+
 // report logs what happened as its documented event, counts it, and passes
 // it on to Options.OnEvent, on the caller's goroutine.
 func (a *Agent) report(detail any) {
-	ev, attrs, ok := describe(detail)
+	a.mu.Lock()
+	a.names.note(detail)
+	a.mu.Unlock()
+	ev, attrs, ok := describe(detail, a.naming())
 	if !ok {
 		return
 	}

@@ -30,12 +30,12 @@ func TestEventLevel(t *testing.T) {
 		{RestartNeeded{Keys: []string{"proxy"}}, slog.LevelWarn},
 		{IPChanged{}, slog.LevelWarn},
 	} {
-		ev, _, ok := describe(tc.detail)
+		ev, _, ok := describe(tc.detail, naming{})
 		if !ok || ev.Level != tc.want {
 			t.Errorf("describe(%#v) level = %v (ok %v), want %v", tc.detail, ev.Level, ok, tc.want)
 		}
 	}
-	if _, _, ok := describe(struct{}{}); ok {
-		t.Error("describe(struct{}{}) is an event")
+	if _, _, ok := describe(struct{}{}, naming{}); ok {
+		t.Error("describe(struct{}{}, naming{}) is an event")
 	}
 }

@@ -1,6 +1,7 @@
 package agent
 
 import (
+	"strings"
 	"testing"
 	"time"
 
@@ -25,6 +26,10 @@ func TestAgentMaintenanceByEditingTheFile(t *testing.T) {
 
 	// One domain in maintenance; the other route stays live.
 	f.write(header + routes + "maintenance:\n  enabled: true\n  targets: [admin.example.com]\n")
+	// Named as the file names the route, not by the proxy's id.
+	if ev := f.await(EventMaintRequested); ev.Message != "MAINT_ENTER admin" {
+		t.Errorf("MAINT_REQUESTED says %q, want the route's name", ev.Message)
+	}
 	f.await(EventMaintProxyEntered)
 	wantKind("admin.example.com", registrysim.TargetMaintenance)
 	wantKind("a.example.com", registrysim.TargetBackend)
@@ -42,6 +47,11 @@ func TestAgentMaintenanceByEditingTheFile(t *testing.T) {
 	wantKind("a.example.com", registrysim.TargetMaintenance)
 	wantKind("admin.example.com", registrysim.TargetMaintenance)
 	awaitGauge(t, f.agent, "regagent_maintenance_active", 2)
+	// The end says why.
+	if ev := f.await(EventMaintExitRequested); !strings.HasSuffix(ev.Message, "has passed") ||
+		!strings.Contains(ev.Message, "maintenance.until") {
+		t.Errorf("MAINT_EXIT_REQUESTED at until says %q; want the reason", ev.Message)
+	}
 	f.await(EventMaintProxyExited)
 	wantKind("a.example.com", registrysim.TargetBackend)
 	wantKind("admin.example.com", registrysim.TargetBackend)

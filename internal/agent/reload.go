@@ -2,13 +2,14 @@ package agent
 
 import (
 	"context"
-	"errors"
-	"maps"
 	"net"
+	"reflect"
+	"strings"
 	"time"
 
 	"regagent/internal/config"
 	"regagent/internal/hostip"
+	"regagent/internal/reconcile"
 )
 
 // watch follows the file until ctx ends; every valid content becomes the
@@ -57,21 +58,7 @@ func (a *Agent) reloadNow() {
 // state; an invalid one leaves the last good config in force.
 func (a *Agent) update(u config.Update) {
 	if u.Err != nil {
-		a.metrics.reloads.WithLabelValues("invalid").Inc()
-		a.mu.Lock()
-		a.invalid, a.invalidHash = u.Err, u.Hash
-		a.mu.Unlock()
-		ev := ConfigInvalid{File: a.opts.ConfigPath, Hash: u.Hash}
-		var errs config.Errors
-		if errors.As(u.Err, &errs) {
-			ev.Errors = make([]string, len(errs))
-			for i, e := range errs {
-				ev.Errors[i] = e.Error()
-			}
-		} else {
-			ev.Err = u.Err // not a list of positions: a read error
-		}
-		a.report(ev)
+		a.reportInvalid(u, false)
 		return
 	}
 	a.setSecrets(u.Config)
@@ -81,7 +68,8 @@ func (a *Agent) update(u config.Update) {
 	a.cfg, a.invalid = u.Config, nil
 	selfIP, rec := a.selfIP, a.rec
 	a.mu.Unlock()
-	a.report(ConfigValidated{File: a.opts.ConfigPath, Hash: u.Hash, Routes: u.Routes})
+	a.report(ConfigValidated{File: a.opts.ConfigPath, Hash: u.Hash, Routes: u.Routes,
+		Unchanged: sameDesired(old, u.Config, selfIP)})
 	if keys := restartOnly(old, u.Config); len(keys) > 0 {
 		a.report(RestartNeeded{Keys: keys})
 	}
@@ -95,8 +83,22 @@ func (a *Agent) update(u config.Update) {
 	}
 }
 
-// restartOnly lists the changed keys the running agent does not take live:
-// the registry address and the identity REGISTER sent (they belong to the
+// sameDesired tells a content that changes nothing the reconciler does (a
+// revert to the config in force, a comment): both render to the same
+// desired state.
+func sameDesired(old, cfg *config.Config, selfIP string) bool {
+	if old == nil {
+		return false
+	}
+	if old.Hash == cfg.Hash {
+		return true
+	}
+	return reflect.DeepEqual(reconcile.FromConfig(old, selfIP), reconcile.FromConfig(cfg, selfIP))
+}
+
+// restartOnly lists the changed keys the running agent does not take live,
+// by their full name in the file (proxy.keepalive_interval): the registry
+// address, its timings and the identity REGISTER sent (they belong to the
 // session), the settings of the watcher and status endpoint, and the state
 // file (read once, at start).
 func restartOnly(a, b *config.Config) []string {
@@ -104,25 +106,44 @@ func restartOnly(a, b *config.Config) []string {
 		return nil
 	}
 	var keys []string
-	for _, c := range []struct {
-		key     string
-		changed bool
-	}{
-		{"proxy", a.Proxy != b.Proxy},
-		{"service.name", a.Service.Name != b.Service.Name},
-		{"service.instance", a.Service.Instance != b.Service.Instance},
-		{"service.maintenance_port", a.Service.MaintenancePort != b.Service.MaintenancePort},
-		{"service.ip_cidr", a.Service.IPCIDR != b.Service.IPCIDR},
-		{"service.metadata", !maps.Equal(a.Service.Metadata, b.Service.Metadata)},
-		{"reload", a.Reload != b.Reload},
-		{"status", a.Status != b.Status},
-		{"state.file", a.State != b.State},
-	} {
-		if c.changed {
-			keys = append(keys, c.key)
+	keys = changedKeys(keys, "proxy", a.Proxy, b.Proxy)
+	keys = changedKeys(keys, "service", a.Service, b.Service)
+	keys = changedKeys(keys, "reload", a.Reload, b.Reload)
+	keys = changedKeys(keys, "status", a.Status, b.Status)
+	return changedKeys(keys, "state", a.State, b.State)
+}
+
+// changedKeys appends to keys the name of every field of the section x
+// (prefix) that differs in y, going into sub-sections (proxy.backoff).
+func changedKeys(keys []string, prefix string, x, y any) []string {
+	vx, vy := reflect.ValueOf(x), reflect.ValueOf(y)
+	t := vx.Type()
+	for i := range t.NumField() {
+		f := t.Field(i)
+		name, _, _ := strings.Cut(f.Tag.Get("yaml"), ",")
+		if name == "" || name == "-" {
+			continue
+		}
+		key := prefix + "." + name
+		fx, fy := vx.Field(i).Interface(), vy.Field(i).Interface()
+		if f.Type.Kind() == reflect.Struct && isSection(f.Type) {
+			keys = changedKeys(keys, key, fx, fy)
+		} else if !reflect.DeepEqual(fx, fy) {
+			keys = append(keys, key)
 		}
 	}
 	return keys
+}
+
+// isSection tells a block of the file (fields with yaml keys) from a
+// value such as a duration.
+func isSection(t reflect.Type) bool {
+	for i := range t.NumField() {
+		if t.Field(i).Tag.Get("yaml") != "" {
+			return true
+		}
+	}
+	return false
 }
 
 // defaultIPCheckInterval is how often the address is checked when
@@ -136,26 +157,45 @@ func (a *Agent) ipCheckInterval() time.Duration {
 	return a.opts.IPCheckInterval
 }
 
-// ipSource is Options.IPSource, or the host's interfaces within cidr.
-func (a *Agent) ipSource(cidr string) func() (net.IP, error) {
+// detect finds the host's address within cidr: Options.IPSource, else
+// the first non-loopback IPv4 address of the interfaces within cidr.
+func (a *Agent) detect(cidr string) (net.IP, error) {
 	if a.opts.IPSource != nil {
-		return a.opts.IPSource
+		return a.opts.IPSource()
 	}
-	return func() (net.IP, error) { return hostip.Detect(cidr) }
+	return hostip.Detect(a.opts.InterfaceAddrs, cidr)
+}
+
+// ipSource is detect within cidr.
+func (a *Agent) ipSource(cidr string) func() (net.IP, error) {
+	return func() (net.IP, error) { return a.detect(cidr) }
 }
 
 // checkIP asks for the host's address and reports IP_CHANGED when it
-// differs from the last one seen; the first one seen is only recorded.
+// differs from the last one seen; the first one seen is only recorded,
+// unless the file was rendered without one. An explicit SELF_IP never
+// changes.
 func (a *Agent) checkIP() {
+	if a.rule.Override != "" {
+		return
+	}
 	a.mu.Lock()
-	ipw := a.ipw
+	ipw, had := a.ipw, a.selfIP != ""
 	a.mu.Unlock()
+	if ipw == nil {
+		return
+	}
 	old, ip, err := ipw.Check()
 	if err != nil {
 		a.report(AddressUnreadable{Err: err})
 		return
 	}
 	if old == nil {
+		if !had {
+			// The file did not use ${SELF_IP} at start, and the host had
+			// no address then: a later edit may.
+			a.ipChanged(ip.String())
+		}
 		return
 	}
 	a.report(IPChanged{Old: old, New: ip})
@@ -170,16 +210,4 @@ func (a *Agent) ipChanged(ip string) {
 	a.mu.Unlock()
 	a.log.Info("own address changed; rendering the file again", "self_ip", ip)
 	a.Reload()
-}
-
-// detectIP sets SELF_IP from the IP source (or the host's interfaces).
-func (a *Agent) detectIP(cidr string) error {
-	ip, err := a.ipSource(cidr)()
-	if err != nil {
-		return err
-	}
-	a.mu.Lock()
-	a.selfIP = ip.String()
-	a.mu.Unlock()
-	return nil
 }

@@ -13,9 +13,9 @@ import (
 
 // describe names what happened as its documented event, with its level,
 // message and fields (sorted by key, texts and lists bounded: a field never
-// moves between releases, and operators grep for them). ok is false for a
-// detail no event documents.
-func describe(detail any) (ev Event, attrs []slog.Attr, ok bool) {
+// moves between releases, and operators grep for them). n speaks of routes
+// as the file does. ok is false for a detail no event documents.
+func describe(detail any, n naming) (ev Event, attrs []slog.Attr, ok bool) {
 	info := func(name, msg string, err error, attrs ...slog.Attr) (Event, []slog.Attr, bool) {
 		return Event{Name: name, Level: slog.LevelInfo, Message: msg, Err: err}, sorted(attrs), true
 	}
@@ -35,7 +35,9 @@ func describe(detail any) (ev Event, attrs []slog.Attr, ok bool) {
 	case client.Disconnected:
 		at := []slog.Attr{slog.Bool("closed", d.Requested), text("session_id", d.SessionID)}
 		if d.Requested {
-			return info(EventDisconnected, "disconnected", d.Err, at...) // the shutdown asked for it
+			// The shutdown asked for it: how the connection ended (EOF
+			// after CLIENT_SHUTDOWN) is no error.
+			return info(EventDisconnected, "disconnected: shutting down", nil, at...)
 		}
 		return warn(EventDisconnected, "disconnected", d.Err, at...)
 	case client.Retrying:
@@ -56,12 +58,19 @@ func describe(detail any) (ev Event, attrs []slog.Attr, ok bool) {
 		if d.Enter {
 			name = EventMaintRequested
 		}
-		return info(name, d.Command()+" "+d.Target, nil, maintAttrs(d.MaintRequest)...)
+		msg, attrs := n.maint(d.MaintRequest)
+		if !d.Enter && n.exitReason != nil {
+			if why := n.exitReason(); why != "" {
+				msg += ": " + why
+				attrs = append(attrs, text("reason", why))
+			}
+		}
+		return info(name, msg, nil, attrs...)
 	case client.MaintResolved:
-		return maintResolved(d)
+		return maintResolved(d, n)
 	case client.MaintLateTimeout:
-		return fail(d.Command()+" "+d.Target+": late "+d.Err.Message, d.Err,
-			append(maintAttrs(d.MaintRequest), slog.Bool("late", true))...)
+		msg, attrs := n.maint(d.MaintRequest)
+		return fail(msg+": late "+d.Err.Message, d.Err, append(attrs, slog.Bool("late", true))...)
 	case client.UnexpectedMaintOK:
 		return warn(EventLog, "unexpected MAINT_OK|"+d.Target, nil, text("target", d.Target))
 	case client.UnexpectedAsyncError:
@@ -86,7 +95,11 @@ func describe(detail any) (ev Event, attrs []slog.Attr, ok bool) {
 	case reconcile.Failed:
 		return fail(d.Err.Error(), d.Err)
 	case ConfigValidated:
-		return info(EventConfigValidated, "config is valid", nil,
+		msg := "config is valid"
+		if d.Unchanged {
+			msg = "config is valid; no changes to apply"
+		}
+		return info(EventConfigValidated, msg, nil,
 			text("file", d.File), text("hash", d.Hash), slog.Int("routes", d.Routes))
 	case ConfigInvalid:
 		at := []slog.Attr{text("file", d.File), text("hash", d.Hash)}
@@ -94,7 +107,11 @@ func describe(detail any) (ev Event, attrs []slog.Attr, ok bool) {
 		if d.Errors != nil {
 			at, err = append(at, list("errors", d.Errors)), nil
 		}
-		return warn(EventConfigInvalid, "config is invalid; the last good config stays applied", err, at...)
+		msg := "config is invalid; the last good config stays applied"
+		if d.Waiting {
+			msg = "config is invalid; nothing is sent until it is fixed"
+		}
+		return warn(EventConfigInvalid, msg, err, at...)
 	case IPChanged:
 		return warn(EventIPChanged, "host address changed", nil, text("new_ip", d.New.String()), text("old_ip", d.Old.String()))
 	case RestartNeeded:
@@ -118,14 +135,20 @@ func describe(detail any) (ev Event, attrs []slog.Attr, ok bool) {
 				text("file", d.File), text("hash", d.Hash))
 		}
 		return info(EventMaintPageLoaded, "maintenance page file loaded", nil, text("file", d.File), text("hash", d.Hash))
+	case AddressMissing:
+		return warn(EventLog, "the file uses ${SELF_IP} and this host has no address for it; "+
+			"nothing is registered until one appears (or set SELF_IP or --self-ip)", d.Err)
+	case AddressFound:
+		return info(EventLog, "own address found; registering", nil, text("self_ip", d.IP))
 	}
 	return Event{}, nil, false
 }
 
 // maintResolved names a maintenance outcome: confirmed by the proxy, or
 // fallen back to local (a warning: the service must handle it itself).
-func maintResolved(d client.MaintResolved) (Event, []slog.Attr, bool) {
-	ev := Event{Level: slog.LevelInfo, Message: d.Command() + " " + d.Target + " " + d.Mode.String(), Err: d.Err}
+func maintResolved(d client.MaintResolved, n naming) (Event, []slog.Attr, bool) {
+	msg, attrs := n.maint(d.MaintRequest)
+	ev := Event{Level: slog.LevelInfo, Message: msg + " " + d.Mode.String(), Err: d.Err}
 	switch {
 	case d.Mode == client.MaintProxy && d.Enter:
 		ev.Name = EventMaintProxyEntered
@@ -136,25 +159,14 @@ func maintResolved(d client.MaintResolved) (Event, []slog.Attr, bool) {
 	default:
 		ev.Name, ev.Level = EventMaintLocalExited, slog.LevelWarn
 	}
-	attrs := maintAttrs(d.MaintRequest)
 	if d.Late {
-		ev.Message = d.Command() + " " + d.Target + " confirmed late"
+		ev.Message = msg + " confirmed late"
 		attrs = append(attrs, slog.Bool("late", true))
 	}
 	if d.Reason != "" {
 		attrs = append(attrs, text("reason", d.Reason))
 	}
 	return ev, sorted(attrs), true
-}
-
-// maintAttrs are the fields of every maintenance event: the target, and
-// the page URL of an enter.
-func maintAttrs(m client.MaintRequest) []slog.Attr {
-	attrs := []slog.Attr{text("target", m.Target)}
-	if m.Enter {
-		attrs = append(attrs, text("page_url", m.PageURL))
-	}
-	return attrs
 }
 
 func text(key, s string) slog.Attr { return slog.String(key, boundText(s)) }

@@ -41,7 +41,7 @@ func TestEventRendering(t *testing.T) {
 			names := map[string]float64{}
 			for _, w := range wantLines {
 				var rec map[string]any
-				if err := json.Unmarshal([]byte(w), &rec); err != nil {
+				if err := json.Unmarshal([]byte(w), &rec); err != nil && w != "" {
 					t.Fatalf("bad want %s: %v", w, err)
 				}
 				name, _ := rec["event"].(string)
@@ -94,7 +94,24 @@ func renderAgent(t *testing.T, w io.Writer) *Agent {
 	// The address never changes here: the check at each connection only
 	// records it.
 	a.ipw = hostip.NewWatcher(func() (net.IP, error) { return net.IPv4(10, 0, 0, 1), nil })
+	a.selfIP = "10.0.0.1"
+	nameRoutes(a)
 	return a
+}
+
+// nameRoutes makes r1 to r12 this session's routes web, api, route3 to
+// route12, as the reconciler would report them.
+func nameRoutes(a *Agent) {
+	for i := 1; i <= 12; i++ {
+		name := fmt.Sprintf("route%d", i)
+		switch i {
+		case 1:
+			name = "web"
+		case 2:
+			name = "api"
+		}
+		a.names.note(reconcile.RouteAdded{Name: name, ID: fmt.Sprintf("r%d", i)})
+	}
 }
 
 func renderCases() []renderCase {
@@ -125,7 +142,7 @@ func renderCases() []renderCase {
 		{"disconnected", fromClient(client.Disconnected{SessionID: "i1-1", Err: lost}),
 			`{"level":"WARN","msg":"disconnected","event":"DISCONNECTED","closed":false,"session_id":"i1-1","err":"client: disconnected: EOF"}`},
 		{"disconnected on request", fromClient(client.Disconnected{SessionID: "i1-1", Err: lost, Requested: true}),
-			`{"level":"INFO","msg":"disconnected","event":"DISCONNECTED","closed":true,"session_id":"i1-1","err":"client: disconnected: EOF"}`},
+			`{"level":"INFO","msg":"disconnected: shutting down","event":"DISCONNECTED","closed":true,"session_id":"i1-1"}`},
 		{"retrying", fromClient(client.Retrying{Attempt: 1, Delay: 250 * time.Millisecond, Err: lost}),
 			`{"level":"INFO","msg":"reconnecting","event":"RETRYING","attempt":1,"delay":"250ms","flapping":false,"err":"client: disconnected: EOF"}`},
 		{"extended retry", fromClient(client.ExtendedRetry{Attempt: 5, Flapping: true, Err: lost}),
@@ -145,26 +162,26 @@ func renderCases() []renderCase {
 			Commands: 8, Writes: 9, Duration: 1500 * time.Microsecond}),
 			`{"level":"INFO","msg":"configuration applied","event":"CONFIG_APPLIED","added":1,"commands":8,"duration":"1.5ms","maint_enter":6,"maint_exit":7,"purged":5,"readded":3,"removed":2,"updated":4,"writes":9}`},
 		{"maint requested", fromClient(client.MaintRequested{MaintRequest: client.MaintRequest{Enter: true, Target: "r1,r2", PageURL: "http://10.0.0.1:8080/maint"}}),
-			`{"level":"INFO","msg":"MAINT_ENTER r1,r2","event":"MAINT_REQUESTED","page_url":"http://10.0.0.1:8080/maint","target":"r1,r2"}`},
+			`{"level":"INFO","msg":"MAINT_ENTER web,api","event":"MAINT_REQUESTED","page_url":"http://10.0.0.1:8080/maint","routes":["web","api"],"target":"r1,r2"}`},
 		{"maint requested, long target", fromClient(client.MaintRequested{MaintRequest: client.MaintRequest{Enter: true, Target: many}}),
-			`{"level":"INFO","msg":"MAINT_ENTER r1,r2,r3,r4,r5,r6,r7,r8,r9,r10 (+2 more)","event":"MAINT_REQUESTED","page_url":"","target":"r1,r2,r3,r4,r5,r6,r7,r8,r9,r10 (+2 more)"}`},
+			`{"level":"INFO","msg":"MAINT_ENTER web,api,route3,route4,route5,route6,route7,route8,route9,route10 (+2 more)","event":"MAINT_REQUESTED","page_url":"","routes":["web","api","route3","route4","route5","route6","route7","route8","route9","route10","(+2 more)"],"target":"r1,r2,r3,r4,r5,r6,r7,r8,r9,r10 (+2 more)"}`},
 		{"maint exit requested", fromClient(client.MaintRequested{MaintRequest: client.MaintRequest{Target: "r1"}}),
-			`{"level":"INFO","msg":"MAINT_EXIT r1","event":"MAINT_EXIT_REQUESTED","target":"r1"}`},
+			`{"level":"INFO","msg":"MAINT_EXIT web","event":"MAINT_EXIT_REQUESTED","routes":["web"],"target":"r1"}`},
 		{"maint proxy entered", fromClient(client.MaintResolved{MaintRequest: client.MaintRequest{Enter: true, Target: "r1", PageURL: "http://10.0.0.1:8080/maint"}, Mode: client.MaintProxy}),
-			`{"level":"INFO","msg":"MAINT_ENTER r1 proxy","event":"MAINT_PROXY_ENTERED","page_url":"http://10.0.0.1:8080/maint","target":"r1"}`},
+			`{"level":"INFO","msg":"MAINT_ENTER web proxy","event":"MAINT_PROXY_ENTERED","page_url":"http://10.0.0.1:8080/maint","routes":["web"],"target":"r1"}`},
 		{"maint proxy entered late", fromClient(client.MaintResolved{MaintRequest: client.MaintRequest{Enter: true, Target: "ALL"}, Mode: client.MaintProxy, Late: true}),
 			`{"level":"INFO","msg":"MAINT_ENTER ALL confirmed late","event":"MAINT_PROXY_ENTERED","late":true,"page_url":"","target":"ALL"}`},
 		{"maint local entered", fromClient(client.MaintResolved{MaintRequest: client.MaintRequest{Enter: true, Target: "r1"}, Mode: client.MaintLocal, Reason: "refused by proxy", Err: refused}),
-			`{"level":"WARN","msg":"MAINT_ENTER r1 local","event":"MAINT_LOCAL_ENTERED","page_url":"","reason":"refused by proxy","target":"r1","err":"client: server refused MAINT_ENTER: invalid format"}`},
+			`{"level":"WARN","msg":"MAINT_ENTER web local","event":"MAINT_LOCAL_ENTERED","page_url":"","reason":"refused by proxy","routes":["web"],"target":"r1","err":"client: server refused MAINT_ENTER: invalid format"}`},
 		{"maint proxy exited", fromClient(client.MaintResolved{MaintRequest: client.MaintRequest{Target: "r1"}, Mode: client.MaintProxy}),
-			`{"level":"INFO","msg":"MAINT_EXIT r1 proxy","event":"MAINT_PROXY_EXITED","target":"r1"}`},
+			`{"level":"INFO","msg":"MAINT_EXIT web proxy","event":"MAINT_PROXY_EXITED","routes":["web"],"target":"r1"}`},
 		{"maint proxy exited late", fromClient(client.MaintResolved{MaintRequest: client.MaintRequest{Target: "r1"}, Mode: client.MaintProxy, Late: true}),
-			`{"level":"INFO","msg":"MAINT_EXIT r1 confirmed late","event":"MAINT_PROXY_EXITED","late":true,"target":"r1"}`},
+			`{"level":"INFO","msg":"MAINT_EXIT web confirmed late","event":"MAINT_PROXY_EXITED","late":true,"routes":["web"],"target":"r1"}`},
 		{"maint local exited", fromClient(client.MaintResolved{MaintRequest: client.MaintRequest{Target: "r1"}, Mode: client.MaintLocal, Reason: "no confirmation in time"}),
-			`{"level":"WARN","msg":"MAINT_EXIT r1 local","event":"MAINT_LOCAL_EXITED","reason":"no confirmation in time","target":"r1"}`},
+			`{"level":"WARN","msg":"MAINT_EXIT web local","event":"MAINT_LOCAL_EXITED","reason":"no confirmation in time","routes":["web"],"target":"r1"}`},
 		{"maint late timeout", fromClient(client.MaintLateTimeout{MaintRequest: client.MaintRequest{Enter: true, Target: "r1", PageURL: "http://p"},
 			Err: &client.ServerError{Command: "MAINT_ENTER", Message: "timeout waiting for maintenance page to become reachable"}}),
-			`{"level":"ERROR","msg":"MAINT_ENTER r1: late timeout waiting for maintenance page to become reachable","event":"ERROR","late":true,"page_url":"http://p","target":"r1","err":"client: server refused MAINT_ENTER: timeout waiting for maintenance page to become reachable"}`},
+			`{"level":"ERROR","msg":"MAINT_ENTER web: late timeout waiting for maintenance page to become reachable","event":"ERROR","late":true,"page_url":"http://p","routes":["web"],"target":"r1","err":"client: server refused MAINT_ENTER: timeout waiting for maintenance page to become reachable"}`},
 		{"unexpected maint ok", fromClient(client.UnexpectedMaintOK{Target: "r9"}),
 			`{"level":"WARN","msg":"unexpected MAINT_OK|r9","event":"LOG","target":"r9"}`},
 		{"unexpected async error", fromClient(client.UnexpectedAsyncError{Err: &client.ServerError{Message: "timeout waiting for backend to become reachable"}}),
@@ -204,6 +221,40 @@ func renderCases() []renderCase {
 			a.update(config.Update{Config: cfg, Hash: "abd", Routes: 0})
 		}, `{"level":"INFO","msg":"config is valid","event":"CONFIG_VALIDATED","file":"registry.yaml","hash":"abd","routes":0}` + "\n" +
 			`{"level":"WARN","msg":"changed settings take effect when the agent restarts: service.name, service.instance","event":"LOG","keys":["service.name","service.instance"]}`},
+		{"maint release of a temporary route", fromClient(client.MaintRequested{MaintRequest: client.MaintRequest{Target: "r99,r99"}}),
+			`{"level":"INFO","msg":"MAINT_EXIT temporary route r99","event":"MAINT_EXIT_REQUESTED","routes":["temporary route r99"],"target":"r99,r99"}`},
+		{"maint exit at until", func(a *Agent) {
+			until := time.Date(2020, 1, 1, 6, 0, 0, 0, time.UTC)
+			cfg := &config.Config{Hash: "abc"}
+			cfg.Maintenance.Enabled, cfg.Maintenance.Until = true, &until
+			a.mu.Lock()
+			a.cfg = cfg
+			a.mu.Unlock()
+			a.clientEvent(client.MaintRequested{MaintRequest: client.MaintRequest{Target: "r2"}})
+		}, `{"level":"INFO","msg":"MAINT_EXIT api: maintenance.until 2020-01-01T06:00:00Z has passed","event":"MAINT_EXIT_REQUESTED","reason":"maintenance.until 2020-01-01T06:00:00Z has passed","routes":["api"],"target":"r2"}`},
+		{"config validated, no changes", func(a *Agent) {
+			a.mu.Lock()
+			a.cfg = &config.Config{Hash: "abc"}
+			a.mu.Unlock()
+			a.update(config.Update{Config: &config.Config{Hash: "abc"}, Hash: "abc", Routes: 0})
+		}, `{"level":"INFO","msg":"config is valid; no changes to apply","event":"CONFIG_VALIDATED","file":"registry.yaml","hash":"abc","routes":0}`},
+		{"config invalid at start", func(a *Agent) {
+			a.reportInvalid(config.Update{Err: invalid, Hash: "def"}, true)
+		}, `{"level":"WARN","msg":"config is invalid; nothing is sent until it is fixed","event":"CONFIG_INVALID","errors":["registry.yaml:3:5: routes[0].path: must start with /"],"file":"registry.yaml","hash":"def"}`},
+		{"address missing", report(AddressMissing{Err: errors.New("no address of this host is in service.ip_cidr 10.0.0.0/8")}),
+			`{"level":"WARN","msg":"the file uses ${SELF_IP} and this host has no address for it; nothing is registered until one appears (or set SELF_IP or --self-ip)","event":"LOG","err":"no address of this host is in service.ip_cidr 10.0.0.0/8"}`},
+		{"address found", report(AddressFound{IP: "10.1.2.3"}),
+			`{"level":"INFO","msg":"own address found; registering","event":"LOG","self_ip":"10.1.2.3"}`},
+		{"restart needed, one setting", func(a *Agent) {
+			a.mu.Lock()
+			a.cfg = &config.Config{Hash: "abc"}
+			a.mu.Unlock()
+			cfg := &config.Config{Hash: "abd"}
+			cfg.Proxy.KeepaliveInterval = config.Duration(time.Second)
+			cfg.Proxy.Backoff.Max = config.Duration(time.Minute)
+			a.update(config.Update{Config: cfg, Hash: "abd", Routes: 0})
+		}, `{"level":"INFO","msg":"config is valid; no changes to apply","event":"CONFIG_VALIDATED","file":"registry.yaml","hash":"abd","routes":0}` + "\n" +
+			`{"level":"WARN","msg":"changed settings take effect when the agent restarts: proxy.keepalive_interval, proxy.backoff.max","event":"LOG","keys":["proxy.keepalive_interval","proxy.backoff.max"]}`},
 		{"watch stopped", report(WatchStopped{Err: errors.New("too many open files")}),
 			`{"level":"ERROR","msg":"config watch stopped; SIGHUP still reloads","event":"ERROR","err":"too many open files"}`},
 		{"maint page serving", report(PageServing{Address: "[::]:8081", URL: "http://10.0.0.1:8081/"}),

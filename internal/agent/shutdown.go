@@ -49,7 +49,14 @@ func (a *Agent) shutdown(cl *client.Client, stop func(), done <-chan struct{}) e
 	if mode != config.ShutdownKeep {
 		// In keep mode there is no CLIENT_SHUTDOWN: the proxy keeps
 		// serving the routes for its grace period (§7).
-		err = cl.Deregister(ctx)
+		connected := cl.State() == client.StateConnected
+		if err = cl.Deregister(ctx); err == nil && connected {
+			a.log.Info("deregistered: the proxy has removed this service's routes")
+		} else if err == nil {
+			a.log.Warn("not connected: nothing deregistered; the proxy keeps any routes of the last session for its grace period")
+		}
+	} else {
+		a.log.Info("routes left on the proxy for its grace period (shutdown.mode keep)")
 	}
 	stop()
 	select {

@@ -86,8 +86,11 @@ func (a *Agent) Ready() (bool, string) {
 
 func (a *Agent) ready() (bool, string) {
 	a.mu.Lock()
-	cl, rec := a.cl, a.rec
+	cl, rec, waiting := a.cl, a.rec, a.waiting
 	a.mu.Unlock()
+	if waiting != "" {
+		return false, waiting
+	}
 	if cl == nil || rec == nil {
 		return false, "starting"
 	}

@@ -10,6 +10,7 @@ import (
 
 	"regagent/internal/agent"
 	"regagent/internal/faultnet"
+	"regagent/internal/hostip"
 	"regagent/internal/registrysim"
 )
 
@@ -22,6 +23,10 @@ type setup struct {
 	// path, when set, is a config file the caller has laid out already
 	// (a ConfigMap-style symlink); content is then not written.
 	path string
+	// addrs, when set, are the host's interface addresses: ${SELF_IP} is
+	// detected among them, within service.ip_cidr, looked at every 10ms.
+	// Otherwise ${SELF_IP} is 10.0.0.1.
+	addrs hostip.Addrs
 }
 
 // run is one in-process agent (agent.Run, as `regagent run` calls it)
@@ -75,7 +80,7 @@ func startRun(tb testing.TB, content string, s setup) *run {
 		writeFile(tb, r.path, content)
 	}
 
-	a, err := agent.New(agent.Options{
+	opts := agent.Options{
 		ConfigPath: r.path,
 		ProxyAddr:  addr,
 		Hostname:   "e2e-host",
@@ -84,7 +89,11 @@ func startRun(tb testing.TB, content string, s setup) *run {
 		Lookup:    func(string) (string, bool) { return "", false },
 		IPSource:  func() (net.IP, error) { return net.IPv4(10, 0, 0, 1), nil },
 		OnEvent:   r.events.add,
-	})
+	}
+	if s.addrs != nil {
+		opts.IPSource, opts.InterfaceAddrs, opts.IPCheckInterval = nil, s.addrs, 10*time.Millisecond
+	}
+	a, err := agent.New(opts)
 	if err != nil {
 		tb.Fatal(err)
 	}

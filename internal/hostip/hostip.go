@@ -5,6 +5,7 @@ import (
 	"errors"
 	"fmt"
 	"net"
+	"strings"
 	"sync"
 	"time"
 )
@@ -13,9 +14,18 @@ import (
 // requested network).
 var ErrNoIPv4 = errors.New("hostip: no non-loopback IPv4 address")
 
+// Addrs lists the host's interface addresses; net.InterfaceAddrs is the
+// real one, tests give their own.
+type Addrs func() ([]net.Addr, error)
+
 // Detect returns the first non-loopback IPv4 address of the host, within
-// cidr when cidr is not empty.
-func Detect(cidr string) (net.IP, error) {
+// cidr when cidr is not empty. addrs nil means net.InterfaceAddrs. When no
+// address matches, the error wraps ErrNoIPv4 and lists the addresses the
+// host does have, so that a wrong ip_cidr is plain to see.
+func Detect(addrs Addrs, cidr string) (net.IP, error) {
+	if addrs == nil {
+		addrs = net.InterfaceAddrs
+	}
 	var n *net.IPNet
 	if cidr != "" {
 		_, ipn, err := net.ParseCIDR(cidr)
@@ -24,17 +34,12 @@ func Detect(cidr string) (net.IP, error) {
 		}
 		n = ipn
 	}
-	return firstIPv4(n)
-}
-
-// firstIPv4 is the first non-loopback IPv4 address of the host, within n
-// when n is not nil.
-func firstIPv4(n *net.IPNet) (net.IP, error) {
-	addrs, err := net.InterfaceAddrs()
+	list, err := addrs()
 	if err != nil {
-		return nil, err
+		return nil, fmt.Errorf("cannot list interface addresses: %w", err)
 	}
-	for _, a := range addrs {
+	var others []string
+	for _, a := range list {
 		ipn, ok := a.(*net.IPNet)
 		if !ok {
 			continue
@@ -44,12 +49,37 @@ func firstIPv4(n *net.IPNet) (net.IP, error) {
 			continue
 		}
 		if n != nil && !n.Contains(ip) {
+			others = append(others, ip.String())
 			continue
 		}
 		return ip, nil
 	}
-	return nil, ErrNoIPv4
+	if n == nil {
+		return nil, ErrNoIPv4
+	}
+	return nil, &NoMatchError{CIDR: cidr, Others: others}
 }
+
+// NoMatchError reports a host with no IPv4 address within CIDR; Others are
+// the non-loopback IPv4 addresses it has. It is ErrNoIPv4 for errors.Is.
+type NoMatchError struct {
+	CIDR   string
+	Others []string
+}
+
+func (e *NoMatchError) Error() string {
+	if len(e.Others) == 0 {
+		return fmt.Sprintf("no IPv4 address of this host is within %s (it has no non-loopback IPv4 address at all)", e.CIDR)
+	}
+	const shown = 5
+	others, more := e.Others, ""
+	if len(others) > shown {
+		others, more = others[:shown], fmt.Sprintf(" (+%d more)", len(others)-shown)
+	}
+	return fmt.Sprintf("no IPv4 address of this host is within %s (it has %s%s)", e.CIDR, strings.Join(others, ", "), more)
+}
+
+func (e *NoMatchError) Is(target error) bool { return target == ErrNoIPv4 }
 
 // Watcher remembers the last address its source reported, to tell a change.
 type Watcher struct {
