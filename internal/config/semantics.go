@@ -53,6 +53,7 @@ func (p *parseRun) validateSemantics(cfg *Config) {
 	p.checkHeaders(cfg)
 	p.checkMetadata(cfg)
 	p.checkTargets(cfg)
+	p.checkWindows(cfg)
 }
 
 // at returns the node of the struct at ptr, as decoded (an alias
