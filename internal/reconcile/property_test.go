@@ -76,7 +76,7 @@ func genConfig(t *rapid.T, i int) *config.Config {
 	c.Options = rapid.SampledFrom([]map[string]string{nil, {"timeout": "30s"}, {"timeout": "10s", "websocket": "true"}}).Draw(t, l("options"))
 	c.Headers = rapid.SampledFrom([]map[string]string{nil, {"X-A": "1"}, {"X-A": "2", "X-B": "b"}}).Draw(t, l("headers"))
 	page := rapid.SampledFrom([]string{"", "http://page/"}).Draw(t, l("page"))
-	switch rapid.IntRange(0, 3).Draw(t, l("maint")) {
+	switch rapid.IntRange(0, 4).Draw(t, l("maint")) {
 	case 1:
 		c.Maintenance = config.Maintenance{Enabled: true, Page: page}
 	case 2:
@@ -85,6 +85,15 @@ func genConfig(t *rapid.T, i int) *config.Config {
 	case 3:
 		past := time.Now().Add(-time.Hour)
 		c.Maintenance = config.Maintenance{Enabled: true, Page: page, Until: &past}
+	case 4:
+		// A window in force and one to come.
+		past, future := time.Now().Add(-time.Hour), time.Now().Add(time.Hour)
+		later := future.Add(time.Hour)
+		target := rapid.SampledFrom([]string{"r1", "r2", "a.com", "/api"}).Draw(t, l("wtarget"))
+		c.Maintenance = config.Maintenance{Page: page, Windows: []config.Window{
+			{Name: "now", Targets: []string{target}, From: &past, Until: &future},
+			{Name: "later", From: &future, Until: &later},
+		}}
 	}
 	return c
 }
