@@ -61,6 +61,10 @@ func runPlan(ctx context.Context, args []string, env *environment) error {
 	if err != nil {
 		return reportConfigErrors(err, env, "no plan")
 	}
+	red := redact.New(cfg.Secrets)
+	for _, w := range cfg.Warnings {
+		fmt.Fprintln(env.stderr, red.String(redact.URLPasswords(w.Error())))
+	}
 	selfIP, _ := opts.Lookup("SELF_IP")
 	c, text, masked, err := planText(cfg, selfIP, applied)
 	if err != nil {
@@ -72,6 +76,9 @@ func runPlan(ctx context.Context, args []string, env *environment) error {
 	}
 	if c.Empty() && c.Err == nil {
 		fmt.Fprintln(env.stdout, "No changes: the proxy matches the file.")
+		// The maintenance windows to come, which the plan lists after
+		// its changes, are worth showing when nothing changes now.
+		fmt.Fprint(env.stdout, strings.TrimPrefix(text, "no changes\n"))
 		return nil
 	}
 	fmt.Fprint(env.stdout, text)

@@ -18,6 +18,8 @@ type fileReport struct {
 	Hash   string        `json:"hash,omitempty"`
 	Routes int           `json:"routes"`
 	Errors []errorReport `json:"errors,omitempty"`
+	// Warnings are about a valid file: it stays valid.
+	Warnings []errorReport `json:"warnings,omitempty"`
 }
 
 type errorReport struct {
@@ -55,7 +57,7 @@ func runValidate(args []string, env *environment) error {
 			if rep.Valid {
 				fmt.Fprintf(env.stdout, "%s: valid (%d routes)\n", path, rep.Routes)
 			}
-			for _, e := range rep.Errors {
+			for _, e := range append(rep.Errors, rep.Warnings...) {
 				fmt.Fprintln(env.stdout, e.Text)
 			}
 		}
@@ -81,6 +83,8 @@ func validateFile(path string, opts config.ParseOptions) fileReport {
 	cfg, err := config.Load(path, opts)
 	if err == nil {
 		rep.Valid, rep.Hash, rep.Routes = true, cfg.Hash, len(cfg.Routes)
+		red := redact.New(cfg.Secrets)
+		rep.Warnings = errorReports(cfg.Warnings, func(s string) string { return red.String(redact.URLPasswords(s)) })
 		return rep
 	}
 	var errs config.Errors
@@ -89,11 +93,17 @@ func validateFile(path string, opts config.ParseOptions) fileReport {
 		rep.Errors = []errorReport{{Message: msg, Text: msg}}
 		return rep
 	}
-	for _, e := range errs {
-		rep.Errors = append(rep.Errors, errorReport{Line: e.Line, Column: e.Col, Path: e.Path,
-			Message: redact.URLPasswords(e.Msg), Text: redact.URLPasswords(e.Error())})
-	}
+	rep.Errors = errorReports(errs, redact.URLPasswords)
 	return rep
+}
+
+// errorReports reports errs with their texts masked by mask.
+func errorReports(errs config.Errors, mask func(string) string) []errorReport {
+	var out []errorReport
+	for _, e := range errs {
+		out = append(out, errorReport{Line: e.Line, Column: e.Col, Path: e.Path, Message: mask(e.Msg), Text: mask(e.Error())})
+	}
+	return out
 }
 
 // localParseOptions renders files without connecting anywhere: the

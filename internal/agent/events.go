@@ -49,10 +49,13 @@ type Event struct {
 	Detail any
 }
 
-// ConfigValidated reports a valid content of the file.
+// ConfigValidated reports a valid content of the file, and what config
+// warns of in it (a maintenance window in the past, for one), with
+// positions.
 type ConfigValidated struct {
 	File, Hash string
 	Routes     int
+	Warnings   []string
 }
 
 // ConfigInvalid reports an invalid content of the file, every error with

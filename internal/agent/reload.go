@@ -81,13 +81,22 @@ func (a *Agent) update(u config.Update) {
 	a.cfg, a.invalid = u.Config, nil
 	selfIP, rec := a.selfIP, a.rec
 	a.mu.Unlock()
-	a.report(ConfigValidated{File: a.opts.ConfigPath, Hash: u.Hash, Routes: u.Routes})
+	a.report(ConfigValidated{File: a.opts.ConfigPath, Hash: u.Hash, Routes: u.Routes, Warnings: warningTexts(u.Config)})
 	if keys := restartOnly(old, u.Config); len(keys) > 0 {
 		a.report(RestartNeeded{Keys: keys})
 	}
 	if rec != nil {
 		rec.SetDesired(u.Config, selfIP)
 	}
+}
+
+// warningTexts are cfg's warnings as config words them, with positions.
+func warningTexts(cfg *config.Config) []string {
+	var out []string
+	for _, w := range cfg.Warnings {
+		out = append(out, w.Error())
+	}
+	return out
 }
 
 // restartOnly lists the changed keys the running agent does not take live:

@@ -85,8 +85,11 @@ func describe(detail any) (ev Event, attrs []slog.Attr, ok bool) {
 	case reconcile.Failed:
 		return fail(d.Err.Error(), d.Err)
 	case ConfigValidated:
-		return info(EventConfigValidated, "config is valid", nil,
-			text("file", d.File), text("hash", d.Hash), slog.Int("routes", d.Routes))
+		at := []slog.Attr{text("file", d.File), text("hash", d.Hash), slog.Int("routes", d.Routes)}
+		if len(d.Warnings) > 0 {
+			return warn(EventConfigValidated, "config is valid, with warnings", nil, append(at, list("warnings", d.Warnings))...)
+		}
+		return info(EventConfigValidated, "config is valid", nil, at...)
 	case ConfigInvalid:
 		at := []slog.Attr{text("file", d.File), text("hash", d.Hash)}
 		err := d.Err
