@@ -60,6 +60,10 @@ func runPlan(ctx context.Context, args []string, env *environment) error {
 	if note := assumption(path, r); note != "" {
 		fmt.Fprintf(env.stderr, "regagent: %s\n", note)
 	}
+	red := redact.New(r.Config.Secrets)
+	for _, w := range r.Config.Warnings {
+		fmt.Fprintln(env.stderr, red.String(redact.URLPasswords(w.Error())))
+	}
 	c, text, masked, err := planText(r.Config, r.SelfIP, applied)
 	if err != nil {
 		return err
@@ -70,6 +74,9 @@ func runPlan(ctx context.Context, args []string, env *environment) error {
 	}
 	if c.Empty() && c.Err == nil {
 		fmt.Fprintln(env.stdout, "No changes: the proxy matches the file.")
+		// The maintenance windows to come, which the plan lists after
+		// its changes, are worth showing when nothing changes now.
+		fmt.Fprint(env.stdout, strings.TrimPrefix(text, "no changes\n"))
 		return nil
 	}
 	fmt.Fprint(env.stdout, text)

@@ -131,6 +131,34 @@ func writeStatus(w io.Writer, st *agentState) {
 		}
 		tw.Flush()
 	}
+	printWindows(w, st)
+}
+
+// printWindows lists the maintenance windows in force and to come.
+func printWindows(w io.Writer, st *agentState) {
+	ws := st.Reconcile.Windows
+	if len(ws) == 0 {
+		return
+	}
+	fmt.Fprintf(w, "\nmaintenance windows (%d)\n", len(ws))
+	tw := tabwriter.NewWriter(w, 0, 4, 2, ' ', 0)
+	fmt.Fprintln(tw, "NAME\tSTATE\tROUTES\tFROM\tUNTIL\tREASON")
+	for _, win := range ws {
+		state := "upcoming"
+		if win.InForce {
+			state = "in force"
+		}
+		fmt.Fprintf(tw, "%s\t%s\t%s\t%s\t%s\t%s\n", cell(win.Name), state, orNone(boundItems(win.Routes), "all"),
+			timeCell(win.From, "-"), timeCell(win.Until, "no end"), cell(orNone(win.Reason, "-")))
+	}
+	tw.Flush()
+}
+
+func timeCell(t *time.Time, none string) string {
+	if t == nil {
+		return none
+	}
+	return t.UTC().Format(time.RFC3339)
 }
 
 func configLine(c agent.StateConfig) string {

@@ -153,3 +153,29 @@ func TestReadStateRefuses(t *testing.T) {
 		t.Fatalf("a document with new fields: %+v, %v", st, err)
 	}
 }
+
+// The maintenance windows in force and to come are listed under the
+// table, soonest first, as the state document gives them.
+func TestStatusShowsWindows(t *testing.T) {
+	now := time.Date(2030, 1, 1, 12, 0, 0, 0, time.UTC)
+	from, until := now.Add(time.Hour), now.Add(2*time.Hour)
+	st := &agentState{URL: "http://127.0.0.1:9090", State: agent.State{
+		Version: agent.StateVersion, Time: now, Ready: true,
+		Reconcile: agent.StateReconcile{Windows: []agent.StateWindow{
+			{Name: "maintenance", Targets: []string{}, Routes: []string{"api", "web"}, InForce: true},
+			{Name: "db-upgrade", Targets: []string{"api"}, Routes: []string{"api"}, From: &from, Until: &until, Reason: "database upgrade"},
+		}},
+	}}
+	var b strings.Builder
+	writeStatus(&b, st)
+	out := b.String()
+	for _, want := range []string{
+		"maintenance windows (2)\n",
+		"maintenance  in force  api,web  -                     no end                -\n",
+		"db-upgrade   upcoming  api      2030-01-01T13:00:00Z  2030-01-01T14:00:00Z  database upgrade\n",
+	} {
+		if !strings.Contains(out, want) {
+			t.Errorf("output lacks %q:\n%s", want, out)
+		}
+	}
+}

@@ -22,6 +22,8 @@ type fileReport struct {
 	// assumed (no address of this host fits the file).
 	SelfIP string `json:"self_ip,omitempty"`
 	Note   string `json:"note,omitempty"`
+	// Warnings are about a valid file: it stays valid.
+	Warnings []errorReport `json:"warnings,omitempty"`
 }
 
 type errorReport struct {
@@ -65,7 +67,7 @@ func runValidate(args []string, env *environment) error {
 			if rep.Valid {
 				fmt.Fprintf(env.stdout, "%s: valid (%d routes)\n", path, rep.Routes)
 			}
-			for _, e := range rep.Errors {
+			for _, e := range append(rep.Errors, rep.Warnings...) {
 				fmt.Fprintln(env.stdout, e.Text)
 			}
 			if rep.Note != "" {
@@ -98,6 +100,8 @@ func validateFile(path string, rule agent.SelfIPRule, opts config.ParseOptions) 
 		cfg := r.Config
 		rep.Valid, rep.Hash, rep.Routes = true, cfg.Hash, len(cfg.Routes)
 		rep.SelfIP, rep.Note = r.SelfIP, assumption(path, r)
+		red := redact.New(r.Config.Secrets)
+		rep.Warnings = errorReports(r.Config.Warnings, func(s string) string { return red.String(redact.URLPasswords(s)) })
 		return rep
 	}
 	var errs config.Errors
@@ -106,11 +110,17 @@ func validateFile(path string, rule agent.SelfIPRule, opts config.ParseOptions) 
 		rep.Errors = []errorReport{{Message: msg, Text: msg}}
 		return rep
 	}
-	for _, e := range errs {
-		rep.Errors = append(rep.Errors, errorReport{Line: e.Line, Column: e.Col, Path: e.Path,
-			Message: redact.URLPasswords(e.Msg), Text: redact.URLPasswords(e.Error())})
-	}
+	rep.Errors = errorReports(errs, redact.URLPasswords)
 	return rep
+}
+
+// errorReports reports errs with their texts masked by mask.
+func errorReports(errs config.Errors, mask func(string) string) []errorReport {
+	var out []errorReport
+	for _, e := range errs {
+		out = append(out, errorReport{Line: e.Line, Column: e.Col, Path: e.Path, Message: mask(e.Msg), Text: mask(e.Error())})
+	}
+	return out
 }
 
 // localParseOptions render files without connecting anywhere: variables

@@ -196,7 +196,7 @@ func (a *Agent) Run(ctx context.Context) (err error) {
 	}
 	a.setSecrets(cfg)
 	a.metrics.reloads.WithLabelValues("valid").Inc()
-	a.report(ConfigValidated{File: a.opts.ConfigPath, Hash: cfg.Hash, Routes: len(cfg.Routes)})
+	a.report(ConfigValidated{File: a.opts.ConfigPath, Hash: cfg.Hash, Routes: len(cfg.Routes), Warnings: warningTexts(cfg)})
 
 	cl, err := client.New(a.clientOptions(cfg))
 	if err != nil {

@@ -55,13 +55,15 @@ type Event struct {
 	Detail any
 }
 
-// ConfigValidated reports a valid content of the file. Unchanged is set
-// when it renders to the config in force (a revert, a comment): nothing is
-// applied.
+// ConfigValidated reports a valid content of the file, and what config
+// warns of in it (a maintenance window in the past, for one), with
+// positions. Unchanged is set when it renders to the config in force (a
+// revert, a comment): nothing is applied.
 type ConfigValidated struct {
 	File, Hash string
 	Routes     int
 	Unchanged  bool
+	Warnings   []string
 }
 
 // ConfigInvalid reports an invalid content of the file, every error with

@@ -66,8 +66,9 @@ func (a *Agent) syncPage(cfg *config.Config) error {
 	return nil
 }
 
-// pageOf is what the page says for cfg: the service, the maintenance
-// block's reason, end and targets, and the serve block's texts and file
+// pageOf is what the page says for cfg: the service, the reason, end and
+// targets of the maintenance block and of each scheduled window (the page
+// shows those of the window in force), and the serve block's texts and file
 // (relative to the config file's directory); and where the proxy asks for
 // it, the path of the registered page URL.
 func (a *Agent) pageOf(cfg *config.Config, selfIP string) maintpage.Page {
@@ -80,6 +81,16 @@ func (a *Agent) pageOf(cfg *config.Config, selfIP string) maintpage.Page {
 		Until:   m.Until,
 		Targets: slices.Clone(m.Targets),
 		File:    m.Serve.File,
+	}
+	for _, w := range cfg.Maintenance.Windows {
+		p.Windows = append(p.Windows, maintpage.Window{From: w.From, Until: w.Until, Reason: w.Reason,
+			Targets: slices.Clone(w.Targets)})
+	}
+	if m.Enabled && (m.From != nil || len(p.Windows) > 0) {
+		// The block is a window of its own (it may start later): the
+		// page shows it only while it is in force.
+		p.Windows = append(p.Windows, maintpage.Window{From: m.From, Until: m.Until, Reason: m.Reason,
+			Targets: slices.Clone(m.Targets)})
 	}
 	if p.File != "" && !filepath.IsAbs(p.File) {
 		p.File = filepath.Join(filepath.Dir(a.opts.ConfigPath), p.File)

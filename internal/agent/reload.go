@@ -69,7 +69,7 @@ func (a *Agent) update(u config.Update) {
 	selfIP, rec := a.selfIP, a.rec
 	a.mu.Unlock()
 	a.report(ConfigValidated{File: a.opts.ConfigPath, Hash: u.Hash, Routes: u.Routes,
-		Unchanged: sameDesired(old, u.Config, selfIP)})
+		Unchanged: sameDesired(old, u.Config, selfIP), Warnings: warningTexts(u.Config)})
 	if keys := restartOnly(old, u.Config); len(keys) > 0 {
 		a.report(RestartNeeded{Keys: keys})
 	}
@@ -94,6 +94,15 @@ func sameDesired(old, cfg *config.Config, selfIP string) bool {
 		return true
 	}
 	return reflect.DeepEqual(reconcile.FromConfig(old, selfIP), reconcile.FromConfig(cfg, selfIP))
+}
+
+// warningTexts are cfg's warnings as config words them, with positions.
+func warningTexts(cfg *config.Config) []string {
+	var out []string
+	for _, w := range cfg.Warnings {
+		out = append(out, w.Error())
+	}
+	return out
 }
 
 // restartOnly lists the changed keys the running agent does not take live,

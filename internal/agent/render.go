@@ -99,8 +99,11 @@ func describe(detail any, n naming) (ev Event, attrs []slog.Attr, ok bool) {
 		if d.Unchanged {
 			msg = "config is valid; no changes to apply"
 		}
-		return info(EventConfigValidated, msg, nil,
-			text("file", d.File), text("hash", d.Hash), slog.Int("routes", d.Routes))
+		at := []slog.Attr{text("file", d.File), text("hash", d.Hash), slog.Int("routes", d.Routes)}
+		if len(d.Warnings) > 0 {
+			return warn(EventConfigValidated, msg+", with warnings", nil, append(at, list("warnings", d.Warnings))...)
+		}
+		return info(EventConfigValidated, msg, nil, at...)
 	case ConfigInvalid:
 		at := []slog.Attr{text("file", d.File), text("hash", d.Hash)}
 		err := d.Err

@@ -203,6 +203,10 @@ func renderCases() []renderCase {
 		{"config validated", func(a *Agent) {
 			a.update(config.Update{Config: &config.Config{Hash: "abc"}, Hash: "abc", Routes: 2})
 		}, `{"level":"INFO","msg":"config is valid","event":"CONFIG_VALIDATED","file":"registry.yaml","hash":"abc","routes":2}`},
+		{"config validated with warnings", func(a *Agent) {
+			w := &config.Error{File: "registry.yaml", Line: 9, Col: 14, Path: "maintenance.windows[0].until", Msg: "this window ended", Warning: true}
+			a.update(config.Update{Config: &config.Config{Hash: "abc", Warnings: config.Errors{w}}, Hash: "abc", Routes: 2})
+		}, `{"level":"WARN","msg":"config is valid, with warnings","event":"CONFIG_VALIDATED","file":"registry.yaml","hash":"abc","routes":2,"warnings":["registry.yaml:9:14: warning: maintenance.windows[0].until: this window ended"]}`},
 		{"config invalid", func(a *Agent) {
 			a.update(config.Update{Err: invalid, Hash: "def"})
 		}, `{"level":"WARN","msg":"config is invalid; the last good config stays applied","event":"CONFIG_INVALID","errors":["registry.yaml:3:5: routes[0].path: must start with /"],"file":"registry.yaml","hash":"def"}`},

@@ -86,6 +86,9 @@ type StateRoute struct {
 	Refused bool `json:"refused"`
 	// Maintenance is null when the route's backend is not in maintenance.
 	Maintenance *StateRouteMaintenance `json:"maintenance"`
+	// MaintenanceEntered: this session entered the route's id in
+	// maintenance, so MAINT_STATUS should list it (the drift check compares).
+	MaintenanceEntered bool `json:"maintenance_entered"`
 }
 
 // StateHealth is a route's health check; durations read like "10s".
@@ -139,6 +142,22 @@ type StateReconcile struct {
 	Errors      int        `json:"errors"`
 	Drifts      int        `json:"drifts"`
 	Replays     int        `json:"replays"`
+	// Windows are the maintenance windows in force or to come, soonest
+	// first.
+	Windows []StateWindow `json:"windows"`
+}
+
+// StateWindow is one maintenance window of the file in force.
+type StateWindow struct {
+	Name string `json:"name"`
+	// Targets as the file writes them ([] for the whole service); Routes
+	// the names of the routes they designate.
+	Targets []string   `json:"targets"`
+	Routes  []string   `json:"routes"`
+	From    *time.Time `json:"from"`
+	Until   *time.Time `json:"until"`
+	Reason  string     `json:"reason"`
+	InForce bool       `json:"in_force"`
 }
 
 // StateCounts are the changes of a plan, by kind, and its commands.

@@ -144,7 +144,8 @@ func maintMode(id string, targets []StateTarget) string {
 func stateRoute(ar reconcile.AppliedRoute) StateRoute {
 	r := StateRoute{Name: ar.Spec.Name, ID: ar.ID, Domains: orEmpty(ar.Spec.Domains), Path: ar.Spec.Path,
 		Backend: ar.Spec.Backend, Priority: ar.Spec.Priority, Options: mapOrEmpty(ar.Options),
-		Headers: mapOrEmpty(ar.Headers), Unverified: ar.Unverified, Refused: ar.Refused}
+		Headers: mapOrEmpty(ar.Headers), Unverified: ar.Unverified, Refused: ar.Refused,
+		MaintenanceEntered: ar.Maintenance}
 	if h := ar.Spec.Health; h != nil {
 		r.Health = &StateHealth{Path: h.Path, Interval: h.Interval.String(), Timeout: h.Timeout.String()}
 	}
@@ -160,9 +161,19 @@ func stateReconcile(st reconcile.Status) StateReconcile {
 			Purged: c.Purged, MaintEnter: c.MaintEnter, MaintExit: c.MaintExit, Commands: c.Commands},
 		LastError: st.LastError, LastErrorAt: timeOrNil(st.LastErrorAt),
 		Passes: st.Passes, Writes: st.Writes, Commands: st.Commands, Errors: st.Errors, Drifts: st.Drifts,
-		Replays: st.Replays,
+		Replays: st.Replays, Windows: stateWindows(st.Windows),
 	}
 }
+
+func stateWindows(ws []reconcile.WindowStatus) []StateWindow {
+	out := []StateWindow{}
+	for _, w := range ws {
+		out = append(out, StateWindow{Name: w.Name, Targets: orEmpty(w.Targets), Routes: orEmpty(w.Routes),
+			From: w.From, Until: w.Until, Reason: w.Reason, InForce: w.InForce})
+	}
+	return out
+}
+
 
 func stateApplied(ap reconcile.Applied) *StateApplied {
 	s := &StateApplied{Generation: ap.Generation, Strays: []StateRoute{}, Orphans: []StateRoute{},
@@ -218,7 +229,7 @@ func (s State) AppliedState() (reconcile.Applied, error) {
 }
 
 func appliedRoute(r StateRoute) (reconcile.AppliedRoute, error) {
-	ar := reconcile.AppliedRoute{ID: r.ID, Unverified: r.Unverified, Refused: r.Refused,
+	ar := reconcile.AppliedRoute{ID: r.ID, Unverified: r.Unverified, Refused: r.Refused, Maintenance: r.MaintenanceEntered,
 		Options: mapOrNil(r.Options), Headers: mapOrNil(r.Headers),
 		Spec: reconcile.RouteSpec{Name: r.Name, Domains: r.Domains, Path: r.Path, Backend: r.Backend,
 			Priority: r.Priority}}

@@ -2,6 +2,7 @@ package client
 
 import (
 	"context"
+	"encoding/json"
 	"errors"
 	"fmt"
 	"strconv"
@@ -63,6 +64,27 @@ func (c *Client) ListRoutes(ctx context.Context) ([]RouteInfo, error) {
 		return nil, fmt.Errorf("cannot list routes: %w", err)
 	}
 	return out, nil
+}
+
+// MaintenanceStatus is MAINT_STATUS: the targets the server lists in
+// maintenance for this session, in no particular order (§5). It lists what
+// this session entered and has not left, whatever it designates: the ids
+// of routes removed since stay listed (§9), ALL is listed as the route ids
+// it covered when entered.
+func (c *Client) MaintenanceStatus(ctx context.Context) ([]string, error) {
+	r, err := c.expect(ctx, Command{Name: "MAINT_STATUS"}, "MAINT_STATUS_OK")
+	var v struct {
+		InMaintenance []string `json:"in_maintenance"`
+	}
+	if err == nil {
+		if jerr := json.Unmarshal([]byte(r.Payload), &v); jerr != nil {
+			err = fmt.Errorf("%w: MAINT_STATUS_OK: %v", ErrProtocol, jerr)
+		}
+	}
+	if err != nil {
+		return nil, fmt.Errorf("cannot read maintenance status: %w", err)
+	}
+	return v.InMaintenance, nil
 }
 
 // DrainStart starts draining for d and returns when the drain completes.

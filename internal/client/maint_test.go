@@ -236,3 +236,44 @@ func liveRoute(t *testing.T, c *Client) string {
 	}
 	return id
 }
+
+// TestMaintenanceStatusLists: MAINT_STATUS lists what the session entered,
+// an id whose route is gone included (§9); a reply that is not the
+// documented JSON is a protocol error.
+func TestMaintenanceStatusLists(t *testing.T) {
+	sim := startSim(t, registrysim.Options{})
+	h := connected(t, sim.Addr(), nil)
+	c, ctx := h.c, ctxT(t)
+	if ids, err := c.MaintenanceStatus(ctx); err != nil || len(ids) != 0 {
+		t.Fatalf("MaintenanceStatus before any enter = %q, %v", ids, err)
+	}
+	id := liveRoute(t, c)
+	if err := c.MaintenanceEnter(ctx, id, ""); err != nil {
+		t.Fatal(err)
+	}
+	if err := do1(ctx, c, func(b *Batch) int { return b.RouteRemove(id) }, "ROUTE_OK"); err != nil {
+		t.Fatal(err)
+	}
+	if err := applyConfig(ctx, c); err != nil {
+		t.Fatal(err)
+	}
+	if ids, err := c.MaintenanceStatus(ctx); err != nil || len(ids) != 1 || ids[0] != id {
+		t.Fatalf("MaintenanceStatus = %q, %v; want [%s]", ids, err, id)
+	}
+
+	addr := scriptedServer(t, func(_ int, line string) string {
+		switch {
+		case strings.HasPrefix(line, "REGISTER|"):
+			return "ACK|s1"
+		case strings.HasPrefix(line, "MAINT_STATUS|"):
+			return `MAINT_STATUS_OK|{"in_maintenance":"r1"}`
+		}
+		return "ERROR|unknown command: " + line
+	})
+	h2 := newClient(t, addr, nil)
+	h2.run(t)
+	await[Connected](t, h2.rec, nil)
+	if _, err := h2.c.MaintenanceStatus(ctx); !errors.Is(err, ErrProtocol) {
+		t.Fatalf("MaintenanceStatus of a bad reply = %v, want ErrProtocol", err)
+	}
+}

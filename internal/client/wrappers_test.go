@@ -125,18 +125,9 @@ func drainStatus(ctx context.Context, c *Client) (json.RawMessage, error) {
 // maintenanceStatus lists the targets the server reports in maintenance for
 // this session (sorted; the server's order is random, §5).
 func maintenanceStatus(ctx context.Context, c *Client) ([]string, error) {
-	r, err := c.Do(ctx, Command{Name: "MAINT_STATUS"})
-	if err != nil {
-		return nil, err
-	}
-	var v struct {
-		InMaintenance []string `json:"in_maintenance"`
-	}
-	if err := decodeReply(r, "MAINT_STATUS_OK", &v); err != nil {
-		return nil, err
-	}
-	slices.Sort(v.InMaintenance)
-	return v.InMaintenance, nil
+	ids, err := c.MaintenanceStatus(ctx)
+	slices.Sort(ids)
+	return ids, err
 }
 
 // sessionInfo is SESSION_INFO's answer.

@@ -43,30 +43,38 @@ func (c *Config) RoutesMatching(target string) []string {
 	return names
 }
 
-// Active reports whether maintenance is wanted at now: enabled and not past
-// until.
+// Active reports whether the maintenance block, as a window of its own,
+// is in force at now: enabled, not before from, not past until.
 func (m *Maintenance) Active(now time.Time) bool {
-	return m.Enabled && (m.Until == nil || now.Before(*m.Until))
+	w := m.window()
+	return m.Enabled && w.Active(now)
 }
 
 // MaintenanceRoutes returns the names of the routes that should be in
-// maintenance at now, in file order: none when maintenance is not active,
-// else those of TargetRoutes.
+// maintenance at now, in file order: none when no window is in force,
+// else those its targets designate.
 func (c *Config) MaintenanceRoutes(now time.Time) []string {
-	if !c.Maintenance.Active(now) {
+	w, ok := c.MaintenanceAt(now)
+	if !ok {
 		return nil
 	}
-	names, _ := c.TargetRoutes()
+	names, _ := c.RoutesTargeted(w.Targets)
 	return names
 }
 
-// TargetRoutes returns the names of the routes that maintenance covers
-// while it is active, in file order: every route when no targets are
-// listed, else the routes the targets designate. unmatched lists, in order,
-// the targets that designate no route (Parse refuses them while
-// maintenance is enabled).
+// TargetRoutes returns the names of the routes that the maintenance block
+// covers while it is active, in file order: see RoutesTargeted.
 func (c *Config) TargetRoutes() (names, unmatched []string) {
-	if len(c.Maintenance.Targets) == 0 {
+	return c.RoutesTargeted(c.Maintenance.Targets)
+}
+
+// RoutesTargeted returns the names of the routes that a window with these
+// targets covers, in file order: every route when no targets are listed,
+// else the routes the targets designate. unmatched lists, in order, the
+// targets that designate no route (Parse refuses them in a window that can
+// be in force).
+func (c *Config) RoutesTargeted(targets []string) (names, unmatched []string) {
+	if len(targets) == 0 {
 		names = make([]string, len(c.Routes))
 		for i, r := range c.Routes {
 			names[i] = r.Name
@@ -74,7 +82,7 @@ func (c *Config) TargetRoutes() (names, unmatched []string) {
 		return names, nil
 	}
 	want := make(map[string]bool)
-	for _, t := range c.Maintenance.Targets {
+	for _, t := range targets {
 		matched := c.RoutesMatching(t)
 		if len(matched) == 0 {
 			unmatched = append(unmatched, t)

@@ -18,19 +18,25 @@ var (
 	ErrInvalid    = errors.New("config: invalid value")
 	ErrUnsafe     = errors.New("config: value unsafe for the registry protocol")
 	ErrTooLong    = errors.New("config: value too long")
+	// ErrIneffective is the cause of a warning (Config.Warnings): a value
+	// that is valid but does nothing, such as a window in the past.
+	ErrIneffective = errors.New("config: value has no effect")
 )
 
 // Error is one problem in a config file, placed like a compiler message:
 // "file:line:col: path: message". Line and Col are 1-based; 0 means unknown.
 // Path is the YAML path of the value ("routes[1].backend"), empty for syntax
-// errors. Cause is one of the Err* sentinels.
+// errors. Cause is one of the Err* sentinels. Warning is set on the
+// warnings of a valid file (Config.Warnings), which read
+// "file:line:col: warning: path: message".
 type Error struct {
-	File  string
-	Line  int
-	Col   int
-	Path  string
-	Msg   string
-	Cause error
+	File    string
+	Line    int
+	Col     int
+	Path    string
+	Msg     string
+	Cause   error
+	Warning bool
 }
 
 func (e *Error) Error() string {
@@ -47,6 +53,9 @@ func (e *Error) Error() string {
 	}
 	if b.Len() > 0 {
 		b.WriteByte(' ')
+	}
+	if e.Warning {
+		b.WriteString("warning: ")
 	}
 	if e.Path != "" {
 		b.WriteString(e.Path)

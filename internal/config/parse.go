@@ -11,6 +11,7 @@ import (
 	"maps"
 	"reflect"
 	"slices"
+	"time"
 
 	"github.com/go-playground/validator/v10"
 	"gopkg.in/yaml.v3"
@@ -25,6 +26,10 @@ type ParseOptions struct {
 	Lookup func(name string) (string, bool)
 	// Hostname is the default of service.instance.
 	Hostname string
+	// Now is the clock that tells which maintenance windows are over, to
+	// warn of them (Config.Warnings); nil means time.Now. Whether a file
+	// is valid never depends on it.
+	Now func() time.Time
 }
 
 // Parser parses config files. It holds what every parse shares and
@@ -98,8 +103,10 @@ const maxErrors = 100
 // it decoded each value from, and the document.
 type parseRun struct {
 	*decoder
-	ps  *Parser
-	doc *yaml.Node
+	ps       *Parser
+	doc      *yaml.Node
+	now      time.Time
+	warnings Errors
 }
 
 func (ps *Parser) newRun(doc *yaml.Node, file string, lookup func(string) (string, bool), budget int) *parseRun {
@@ -121,6 +128,10 @@ func (ps *Parser) parse(data []byte, opts ParseOptions) (*Config, error) {
 		return nil, err
 	}
 	p := ps.newRun(doc, opts.Filename, opts.Lookup, expansionBudget(len(data)))
+	p.now = time.Now()
+	if opts.Now != nil {
+		p.now = opts.Now()
+	}
 	cfg := defaultConfig(opts.Hostname)
 	if doc.Kind != yaml.MappingNode {
 		p.add(doc, "", ErrType, "the file must be a mapping of keys (proxy, service, routes, ...), not %s", describe(doc))
@@ -137,12 +148,7 @@ func (ps *Parser) parse(data []byte, opts ParseOptions) (*Config, error) {
 	p.validate(cfg)
 	p.validateSemantics(cfg)
 	if len(p.errs) > 0 {
-		slices.SortStableFunc(p.errs, func(a, b *Error) int {
-			if a.Line != b.Line {
-				return a.Line - b.Line
-			}
-			return a.Col - b.Col
-		})
+		sortByPosition(p.errs)
 		if n := len(p.errs); n > maxErrors {
 			last := p.errs[maxErrors-1]
 			p.errs = append(p.errs[:maxErrors], &Error{File: last.File, Line: last.Line, Col: last.Col,
@@ -153,6 +159,8 @@ func (ps *Parser) parse(data []byte, opts ParseOptions) (*Config, error) {
 	sum := sha256.Sum256(data)
 	cfg.Hash = hex.EncodeToString(sum[:])
 	cfg.Secrets = slices.Sorted(maps.Keys(p.secrets))
+	sortByPosition(p.warnings)
+	cfg.Warnings = p.warnings
 	return cfg, nil
 }
 

@@ -54,6 +54,7 @@ func (p *parseRun) validateSemantics(cfg *Config) {
 	p.checkMetadata(cfg)
 	p.checkTargets(cfg)
 	p.checkPageServer(cfg)
+	p.checkWindows(cfg)
 }
 
 // at returns the node of the struct at ptr, as decoded (an alias

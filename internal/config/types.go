@@ -39,6 +39,11 @@ type Config struct {
 	// (SELF_IP and defaults written in the file excepted): whatever shows
 	// the config to people masks them.
 	Secrets []string `yaml:"-" json:"-"`
+
+	// Warnings are what Parse found worth saying about a valid file
+	// (Error.Warning is set on each): a maintenance window in the past,
+	// one that is not enabled. They never make the file invalid.
+	Warnings Errors `yaml:"-" json:"-"`
 }
 
 // Proxy says where the registry is and how to talk to it.
@@ -99,19 +104,37 @@ type HealthCheck struct {
 	Timeout  Duration `yaml:"timeout" json:"timeout" validate:"required,gt=0"`
 }
 
-// Maintenance is the desired maintenance state, edited by people. Enabled
-// switches it on; Targets (route names, paths or domains, each matching at
-// least one route) restrict it to some routes, all of them when empty. Page
-// defaults as Config.MaintenancePage says. After Until, maintenance is over
-// by itself (see Active). Serve has regagent serve the page itself.
+// Maintenance is the desired maintenance state, edited by people. The
+// block itself is one window: Enabled switches it on; Targets (route names,
+// paths or domains, each matching at least one route) restrict it to some
+// routes, all of them when empty; From and Until, when set, bound it in
+// time. Windows adds windows scheduled ahead of time, each in force between
+// its From and Until. Windows must not overlap, so that at most one is in
+// force at any moment (see Config.MaintenanceAt). Page, shared by every
+// window, defaults as Config.MaintenancePage says. Serve has regagent serve
+// the page itself.
 type Maintenance struct {
 	Enabled bool       `yaml:"enabled,omitempty" json:"enabled,omitempty"`
 	Targets []string   `yaml:"targets,omitempty" json:"targets,omitempty" validate:"dive,required,maxbytes=1024"`
 	Page    string     `yaml:"page,omitempty" json:"page,omitempty" validate:"omitempty,wire,page"`
 	Reason  string     `yaml:"reason,omitempty" json:"reason,omitempty" validate:"maxbytes=1024"`
+	From    *time.Time `yaml:"from,omitempty" json:"from,omitempty"`
 	Until   *time.Time `yaml:"until,omitempty" json:"until,omitempty"`
+	// Windows is bounded: every pass looks at each of them.
+	Windows []Window `yaml:"windows,omitempty" json:"windows,omitempty" validate:"max=100,dive"`
 
 	Serve PageServer `yaml:"serve,omitempty" json:"serve,omitzero"`
+}
+
+// Window is one scheduled maintenance window: its targets, as those of
+// Maintenance, are in maintenance from From until Until. Name, optional,
+// tells it apart in the status and the plan.
+type Window struct {
+	Name    string     `yaml:"name,omitempty" json:"name,omitempty" validate:"omitempty,routename"`
+	Targets []string   `yaml:"targets,omitempty" json:"targets,omitempty" validate:"dive,required,maxbytes=1024"`
+	Reason  string     `yaml:"reason,omitempty" json:"reason,omitempty" validate:"maxbytes=1024"`
+	From    *time.Time `yaml:"from" json:"from" validate:"required"`
+	Until   *time.Time `yaml:"until" json:"until" validate:"required"`
 }
 
 // PageServer is maintenance.serve: regagent serves the maintenance page

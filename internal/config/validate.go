@@ -305,6 +305,18 @@ func crossField(v reflect.Value) (field, msg string) {
 		if x.Initial > 0 && x.Max < x.Initial {
 			return "max", fmt.Sprintf("%v must not be shorter than initial (%s)", x.Max, x.Initial)
 		}
+	case *Maintenance:
+		return untilAfterFrom(x.From, x.Until)
+	case *Window:
+		return untilAfterFrom(x.From, x.Until)
+	}
+	return "", ""
+}
+
+// untilAfterFrom requires a window to end after it starts.
+func untilAfterFrom(from, until *time.Time) (field, msg string) {
+	if from != nil && until != nil && !until.After(*from) {
+		return "until", fmt.Sprintf("%s must be after from (%s)", until.Format(time.RFC3339), from.Format(time.RFC3339))
 	}
 	return "", ""
 }

@@ -29,6 +29,30 @@ type Page struct {
 	// File is the operator's HTML file or html/template, served instead
 	// of the built-in page; "" for the built-in page.
 	File string
+	// Windows are scheduled maintenance windows: while one is in force,
+	// its reason, end and targets are shown instead of the ones above.
+	Windows []Window
+}
+
+// Window is a scheduled maintenance window, in force from From (nil: it
+// has begun) until Until (nil: no end).
+type Window struct {
+	From, Until *time.Time
+	Reason      string
+	Targets     []string
+}
+
+// at returns p as it reads at now: with the reason, end and targets of
+// the window in force, if one is.
+func (p *Page) at(now time.Time) Page {
+	for _, w := range p.Windows {
+		if (w.From == nil || !now.Before(*w.From)) && (w.Until == nil || now.Before(*w.Until)) {
+			q := *p
+			q.Reason, q.Until, q.Targets = w.Reason, w.Until, w.Targets
+			return q
+		}
+	}
+	return *p
 }
 
 // Data is what a template sees. Every field comes from the configuration,
@@ -55,6 +79,10 @@ var errTooLarge = errors.New("maintpage: rendered page over 1 MiB")
 
 // data is the template data of p at now.
 func (p *Page) data(now time.Time) Data {
+	if len(p.Windows) > 0 {
+		q := p.at(now)
+		p = &q
+	}
 	d := Data{Service: p.Service, Title: p.Title, Message: p.Message, Reason: p.Reason, Targets: p.Targets}
 	if d.Title == "" {
 		d.Title = "Down for maintenance"

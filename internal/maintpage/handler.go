@@ -47,7 +47,7 @@ func (s *Server) ServeHTTP(w http.ResponseWriter, r *http.Request) {
 		// content, and should come back when maintenance is announced to
 		// end. The proxy puts its own "Retry-After: 300" first; this one
 		// follows it (PROTOCOL.md §5).
-		h.Set("Retry-After", strconv.Itoa(retryAfter(st.page.Until, now)))
+		h.Set("Retry-After", strconv.Itoa(retryAfter(d.Until, now)))
 		code = http.StatusServiceUnavailable
 	}
 	w.WriteHeader(code)
@@ -77,7 +77,8 @@ func isVisitor(r *http.Request, pagePath string) bool {
 func (s *Server) html(st *state, d Data) ([]byte, bool) {
 	st.mu.Lock()
 	defer st.mu.Unlock()
-	if st.cached != nil && st.cacheKey == d.Remaining {
+	key := d.Reason + "\x00" + d.UntilText + "\x00" + d.Remaining
+	if st.cached != nil && st.cacheKey == key {
 		return st.cached, st.builtin
 	}
 	b, err := render(st.tmpl, d)
@@ -88,6 +89,6 @@ func (s *Server) html(st *state, d Data) ([]byte, bool) {
 			b = textBody(d) // the built-in page does not fail; this is a safety net
 		}
 	}
-	st.cached, st.cacheKey = b, d.Remaining
+	st.cached, st.cacheKey = b, key
 	return b, st.builtin
 }

@@ -210,6 +210,6 @@ type state struct {
 	builtin bool
 
 	mu       sync.Mutex // one render at a time; the others wait for it
-	cacheKey string     // Data.Remaining of cached, the only field time changes
+	cacheKey string     // the fields of Data that time changes, for cached
 	cached   []byte
 }

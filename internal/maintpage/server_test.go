@@ -6,6 +6,7 @@ import (
 	"io"
 	"net/http"
 	"strings"
+	"sync/atomic"
 	"testing"
 	"time"
 
@@ -278,5 +279,32 @@ func TestListenFails(t *testing.T) {
 	_, err := Listen(Options{Addr: s.Addr()}, Page{})
 	if err == nil || !strings.Contains(err.Error(), "cannot serve the maintenance page") {
 		t.Fatalf("Listen on a bound address: %v", err)
+	}
+}
+
+// With scheduled windows the page tells the one in force at the time of
+// the request: its reason, and its end in Retry-After; the block's own
+// texts only when none is.
+func TestWindowInForce(t *testing.T) {
+	var offset atomic.Int64
+	s := start(t, Options{Now: func() time.Time { return clock.Add(time.Duration(offset.Load())) }}, Page{Service: "shop", Reason: "block", Windows: []Window{
+		{From: until(-time.Hour), Until: until(10 * time.Minute), Reason: "db upgrade"},
+		{From: until(time.Hour), Until: until(2 * time.Hour), Reason: "os patch"},
+	}})
+	visitor := map[string]string{"X-Forwarded-For": "203.0.113.9", "Accept": "text/plain"}
+	for _, tc := range []struct {
+		at     time.Duration
+		reason string
+		retry  string
+	}{
+		{0, "db upgrade", "600"},
+		{90 * time.Minute, "os patch", "1800"},
+		{30 * time.Minute, "block", "300"},
+	} {
+		offset.Store(int64(tc.at))
+		resp, body := get(t, s, http.MethodGet, "/", visitor)
+		if !strings.Contains(body, "Reason: "+tc.reason+"\n") || resp.Header.Get("Retry-After") != tc.retry {
+			t.Errorf("at +%v: Retry-After %q, body:\n%s", tc.at, resp.Header.Get("Retry-After"), body)
+		}
 	}
 }

@@ -47,6 +47,10 @@ type AppliedRoute struct {
 	// may be live (a partial apply, §3) but was never in force, so the
 	// mass-removal guard does not count it.
 	Refused bool `json:"refused,omitempty"`
+	// Maintenance is set while this session has the route's id entered
+	// in maintenance (MAINT_ENTER of the id, or of ALL): MAINT_STATUS must
+	// list it (§5).
+	Maintenance bool `json:"maintenance,omitempty"`
 }
 
 // AppliedMaintenance is the maintenance entered by this agent. The proxy

@@ -16,6 +16,9 @@ type Conn interface {
 	MaintenanceEnter(ctx context.Context, target, pageURL string) error
 	MaintenanceExit(ctx context.Context, target string) error
 	MaintenanceState() []client.MaintState
+	// MaintenanceStatus is MAINT_STATUS: what the session has entered in
+	// maintenance, as the server sees it (§5).
+	MaintenanceStatus(ctx context.Context) ([]string, error)
 	// Generation changes with every REGISTER: a new, empty session (§2).
 	Generation() uint64
 	SessionID() string

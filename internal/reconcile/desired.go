@@ -47,30 +47,94 @@ type HealthSpec struct {
 }
 
 // MaintenanceSpec is the desired maintenance state, as the config decides
-// it: which routes a target designates, the default page and when
-// maintenance is over are config's rules, applied here once.
+// it: which windows there are, which routes a target designates and the
+// default page are config's rules, applied here once.
 type MaintenanceSpec struct {
-	Enabled bool
-	// Targets are route names, paths or domains; none means the whole
-	// service.
-	Targets []string
-	// Routes are the names of the routes the targets designate (every
-	// route when there are none); Unmatched the targets that designate
-	// none. See config.Config.TargetRoutes.
-	Routes    []string
-	Unmatched []string
-	// Page is the maintenance page URL; "" means the proxy's built-in page.
-	Page   string
-	Reason string
-	// Until, when set, is the moment maintenance ends by itself.
-	Until *time.Time
+	// Page is the maintenance page URL of every window; "" means the
+	// proxy's built-in page.
+	Page string
+	// Windows are the file's maintenance windows, in the order of
+	// config.Config.MaintenanceWindows. Config refuses overlapping
+	// windows; were some to overlap, the first in force wins.
+	Windows []WindowSpec
 }
 
-// Active reports whether maintenance is wanted at now: enabled and not past
-// Until, as config.Maintenance.Active decides.
-func (m MaintenanceSpec) Active(now time.Time) bool {
-	cm := config.Maintenance{Enabled: m.Enabled, Until: m.Until}
-	return cm.Active(now)
+// WindowSpec is one maintenance window.
+type WindowSpec struct {
+	Name string `json:"name"`
+	// Targets are route names, paths or domains; none means the whole
+	// service.
+	Targets []string `json:"targets,omitempty"`
+	// Routes are the names of the routes the targets designate (every
+	// route when there are none); Unmatched the targets that designate
+	// none. See config.Config.RoutesTargeted.
+	Routes    []string `json:"routes,omitempty"`
+	Unmatched []string `json:"unmatched,omitempty"`
+	Reason    string   `json:"reason,omitempty"`
+	// From and Until, when set, are when the window begins and ends.
+	From  *time.Time `json:"from,omitempty"`
+	Until *time.Time `json:"until,omitempty"`
+}
+
+// Active reports whether the window is in force at now, as
+// config.Window.Active decides.
+func (w WindowSpec) Active(now time.Time) bool {
+	cw := config.Window{From: w.From, Until: w.Until}
+	return cw.Active(now)
+}
+
+// At returns the window in force at now, if any.
+func (m MaintenanceSpec) At(now time.Time) (WindowSpec, bool) {
+	for _, w := range m.Windows {
+		if w.Active(now) {
+			return w, true
+		}
+	}
+	return WindowSpec{}, false
+}
+
+// Next returns the first moment after now at which a window begins or
+// ends, when the maintenance wanted may change by itself; zero when none
+// is to come.
+func (m MaintenanceSpec) Next(now time.Time) time.Time {
+	var next time.Time
+	for _, w := range m.Windows {
+		for _, t := range []*time.Time{w.From, w.Until} {
+			if t != nil && t.After(now) && (next.IsZero() || t.Before(next)) {
+				next = *t
+			}
+		}
+	}
+	return next
+}
+
+// Upcoming returns the windows in force at now or to come, soonest first.
+func (m MaintenanceSpec) Upcoming(now time.Time) []WindowSpec {
+	var out []WindowSpec
+	for _, w := range m.Windows {
+		cw := config.Window{Until: w.Until}
+		if !cw.Ended(now) {
+			out = append(out, w)
+		}
+	}
+	slices.SortStableFunc(out, func(a, b WindowSpec) int {
+		switch {
+		case a.From == nil || b.From == nil:
+			return cmpBool(a.From != nil, b.From != nil)
+		}
+		return a.From.Compare(*b.From)
+	})
+	return out
+}
+
+func cmpBool(a, b bool) int {
+	switch {
+	case a == b:
+		return 0
+	case !a:
+		return -1
+	}
+	return 1
 }
 
 // FromConfig builds the desired state from a config Parse returned, which
@@ -101,21 +165,28 @@ func FromConfig(cfg *config.Config, selfIP string) Desired {
 	}
 	slices.SortFunc(d.Routes, func(a, b RouteSpec) int { return cmpString(a.Name, b.Name) })
 
-	m := cfg.Maintenance
-	routes, unmatched := cfg.TargetRoutes()
-	d.Maintenance = MaintenanceSpec{
-		Enabled:   m.Enabled,
-		Targets:   slices.Clone(m.Targets),
-		Routes:    routes,
-		Unmatched: unmatched,
-		Page:      cfg.MaintenancePage(selfIP),
-		Reason:    m.Reason,
-	}
-	if m.Until != nil {
-		until := *m.Until
-		d.Maintenance.Until = &until
+	d.Maintenance = MaintenanceSpec{Page: cfg.MaintenancePage(selfIP)}
+	for _, w := range cfg.MaintenanceWindows() {
+		routes, unmatched := cfg.RoutesTargeted(w.Targets)
+		d.Maintenance.Windows = append(d.Maintenance.Windows, WindowSpec{
+			Name:      w.Name,
+			Targets:   slices.Clone(w.Targets),
+			Routes:    routes,
+			Unmatched: unmatched,
+			Reason:    w.Reason,
+			From:      cloneTime(w.From),
+			Until:     cloneTime(w.Until),
+		})
 	}
 	return d
+}
+
+func cloneTime(t *time.Time) *time.Time {
+	if t == nil {
+		return nil
+	}
+	c := *t
+	return &c
 }
 
 func normDomains(ds []string) []string {

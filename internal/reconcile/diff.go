@@ -3,6 +3,7 @@ package reconcile
 import (
 	"fmt"
 	"strings"
+	"time"
 
 	"regagent/internal/redact"
 )
@@ -12,8 +13,9 @@ import (
 // "~ route api backend http://a -> http://b (re-add)",
 // "~ route api priority 1 -> 2", "- route old",
 // "+ maintenance api (page http://10.0.0.5:8081/)", and warnings as
-// "! maintenance target "x" matches no route". An empty plan renders as
-// "no changes". URL passwords and the values of sensitive headers and
+// "! maintenance target "x" matches no route". A plan that changes nothing
+// renders as "no changes". The maintenance windows in force or to come
+// follow, one a line starting with "@" (see windowText). URL passwords and the values of sensitive headers and
 // options are masked; the caller masks the interpolated secrets it knows.
 func Diff(c Changeset) string {
 	var b strings.Builder
@@ -79,9 +81,42 @@ func Diff(c Changeset) string {
 		fmt.Fprintf(&b, "! not applied: %v\n", c.Err)
 	}
 	if b.Len() == 0 {
-		return "no changes\n"
+		b.WriteString("no changes\n")
+	}
+	for _, w := range c.Windows {
+		b.WriteString(windowText(w, c.Now))
 	}
 	return redact.URLPasswords(b.String())
+}
+
+// windowText is one maintenance window as Diff shows it, e.g.
+// "@ maintenance window db (upcoming): api from 2030-02-01T02:00:00Z until
+// 2030-02-01T03:30:00Z, reason: database upgrade".
+func windowText(w WindowSpec, now time.Time) string {
+	var b strings.Builder
+	state := "upcoming"
+	if w.Active(now) {
+		state = "in force"
+	}
+	fmt.Fprintf(&b, "@ maintenance window %s (%s): ", w.Name, state)
+	if len(w.Targets) == 0 {
+		b.WriteString("every route")
+	} else {
+		b.WriteString(strings.Join(w.Targets, ","))
+	}
+	if w.From != nil {
+		b.WriteString(" from " + w.From.Format(time.RFC3339))
+	}
+	if w.Until != nil {
+		b.WriteString(" until " + w.Until.Format(time.RFC3339))
+	} else {
+		b.WriteString(", no end")
+	}
+	if w.Reason != "" {
+		b.WriteString(", reason: " + w.Reason)
+	}
+	b.WriteByte('\n')
+	return b.String()
 }
 
 func healthSuffix(r *RouteSpec) string {

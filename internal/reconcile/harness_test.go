@@ -306,15 +306,18 @@ func (h *harness) check(d Desired, now time.Time) {
 // what FromConfig resolved, so that the check does not repeat the code
 // it checks.
 func desiredMaintBackends(d Desired, now time.Time) map[string]string {
-	m := d.Maintenance
 	out := map[string]string{}
-	if !m.Enabled || (m.Until != nil && !now.Before(*m.Until)) {
+	i := slices.IndexFunc(d.Maintenance.Windows, func(w WindowSpec) bool {
+		return (w.From == nil || !now.Before(*w.From)) && (w.Until == nil || now.Before(*w.Until))
+	})
+	if i < 0 {
 		return out
 	}
+	m := d.Maintenance.Windows[i]
 	names := func(r RouteSpec, t string) bool { return t == r.Name || t == r.Path || slices.Contains(r.Domains, t) }
 	for _, r := range d.Routes {
 		if len(m.Targets) == 0 || slices.ContainsFunc(m.Targets, func(t string) bool { return names(r, t) }) {
-			out[r.Backend] = m.Page
+			out[r.Backend] = d.Maintenance.Page
 		}
 	}
 	return out

@@ -36,10 +36,7 @@ type maintPlan struct {
 // path or domain and change nothing (§5).
 func planMaintenance(d Desired, a Applied, now time.Time, going, adding map[string]bool) maintPlan {
 	w := wantedMaintenance(d, now)
-	m := maintPlan{warnings: w.warnings(d)}
-	if w.active && d.Maintenance.Until != nil {
-		m.requeueAt = *d.Maintenance.Until
-	}
+	m := maintPlan{warnings: w.warnings(d), requeueAt: d.Maintenance.Next(now)}
 	in := m.planExits(w, d, a, going)
 	m.planEnters(w, a, in, going, adding)
 	return m
@@ -47,7 +44,7 @@ func planMaintenance(d Desired, a Applied, now time.Time, going, adding map[stri
 
 // maintWant is the maintenance a desired state asks for now.
 type maintWant struct {
-	active bool // on, and its `until` not past
+	active bool // a window is in force
 	all    bool // ALL: the whole service
 	// backends maps each backend to be in maintenance to the target
 	// routes that reach it.
@@ -57,18 +54,18 @@ type maintWant struct {
 	page, reason string
 }
 
-// wantedMaintenance resolves d's maintenance at now to backends: the proxy
-// keeps maintenance per backend URL string (§5).
+// wantedMaintenance resolves the window of d in force at now to backends:
+// the proxy keeps maintenance per backend URL string (§5).
 func wantedMaintenance(d Desired, now time.Time) maintWant {
-	dm := d.Maintenance
-	w := maintWant{active: dm.Active(now), backends: map[string][]string{}, page: dm.Page, reason: dm.Reason}
+	win, active := d.Maintenance.At(now)
+	w := maintWant{active: active, backends: map[string][]string{}, page: d.Maintenance.Page, reason: win.Reason}
 	if !w.active {
 		return w
 	}
-	w.all, w.unmatched = len(dm.Targets) == 0, dm.Unmatched
-	w.targets = make(map[string]bool, len(dm.Routes))
-	designated := make(map[string]bool, len(dm.Routes))
-	for _, n := range dm.Routes {
+	w.all, w.unmatched = len(win.Targets) == 0, win.Unmatched
+	w.targets = make(map[string]bool, len(win.Routes))
+	designated := make(map[string]bool, len(win.Routes))
+	for _, n := range win.Routes {
 		designated[n] = true
 	}
 	for _, r := range d.Routes {

@@ -52,6 +52,7 @@ func (p *pass) run(ctx context.Context, w want) (Result, error) {
 	if d == nil {
 		return Result{}, nil
 	}
+	p.board.scheduled(d.Maintenance.Windows)
 	if err := p.conn.WaitConnected(ctx); err != nil {
 		return Result{}, fmt.Errorf("cannot reconcile: %w", err)
 	}
@@ -106,9 +107,9 @@ func (p *pass) observe(ctx context.Context, now time.Time, driftEvery time.Durat
 	return nil
 }
 
-// requeue says when the next pass is due without an event: when
-// maintenance ends by itself (planner rule 7, docs/planner.md) or drift is
-// due, whichever comes first.
+// requeue says when the next pass is due without an event: when a
+// maintenance window begins or ends (planner rule 7, docs/planner.md) or
+// drift is due, whichever comes first.
 func (p *pass) requeue(c Changeset, now time.Time, driftEvery time.Duration) Result {
 	var res Result
 	if !c.RequeueAt.IsZero() {

@@ -10,7 +10,7 @@ import (
 
 // PlanOptions tune the planner.
 type PlanOptions struct {
-	// Now decides whether a maintenance window with an `until` is over.
+	// Now decides which maintenance window is in force.
 	Now time.Time
 	// MassRemovalThreshold is the fraction of live routes a plan may
 	// remove without an explicit permission (planner rule 11,
@@ -33,9 +33,14 @@ type Changeset struct {
 	// Err, when set, says why the plan must not run: ErrMassRemoval
 	// (planner rule 11, docs/planner.md).
 	Err error
-	// RequeueAt, when not zero, is when maintenance ends by itself and a
-	// new pass is due (planner rule 7, docs/planner.md).
+	// RequeueAt, when not zero, is when a maintenance window begins or
+	// ends and a new pass is due (planner rule 7, docs/planner.md).
 	RequeueAt time.Time
+	// Windows are the maintenance windows in force or to come at Now,
+	// soonest first, for people: they change nothing now.
+	Windows []WindowSpec
+	// Now is the moment the plan was made for (PlanOptions.Now).
+	Now time.Time
 }
 
 // ChangeKind is what happens to one route.
@@ -120,6 +125,7 @@ func Plan(d Desired, a Applied, o PlanOptions) Changeset {
 	if o.MassRemovalThreshold <= 0 {
 		o.MassRemovalThreshold = 0.5
 	}
+	c.Windows, c.Now = d.Maintenance.Upcoming(o.Now), o.Now
 	rc := classify(d, a)
 	rc.cascade(d, a)
 	c.Changes = changes(d, a, rc.want, rc.kind, rc.why, rc.strays, rc.purge)

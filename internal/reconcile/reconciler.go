@@ -74,7 +74,7 @@ func New(conn Conn, opts Options) *Reconciler {
 	if opts.Logger == nil {
 		opts.Logger = slog.New(slog.DiscardHandler)
 	}
-	b := &board{conn: conn}
+	b := &board{conn: conn, now: opts.Now}
 	return &Reconciler{opts: opts, dirty: make(chan struct{}, 1), board: b, pass: newPass(conn, opts, b)}
 }
 

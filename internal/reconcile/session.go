@@ -4,6 +4,7 @@ import (
 	"context"
 	"fmt"
 	"maps"
+	"strings"
 	"time"
 
 	"regagent/internal/client"
@@ -106,7 +107,13 @@ func (p *pass) reread(ctx context.Context, afterFailure bool) error {
 		}
 		p.suspect = false
 	case !afterFailure:
-		if drift := driftText(before, p.applied); drift != "" {
+		// Maintenance drifts too: it may have been left or entered
+		// behind the agent's back, or a reply lost (§5).
+		lost, gained, err := p.rereadMaintenance(ctx)
+		if err != nil {
+			return err
+		}
+		if drift := driftText(before, p.applied, lost, gained); drift != "" {
 			p.board.count(func(s *Status) { s.Drifts++ })
 			p.opts.Logger.Warn("drift: " + drift)
 		}
@@ -123,7 +130,10 @@ func (p *pass) sameSession() error {
 	return nil
 }
 
-func driftText(before, after Applied) string {
+// driftText says what a drift check found: the routes missing, different
+// or unknown on the proxy, and the routes out of maintenance or in it
+// against what was entered; "" when nothing.
+func driftText(before, after Applied, maintLost, maintGained int) string {
 	var missing, changed int
 	for name, b := range before.Routes {
 		a, ok := after.Routes[name]
@@ -135,8 +145,12 @@ func driftText(before, after Applied) string {
 		}
 	}
 	extra := len(after.Strays) - len(before.Strays)
-	if missing+changed+max(extra, 0) == 0 {
-		return ""
+	var parts []string
+	if missing+changed+max(extra, 0) > 0 {
+		parts = append(parts, fmt.Sprintf("%d routes missing, %d different, %d unknown on the proxy", missing, changed, len(after.Strays)))
 	}
-	return fmt.Sprintf("%d routes missing, %d different, %d unknown on the proxy", missing, changed, len(after.Strays))
+	if maintLost+maintGained > 0 {
+		parts = append(parts, fmt.Sprintf("%d routes out of maintenance, %d in maintenance unexpectedly", maintLost, maintGained))
+	}
+	return strings.Join(parts, "; ")
 }

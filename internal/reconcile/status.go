@@ -19,6 +19,9 @@ type Status struct {
 	// MaintenanceBackends are the backend URLs this agent put in
 	// maintenance, with their page (§5).
 	MaintenanceBackends map[string]string `json:"maintenance_backends,omitempty"`
+	// Windows are the maintenance windows in force or to come of the
+	// desired state in force, soonest first.
+	Windows []WindowStatus `json:"windows,omitempty"`
 
 	LastPlan    string    `json:"last_plan,omitempty"` // Diff of the last plan
 	LastPlanAt  time.Time `json:"last_plan_at,omitzero"`
@@ -55,6 +58,19 @@ type RouteStatus struct {
 	Unverified bool        `json:"unverified,omitempty"`
 }
 
+// WindowStatus is one maintenance window in force or to come.
+type WindowStatus struct {
+	Name string `json:"name"`
+	// Targets are as the file writes them, none for the whole service;
+	// Routes the names of the routes they designate.
+	Targets []string   `json:"targets,omitempty"`
+	Routes  []string   `json:"routes,omitempty"`
+	From    *time.Time `json:"from,omitempty"`
+	Until   *time.Time `json:"until,omitempty"`
+	Reason  string     `json:"reason,omitempty"`
+	InForce bool       `json:"in_force"`
+}
+
 // MaintStatus is the client's view of one maintenance target.
 type MaintStatus struct {
 	Target  string    `json:"target"`
@@ -67,7 +83,8 @@ type MaintStatus struct {
 // posts the desired state for the next pass, and every pass publishes what
 // it did for Status and Applied.
 type board struct {
-	conn Conn // read by Status for the client's own view: session, maintenance
+	conn Conn             // read by Status for the client's own view: session, maintenance
+	now  func() time.Time // tells Status which windows are in force or to come
 
 	mu   sync.Mutex
 	want want   // posted by SetDesired
@@ -76,7 +93,8 @@ type board struct {
 	// version whose state in force (itself, or the last good one) is applied.
 	done, inForce uint64
 	plan          lastPlan
-	snap          Applied // copy of the pass's Applied, for Applied()
+	snap          Applied      // copy of the pass's Applied, for Applied()
+	windows       []WindowSpec // of the desired state the last pass converged to
 }
 
 // want is the desired state as SetDesired posted it.
@@ -126,7 +144,13 @@ func (b *board) status() Status {
 	s.LastPlan = b.plan.text
 	s.Routes = slices.Clone(s.Routes)
 	s.MaintenanceBackends = maps.Clone(s.MaintenanceBackends)
+	windows := b.windows
 	b.mu.Unlock()
+	now := b.now()
+	for _, w := range (MaintenanceSpec{Windows: windows}).Upcoming(now) {
+		s.Windows = append(s.Windows, WindowStatus{Name: w.Name, Targets: slices.Clone(w.Targets), Routes: slices.Clone(w.Routes),
+			From: cloneTime(w.From), Until: cloneTime(w.Until), Reason: w.Reason, InForce: w.Active(now)})
+	}
 	for _, m := range ms {
 		s.Maintenance = append(s.Maintenance, MaintStatus{Target: m.Target, Entered: m.Entered, Mode: m.Mode.String(), Since: m.Since})
 	}
@@ -149,6 +173,15 @@ func (r *Reconciler) Applied() Applied {
 func (b *board) count(f func(*Status)) {
 	b.mu.Lock()
 	f(&b.st)
+	b.mu.Unlock()
+}
+
+// scheduled publishes the maintenance windows of the desired state a pass
+// converges to. The slice is never modified: a new desired state comes
+// with a new one.
+func (b *board) scheduled(windows []WindowSpec) {
+	b.mu.Lock()
+	b.windows = windows
 	b.mu.Unlock()
 }
 

@@ -159,6 +159,8 @@ func (t *tracker) maintDone(s Step) {
 	for name, r := range t.a.Routes {
 		if s.All || slices.Contains(s.Targets, name) {
 			backends = append(backends, r.Spec.Backend)
+			r.Maintenance = s.Kind == StepMaintEnter
+			t.a.Routes[name] = r
 		}
 	}
 	if s.All {
