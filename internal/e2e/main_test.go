@@ -2,6 +2,7 @@ package e2e
 
 import (
 	"bytes"
+	"flag"
 	"fmt"
 	"net"
 	"os"
@@ -9,6 +10,7 @@ import (
 	"path/filepath"
 	"runtime"
 	"runtime/pprof"
+	"strconv"
 	"testing"
 	"time"
 
@@ -20,6 +22,17 @@ import (
 var binPath string
 
 func TestMain(m *testing.M) {
+	// The scenarios spend their time waiting for the agent's timers
+	// (debounce, keepalive, backoff, maintenance_timeout), not computing:
+	// a whole run uses a fraction of one CPU. So more of them run at once
+	// than the default of one per CPU; an explicit -test.parallel wins.
+	flag.Parse()
+	if !flagGiven("test.parallel") {
+		if err := flag.Set("test.parallel", strconv.Itoa(max(parallelScenarios, runtime.GOMAXPROCS(0)))); err != nil {
+			fmt.Fprintln(os.Stderr, "e2e:", err)
+			os.Exit(1)
+		}
+	}
 	dir, err := os.MkdirTemp("", "regagent-e2e-")
 	if err != nil {
 		fmt.Fprintln(os.Stderr, "e2e:", err)
@@ -36,6 +49,16 @@ func TestMain(m *testing.M) {
 		os.RemoveAll(dir)
 		os.Exit(code)
 	}))
+}
+
+// parallelScenarios is how many scenarios run at once at least.
+const parallelScenarios = 4
+
+// flagGiven tells whether the command line set the flag name.
+func flagGiven(name string) bool {
+	given := false
+	flag.Visit(func(f *flag.Flag) { given = given || f.Name == name })
+	return given
 }
 
 // leakCheck is scenario 10 of issue 6: after every scenario has run, the
