@@ -93,6 +93,9 @@ func invalidRoutes(n int) []byte {
 // the decoder rejected must not scan every earlier failure; the lookups
 // grow with the number of errors, not with its square.
 func TestManyErrorsLinearWork(t *testing.T) {
+	// Parallel: it measures no allocation. The tests that do run before the
+	// parallel ones, alone.
+	t.Parallel()
 	lookups := func(n int) int {
 		doc, err := parseYAML(invalidRoutes(n), "registry.yaml")
 		if err != nil {
@@ -211,6 +214,9 @@ func longDomainRoutes(n int) string {
 // budget; the largest file accepted lists, each route twice as during an
 // update, in half the client's cap.
 func TestRouteListFitsReplyCap(t *testing.T) {
+	// Parallel: it measures no allocation. The tests that do run before the
+	// parallel ones, alone.
+	t.Parallel()
 	if 2*maxRouteListBytes > clientReplyCap/2 {
 		t.Fatalf("budget %d MiB, twice over, is more than half the %d MiB reply cap", maxRouteListBytes>>20, clientReplyCap>>20)
 	}
@@ -280,6 +286,9 @@ func TestNodeCountBounded(t *testing.T) {
 // TestRouteCountBounded: more routes than can fit the route list are
 // refused at once, not with five errors for each of them.
 func TestRouteCountBounded(t *testing.T) {
+	// Parallel: it measures no allocation. The tests that do run before the
+	// parallel ones, alone.
+	t.Parallel()
 	errs := parseErrors(t, string(invalidRoutes(40_000)))
 	want := "registry.yaml:" + strconv.Itoa(6+maxRoutes()) + ":5: routes[" + strconv.Itoa(maxRoutes()) +
 		"]: the file lists 40000 routes; at most " + strconv.Itoa(maxRoutes()) + " fit the registry's route list (see the route list limit)"
