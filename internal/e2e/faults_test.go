@@ -19,7 +19,7 @@ var fastReconnect = []string{
 	"keepalive_timeout: 200ms",
 	"backoff:",
 	"  initial: 20ms",
-	"  max: 200ms",
+	"  max: 100ms",
 }
 
 // Scenario 1: the proxy restarts again and again under a running agent (§8:
@@ -29,8 +29,8 @@ var fastReconnect = []string{
 //
 // Six restarts: no connection of a test lives the client's stability
 // threshold (10 s), so each loss counts as one more flap and the reconnect
-// wait grows (20ms doubling) until the fifth waits the schedule's maximum
-// (200ms); the sixth replays with the schedule capped. More restarts
+// wait grows (20ms doubling) until the fourth waits the schedule's maximum
+// (100ms); the last two replay with the schedule capped. More restarts
 // repeat that last state.
 func TestProxyRestart(t *testing.T) {
 	t.Parallel()
@@ -77,7 +77,7 @@ func TestProxyRestart(t *testing.T) {
 // keepalive, whose detection time is reported.
 //
 // Six of each kind: as with the restarts above, the reconnect wait grows
-// with each reset until the fifth waits the schedule's maximum; the
+// with each reset until the fourth waits the schedule's maximum; the
 // half-opens then all happen with the schedule capped and flapping
 // reported. Six detection times give the median and maximum logged; more
 // cycles repeat states already covered.
