@@ -265,6 +265,7 @@ func buildLikeDocker(t *testing.T) string {
 // libc), reproducible paths, and the version and commit build arguments
 // stamped into `regagent version`.
 func TestDockerfileBuild(t *testing.T) {
+	t.Parallel()
 	build, _ := dockerStages(t)
 	if build.from != "golang:1.26" {
 		t.Errorf("builder image is %q, want golang:1.26 (the go.mod version)", build.from)

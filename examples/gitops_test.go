@@ -196,6 +196,7 @@ func lineDiff(a, b string) string {
 // a tag that may not exist. The build step is run with that directory
 // being this module, and its binary runs the validate step.
 func TestGitopsBuildsPinnedRegagent(t *testing.T) {
+	t.Parallel()
 	if testing.Short() {
 		t.Skip("builds regagent; skipped with -short")
 	}

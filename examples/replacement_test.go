@@ -88,6 +88,22 @@ func waitBackend(t *testing.T, sim *registrysim.Server, want string) {
 	}
 }
 
+// waitOnlySession waits until the registry holds one session, connected.
+func waitOnlySession(t *testing.T, sim *registrysim.Server) {
+	t.Helper()
+	deadline := time.Now().Add(10 * time.Second)
+	for {
+		ss := sim.Sessions()
+		if len(ss) == 1 && ss[0].Connected {
+			return
+		}
+		if time.Now().After(deadline) {
+			t.Fatalf("sessions %+v, want only the new pod's", ss)
+		}
+		time.Sleep(20 * time.Millisecond)
+	}
+}
+
 // TestReplacementOrder runs the Kubernetes example's agent through a pod
 // replacement against the simulated registry. Replaced the way the example
 // says (Recreate: the old pod deregisters, then the new one registers), the
@@ -95,6 +111,7 @@ func waitBackend(t *testing.T, sim *registrysim.Server, want string) {
 // against, ends with no route at all: the old pod's deregistration removes
 // the routes the new pod added for the same domain and path.
 func TestReplacementOrder(t *testing.T) {
+	t.Parallel()
 	bin := buildLikeDocker(t)
 	config := kubernetesConfigText(t)
 	const oldIP, newIP = "10.244.1.17", "10.244.2.9"
@@ -111,7 +128,9 @@ func TestReplacementOrder(t *testing.T) {
 		waitBackend(t, sim, "")
 		pod(t, bin, config, "shop-new", newIP, sim)
 		waitBackend(t, sim, "http://"+newIP+":8080")
-		time.Sleep(500 * time.Millisecond) // past any grace of the old session
+		// Once the new pod's session is the only one, nothing of the old
+		// one (in its grace, §7) can still remove a route.
+		waitOnlySession(t, sim)
 		waitBackend(t, sim, "http://"+newIP+":8080")
 	})
 

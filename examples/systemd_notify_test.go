@@ -206,6 +206,7 @@ func (p *unitProc) statusAddr(t *testing.T) string {
 // routes to be live (/readyz 200), ExecReload must reload the file, and
 // the kill signal must bring STOPPING=1 and a deregistration.
 func TestSystemdNotify(t *testing.T) {
+	t.Parallel()
 	sim := registrysim.New(registrysim.Options{})
 	if err := sim.Start(); err != nil {
 		t.Fatal(err)

@@ -61,6 +61,7 @@ func TestMaintenanceCancelledCtxDoesNotHoldSlot(t *testing.T) {
 // the server spends 3× KeepaliveTimeout on one command while the socket is
 // perfectly healthy.
 func TestKeepaliveNotFooledBySlowCommand(t *testing.T) {
+	t.Parallel()
 	slow := registrysim.CheckerFunc(func(ctx context.Context, url string) error {
 		if url == "http://slow.invalid" {
 			select {

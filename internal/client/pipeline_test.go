@@ -190,6 +190,7 @@ func TestUnsafeInputNeverReachesServer(t *testing.T) {
 // TestAbandonedWaitKeepsOrder: a caller that stops waiting does not shift
 // the replies of later commands.
 func TestAbandonedWaitKeepsOrder(t *testing.T) {
+	t.Parallel()
 	sim := startSim(t, registrysim.Options{})
 	h := connected(t, sim.Addr(), nil)
 	c := h.c

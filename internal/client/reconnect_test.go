@@ -83,6 +83,7 @@ func TestPendingCommandsFailOnDisconnect(t *testing.T) {
 }
 
 func TestHalfOpenDetectedByKeepalive(t *testing.T) {
+	t.Parallel()
 	sim := startSim(t, registrysim.Options{})
 	t.Cleanup(func() { sim.Freeze(false) })
 	h := newClient(t, sim.Addr(), nil)

@@ -14,6 +14,7 @@ import (
 // commands in order; keepalive PINGs too. The agent's metrics count
 // commands by type and time round trips from it.
 func TestOnRoundTrip(t *testing.T) {
+	t.Parallel()
 	sim := startSim(t, registrysim.Options{})
 	var mu sync.Mutex
 	var writes [][]string

@@ -63,6 +63,7 @@ func scriptedServer(tb testing.TB, answer func(conn int, line string) string) st
 }
 
 func TestReconnectRestoredSession(t *testing.T) {
+	t.Parallel()
 	drop := make(chan struct{})
 	var once sync.Once
 	addr := scriptedServer(t, func(n int, line string) string {

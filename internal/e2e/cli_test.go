@@ -35,8 +35,8 @@ func startSim(tb testing.TB) *registrysim.Server {
 }
 
 // binFile is the file of the binary runs. The debounce is a minute, the
-// longest allowed, so the watcher leaves reloading to SIGHUP while a test
-// runs.
+// longest allowed, so the watcher leaves an edit written in place to
+// SIGHUP while a test runs.
 func binFile(shutdown, webBackend string) (string, []route) {
 	routes := []route{
 		{name: "web", domains: []string{"a.example.com", "www.example.com"}, path: "/", backend: webBackend, health: true},
@@ -76,10 +76,10 @@ func TestRunReloadAndShutdownModes(t *testing.T) {
 			}
 			checkStatus(t, addr, len(routes1))
 
-			// Edit, then SIGHUP: the watcher would only read it after a
-			// minute, so the move proves the signal.
+			// Edit in place, then SIGHUP: the watcher would only read it
+			// after a minute, so the move proves the signal.
 			v2, routes2 := binFile(shutdown, "http://web-v2:3000")
-			writeFile(t, path, v2)
+			writeInPlace(t, path, v2)
 			m := p.logs.mark()
 			p.signal(syscall.SIGHUP)
 			_, pos := p.await("reload requested after SIGHUP", m, isMsg("reload requested"))

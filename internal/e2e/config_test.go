@@ -106,6 +106,17 @@ func writeFile(tb testing.TB, path, content string) {
 	}
 }
 
+// writeInPlace truncates and rewrites the file, as an editor saving in
+// place does: the watcher reads such an edit only once it has been quiet
+// for a debounce period, whereas a rename into place (writeFile) is read
+// at once.
+func writeInPlace(tb testing.TB, path, content string) {
+	tb.Helper()
+	if err := os.WriteFile(path, []byte(content), 0o644); err != nil {
+		tb.Fatal(err)
+	}
+}
+
 // subPath is a path below p.
 func subPath(p string) string {
 	return strings.TrimSuffix(p, "/") + "/sub/page"

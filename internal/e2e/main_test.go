@@ -2,6 +2,7 @@ package e2e
 
 import (
 	"bytes"
+	"flag"
 	"fmt"
 	"net"
 	"os"
@@ -9,33 +10,87 @@ import (
 	"path/filepath"
 	"runtime"
 	"runtime/pprof"
+	"strconv"
 	"testing"
 	"time"
 
 	"go.uber.org/goleak"
 )
 
-// binPath is the regagent binary built once by TestMain for the tests that
-// run the real command (signals, shutdown modes, start-up refusal).
-var binPath string
+// regagent is the binary of the tests that run the real command (signals,
+// shutdown modes, start-up refusal), built once per run.
+var regagent = newBuild()
 
 func TestMain(m *testing.M) {
-	dir, err := os.MkdirTemp("", "regagent-e2e-")
-	if err != nil {
-		fmt.Fprintln(os.Stderr, "e2e:", err)
-		os.Exit(1)
-	}
-	binPath = filepath.Join(dir, "regagent")
-	out, err := exec.Command("go", "build", "-o", binPath, "regagent/cmd/regagent").CombinedOutput()
-	if err != nil {
-		fmt.Fprintf(os.Stderr, "e2e: cannot build regagent: %v\n%s", err, out)
-		os.RemoveAll(dir)
-		os.Exit(1)
+	// The scenarios spend their time waiting for the agent's timers
+	// (debounce, keepalive, backoff, maintenance_timeout), not computing:
+	// a whole run uses a fraction of one CPU. So more of them run at once
+	// than the default of one per CPU; an explicit -test.parallel wins.
+	flag.Parse()
+	if !flagGiven("test.parallel") {
+		if err := flag.Set("test.parallel", strconv.Itoa(max(parallelScenarios, runtime.GOMAXPROCS(0)))); err != nil {
+			fmt.Fprintln(os.Stderr, "e2e:", err)
+			os.Exit(1)
+		}
 	}
 	goleak.VerifyTestMain(leakCheck{m}, goleak.Cleanup(func(code int) {
-		os.RemoveAll(dir)
+		regagent.remove()
 		os.Exit(code)
 	}))
+}
+
+// build is a go build of regagent that runs while the in-process
+// scenarios do: only the tests of the binary wait for it.
+type build struct {
+	done chan struct{} // closed once the build has ended
+	dir  string
+	path string
+	err  error
+}
+
+func newBuild() *build { return &build{done: make(chan struct{})} }
+
+func (b *build) run() {
+	defer close(b.done)
+	dir, err := os.MkdirTemp("", "regagent-e2e-")
+	if err != nil {
+		b.err = err
+		return
+	}
+	b.dir, b.path = dir, filepath.Join(dir, "regagent")
+	if out, err := exec.Command("go", "build", "-o", b.path, "regagent/cmd/regagent").CombinedOutput(); err != nil {
+		b.err = fmt.Errorf("cannot build regagent: %v\n%s", err, out)
+	}
+}
+
+// wait returns the binary's path once it is built, failing tb if it could
+// not be.
+func (b *build) wait(tb testing.TB) string {
+	tb.Helper()
+	<-b.done
+	if b.err != nil {
+		tb.Fatal(b.err)
+	}
+	return b.path
+}
+
+func (b *build) remove() {
+	<-b.done
+	if b.dir != "" {
+		os.RemoveAll(b.dir)
+	}
+}
+
+// parallelScenarios is how many scenarios run at once at least: enough
+// that the longest ones (maintenance cycles, resets and half-open links,
+// the edit storms) start at once instead of queueing behind short ones.
+const parallelScenarios = 8
+
+// flagGiven tells whether the command line set the flag name.
+func flagGiven(name string) bool {
+	given := false
+	flag.Visit(func(f *flag.Flag) { given = given || f.Name == name })
+	return given
 }
 
 // leakCheck is scenario 10 of issue 6: after every scenario has run, the
@@ -52,7 +107,9 @@ func (l leakCheck) Run() int {
 		ln.Close()
 	}
 	baseG, baseFD := runtime.NumGoroutine(), countFDs()
+	go regagent.run()
 	code := l.m.Run()
+	<-regagent.done // a run of tests that need no binary may end first
 
 	// Closing is synchronous everywhere, but a goroutine that has
 	// signalled its exit may still be returning: give them a moment.

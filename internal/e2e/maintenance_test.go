@@ -23,19 +23,28 @@ const (
 	pageUp    pageMode = iota // reachable: MAINT_OK at once
 	pageDown                  // never reachable: local fallback after maintenance_timeout
 	pageLater                 // reachable only after the local fallback: a late MAINT_OK
+
+	pageModes = 3
 )
 
 func (p pageMode) String() string {
 	return [...]string{"reachable", "unreachable", "reachable_later"}[p]
 }
 
-// Scenario 7: maintenance entered and left 50 times by editing the file:
-// for the whole service, by path and by domain target, with the page
+// Scenario 7: maintenance entered and left again and again by editing the
+// file: for the whole service, by path and by domain target, with the page
 // reachable, unreachable (local fallback after maintenance_timeout,
 // shortened to 300ms) and reachable only later (confirmed late). After
 // every edit the simulated proxy serves the page for exactly the targeted
 // routes (or nothing in maintenance after an exit), the events say what
 // happened, and the status reports proxy or local confirmation.
+//
+// The cycles walk the 9 pairs of target kind and page mode twice, in the
+// same order: the first round enters each pair after a cycle of another
+// pair, the second enters it again after it was entered and left once
+// (a local fallback or a late confirmation of the first round must leave
+// nothing behind). The sequence is fixed, so a third round would repeat
+// the transitions of the second.
 func TestMaintenanceByEditingTheFile(t *testing.T) {
 	t.Parallel()
 	var up atomic.Bool
@@ -75,11 +84,11 @@ func TestMaintenanceByEditingTheFile(t *testing.T) {
 			[]string{"admin"}, func() string { return r.sim.Resolve("admin.example.com", "/").RouteID }},
 	}
 
-	const cycles = 50
+	cycles := 2 * len(variants) * pageModes
 	counts := map[string]int{}
 	for i := range cycles {
 		v := variants[i%len(variants)]
-		mode := pageMode(i / len(variants) % 3)
+		mode := pageMode(i / len(variants) % pageModes)
 		name := fmt.Sprintf("cycle %d (%s, page %s)", i+1, v.name, mode)
 		counts[v.name+"/"+mode.String()]++
 		target := v.target()

@@ -49,7 +49,7 @@ type proc struct {
 func startProc(tb testing.TB, args ...string) *proc {
 	tb.Helper()
 	p := &proc{tb: tb, logs: newRecorder[logLine](), done: make(chan struct{})}
-	p.cmd = exec.Command(binPath, args...)
+	p.cmd = exec.Command(regagent.wait(tb), args...)
 	// A state directory of the test's own, as systemd's StateDirectory=
 	// gives: never the machine's /var/lib/regagent.
 	p.cmd.Env = append(os.Environ(), "REGAGENT_CONFIG=", "STATE_DIRECTORY="+tb.TempDir())

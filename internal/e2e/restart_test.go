@@ -52,12 +52,13 @@ func newRestartRig(t *testing.T, withState bool) *restartRig {
 	return r
 }
 
-// write replaces the file with routes. The debounce is a minute, so a
-// running agent leaves an edit alone: only the next process reads it.
+// write replaces the file with routes, in place: a running agent waits a
+// debounce period (a minute) before it reads such an edit, so only the
+// next process reads it. (A rename into place would be read at once.)
 func (r *restartRig) write(routes []route) {
 	r.t.Helper()
 	r.seen = append(r.seen, routes)
-	writeFile(r.t, r.path, file{routes: routes, extra: r.extra, debounce: "1m"}.render())
+	writeInPlace(r.t, r.path, file{routes: routes, extra: r.extra, debounce: "1m"}.render())
 }
 
 // start runs the binary and waits for /readyz to answer 200.

@@ -210,6 +210,9 @@ func TestLatency(t *testing.T) {
 	// were slept on in turn this would take up to 100 round trips (4 s).
 	const n = 100
 	errc := make(chan error, 1)
+	// Timed from before the first write: the writer may run before the
+	// reader's next line, and the floor is from a message's write.
+	start = time.Now()
 	go func() {
 		for i := range n {
 			if _, err := fmt.Fprintf(c, "msg %03d\n", i); err != nil {
@@ -219,7 +222,6 @@ func TestLatency(t *testing.T) {
 		}
 		errc <- nil
 	}()
-	start = time.Now()
 	_ = c.SetReadDeadline(time.Now().Add(10 * time.Second))
 	sc := bufio.NewScanner(c)
 	for i := range n {
