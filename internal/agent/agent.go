@@ -55,6 +55,9 @@ type Options struct {
 	// first non-loopback IPv4 address of InterfaceAddrs within the file's
 	// service.ip_cidr.
 	IPSource func() (net.IP, error)
+	// Now is the clock maintenance windows are compared with (tests);
+	// default time.Now.
+	Now func() time.Time
 	// InterfaceAddrs lists the host's interface addresses detection picks
 	// from; default net.InterfaceAddrs.
 	InterfaceAddrs hostip.Addrs
@@ -204,6 +207,7 @@ func (a *Agent) Run(ctx context.Context) (err error) {
 	}
 	inherited, remember := a.openState(cfg)
 	rec := reconcile.New(cl, reconcile.Options{
+		Now:       a.opts.Now,
 		OnReport:  func(r reconcile.Report) { a.report(r) },
 		Logger:    a.reconcilerLogger(),
 		Service:   cfg.Service.Name,
