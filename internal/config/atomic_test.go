@@ -103,13 +103,31 @@ func TestWatchRenameStormIsCoalesced(t *testing.T) {
 	path := filepath.Join(dir, "registry.yaml")
 	write(t, path, version(0))
 	clock := newFakeClock()
-	w := startWatch(t, path, WatchOptions{Debounce: never, clock: clock.now})
+	var seen atomic.Int64
+	saw := make(chan struct{}, 1) // a token stays until read: no wake-up is lost
+	w := startWatch(t, path, WatchOptions{Debounce: never, clock: clock.now, onAtomic: func() {
+		seen.Add(1)
+		select {
+		case saw <- struct{}{}:
+		default:
+		}
+	}})
 	w.await(t, version(0))
 	clock.advance(never)
 	writeAtomic(t, path, version(1))
 	w.await(t, version(1))
+	base := seen.Load()
 	for i := 2; i <= 50; i++ { // the clock stands still: one burst
 		writeAtomic(t, path, version(i))
+	}
+	// The burst is one only if the watcher saw all of it before the clock
+	// moves on.
+	for seen.Load() < base+49 {
+		select {
+		case <-saw:
+		case <-time.After(10 * time.Second):
+			t.Fatalf("the watcher saw %d of the burst's 49 renames", seen.Load()-base)
+		}
 	}
 	clock.advance(never)
 	writeAtomic(t, path, version(51))

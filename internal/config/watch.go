@@ -66,6 +66,7 @@ type WatchOptions struct {
 
 	noNotify bool             // tests: rely on polling alone
 	clock    func() time.Time // tests and benchmarks: time.Now when nil
+	onAtomic func()           // tests: a save by rename was seen
 }
 
 // Watch delivers the file at path to fn now and then every time its content
@@ -179,6 +180,9 @@ func (w *watcher) run(ctx context.Context, events chan fsnotify.Event, errs chan
 			// first of a burst: renames closer than a debounce period
 			// apart are a storm, coalesced like in-place writes.
 			if atomic {
+				if w.opts.onAtomic != nil {
+					w.opts.onAtomic()
+				}
 				t := now()
 				isolated := lastAtomic.IsZero() || t.Sub(lastAtomic) >= w.opts.Debounce
 				lastAtomic = t
