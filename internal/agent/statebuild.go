@@ -174,7 +174,6 @@ func stateWindows(ws []reconcile.WindowStatus) []StateWindow {
 	return out
 }
 
-
 func stateApplied(ap reconcile.Applied) *StateApplied {
 	s := &StateApplied{Generation: ap.Generation, Strays: []StateRoute{}, Orphans: []StateRoute{},
 		MaxID: ap.MaxID, PrevMaxID: ap.PrevMaxID,

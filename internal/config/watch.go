@@ -12,6 +12,8 @@ import (
 	"time"
 
 	"github.com/fsnotify/fsnotify"
+
+	"regagent/internal/regularfile"
 )
 
 // Event names for the agent's log: an Update is one or the other.
@@ -254,23 +256,23 @@ func (w *watcher) rewatch() {
 }
 
 // check reads the file and delivers it if it differs from the last delivery.
-// It never blocks on what sits at the path (see readFile) and gives up when
+// It never blocks on what sits at the path (see regularfile) and gives up when
 // ctx ends, so that Watch returns promptly whatever it was doing.
 func (w *watcher) check(ctx context.Context) {
-	data, err := readFile(ctx, w.path, maxFileSize)
+	data, err := regularfile.Read(ctx, w.path, maxFileSize)
 	if err != nil {
 		if ctx.Err() != nil {
 			return
 		}
 		key := "error: " + err.Error()
-		u := Update{Err: fmt.Errorf("cannot read config: %w", err)}
+		u := Update{Err: readError(w.opts.Parse.Filename, err)}
 		switch {
 		case errors.Is(err, os.ErrNotExist):
 			key = "error: missing"
-		case errors.Is(err, errTooLarge):
+		case errors.Is(err, regularfile.ErrTooLarge):
 			// A file that keeps growing changes its size at every look:
 			// report it once.
-			key, u.Err = "error: too large", tooLarge(w.opts.Parse.Filename)
+			key = "error: too large"
 		}
 		if key != w.last {
 			w.last = key
