@@ -16,12 +16,6 @@ import (
 	"regagent/internal/regularfile"
 )
 
-// Event names for the agent's log: an Update is one or the other.
-const (
-	EventValidated = "CONFIG_VALIDATED"
-	EventInvalid   = "CONFIG_INVALID"
-)
-
 // Update is one new content of the watched file, valid or not.
 type Update struct {
 	// Config is the parsed file; nil when Err is set. An invalid file never
@@ -34,14 +28,6 @@ type Update struct {
 	Hash string
 	// Routes is the number of routes of Config.
 	Routes int
-}
-
-// Event returns EventValidated or EventInvalid.
-func (u Update) Event() string {
-	if u.Err != nil {
-		return EventInvalid
-	}
-	return EventValidated
 }
 
 // WatchOptions configure Watch.
@@ -66,8 +52,7 @@ type WatchOptions struct {
 	// forced one is never overtaken by an older one.
 	Reload <-chan struct{}
 
-	noNotify bool             // tests: rely on polling alone
-	clock    func() time.Time // tests and benchmarks: time.Now when nil
+	clock func() time.Time // tests and benchmarks: time.Now when nil
 }
 
 // Watch delivers the file at path to fn now and then every time its content
@@ -94,21 +79,16 @@ func Watch(ctx context.Context, path string, opts WatchOptions, fn func(Update))
 		opts.Parse.Filename = path
 	}
 	w := &watcher{path: abs, opts: opts, fn: fn, last: opts.Hash, dirs: make(map[string]bool), parser: NewParser()}
-	var events chan fsnotify.Event
-	var errs chan error
-	if !opts.noNotify {
-		fw, err := fsnotify.NewWatcher()
-		if err != nil {
-			return fmt.Errorf("cannot watch config: %w", err)
-		}
-		defer fw.Close()
-		if err := fw.Add(filepath.Dir(abs)); err != nil {
-			return fmt.Errorf("cannot watch config: %w", err)
-		}
-		w.fs = fw
-		events, errs = fw.Events, fw.Errors
+	fw, err := fsnotify.NewWatcher()
+	if err != nil {
+		return fmt.Errorf("cannot watch config: %w", err)
 	}
-	return w.run(ctx, events, errs)
+	defer fw.Close()
+	if err := fw.Add(filepath.Dir(abs)); err != nil {
+		return fmt.Errorf("cannot watch config: %w", err)
+	}
+	w.fs = fw
+	return w.run(ctx, fw.Events, fw.Errors)
 }
 
 // watcher is the state of one Watch call, owned by its goroutine.
@@ -237,9 +217,6 @@ func (w *watcher) rewatch() {
 		real = w.path
 	}
 	w.real = real
-	if w.fs == nil {
-		return
-	}
 	want := filepath.Dir(real)
 	if want == filepath.Dir(w.path) {
 		want = ""
