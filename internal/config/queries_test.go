@@ -2,9 +2,9 @@ package config
 
 import "time"
 
-// What only tests ask of a Config or an Update. The agent and the
-// reconciler ask MaintenanceAt and RoutesTargeted directly, and the agent
-// names its own events.
+// What only tests ask of a Config or an Update. The reconciler asks
+// MaintenanceWindows and RoutesTargeted, and the agent names its own
+// events.
 
 // Active reports whether the maintenance block, as a window of its own,
 // is in force at now: enabled, not before from, not past until.
@@ -23,6 +23,18 @@ func (c *Config) MaintenanceRoutes(now time.Time) []string {
 	}
 	names, _ := c.RoutesTargeted(w.Targets)
 	return names
+}
+
+// MaintenanceAt returns the window in force at now. Parse refuses
+// overlapping windows, so there is at most one; were there more (a Config
+// built by hand), the first in MaintenanceWindows' order wins.
+func (c *Config) MaintenanceAt(now time.Time) (Window, bool) {
+	for _, w := range c.MaintenanceWindows() {
+		if w.Active(now) {
+			return w, true
+		}
+	}
+	return Window{}, false
 }
 
 // TargetRoutes returns the names of the routes that the maintenance block
