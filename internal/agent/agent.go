@@ -70,9 +70,6 @@ type Options struct {
 	ShutdownTimeout time.Duration
 	// Registry receives the agent's metrics; default a new registry.
 	Registry *prometheus.Registry
-	// StatusLimits bound the status endpoint's connections; zero fields
-	// take status.DefaultLimits.
-	StatusLimits status.Limits
 }
 
 // Agent is the daemon. Create it with New and call Run once.
@@ -301,7 +298,7 @@ func (a *Agent) startStatus(cfg *config.Config) (*status.Server, error) {
 	if addr == "" {
 		return nil, nil
 	}
-	srv, err := status.Listen(addr, status.Handler(a, a.opts.Registry), a.log, a.opts.StatusLimits)
+	srv, err := status.Listen(addr, status.Handler(a, a.opts.Registry), a.log, status.DefaultLimits())
 	if err != nil {
 		return nil, err
 	}

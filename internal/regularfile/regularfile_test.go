@@ -22,20 +22,13 @@ func TestMain(m *testing.M) {
 // found and is ErrNotRegular or ErrTooLarge.
 func TestRefusesWhatIsNotASmallRegularFile(t *testing.T) {
 	dir := t.TempDir()
-	fifo := filepath.Join(dir, "fifo")
-	if err := syscall.Mkfifo(fifo, 0o644); err != nil {
-		t.Fatal(err)
-	}
-	zero := filepath.Join(dir, "zero")
-	if err := os.Symlink("/dev/zero", zero); err != nil {
-		t.Fatal(err)
-	}
-	sparse := filepath.Join(dir, "sparse")
-	if err := os.WriteFile(sparse, nil, 0o644); err != nil {
-		t.Fatal(err)
-	}
-	if err := os.Truncate(sparse, 64<<20); err != nil { // a hole: no disk used
-		t.Fatal(err)
+	fifo, zero, sparse := filepath.Join(dir, "fifo"), filepath.Join(dir, "zero"), filepath.Join(dir, "sparse")
+	for _, err := range []error{ // in order: the sparse file is a hole, no disk used
+		syscall.Mkfifo(fifo, 0o644), os.Symlink("/dev/zero", zero), os.WriteFile(sparse, nil, 0o644), os.Truncate(sparse, 64<<20),
+	} {
+		if err != nil {
+			t.Fatal(err)
+		}
 	}
 	const limit = 1 << 20
 	tests := []struct {
