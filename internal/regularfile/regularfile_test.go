@@ -13,9 +13,7 @@ import (
 	"go.uber.org/goleak"
 )
 
-func TestMain(m *testing.M) {
-	goleak.VerifyTestMain(m)
-}
+func TestMain(m *testing.M) { goleak.VerifyTestMain(m) }
 
 // TestRefusesWhatIsNotASmallRegularFile: neither Open nor Read blocks on a
 // FIFO or reads a device or a huge sparse file; each error says what was
