@@ -43,9 +43,6 @@ func (e *exitCodeError) Error() string {
 
 func (e *exitCodeError) Unwrap() error { return e.err }
 
-// errSilent marks an error whose message has already been printed.
-var errSilent = errors.New("")
-
 func main() {
 	os.Exit(mainExit())
 }
@@ -98,7 +95,8 @@ func exitCode(err error, stderr io.Writer) int {
 	if errors.As(err, &ce) {
 		code = ce.code
 	}
-	if !errors.Is(err, errSilent) && !(ce != nil && ce.err == nil) {
+	// An exitCodeError without an error is an outcome already printed.
+	if ce == nil || ce.err != nil {
 		fmt.Fprintf(stderr, "regagent: %s\n", redact.URLPasswords(err.Error()))
 	}
 	return code

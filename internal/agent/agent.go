@@ -73,9 +73,6 @@ type Options struct {
 	ShutdownTimeout time.Duration
 	// Registry receives the agent's metrics; default a new registry.
 	Registry *prometheus.Registry
-	// StatusLimits bound the status endpoint's connections; zero fields
-	// take status.DefaultLimits.
-	StatusLimits status.Limits
 }
 
 // Agent is the daemon. Create it with New and call Run once.
@@ -94,7 +91,6 @@ type Agent struct {
 	cl          *client.Client
 	ipw         *hostip.Watcher
 	rec         *reconcile.Reconciler
-	statusLn    string
 	secrets     []string          // of the config in force
 	page        *maintpage.Server // nil unless maintenance.serve
 	pageAddr    string            // the address page was asked to bind
@@ -146,13 +142,6 @@ func (a *Agent) Reload() {
 	case a.reload <- struct{}{}:
 	default:
 	}
-}
-
-// StatusAddr is the bound status address once Run has started it, else "".
-func (a *Agent) StatusAddr() string {
-	a.mu.Lock()
-	defer a.mu.Unlock()
-	return a.statusLn
 }
 
 // parseOptions returns the options every parse of the file uses: SELF_IP
@@ -313,13 +302,10 @@ func (a *Agent) startStatus(cfg *config.Config) (*status.Server, error) {
 	if addr == "" {
 		return nil, nil
 	}
-	srv, err := status.Listen(addr, status.Handler(a, a.opts.Registry), a.log, a.opts.StatusLimits)
+	srv, err := status.Listen(addr, status.Handler(a, a.opts.Registry), a.log, status.DefaultLimits())
 	if err != nil {
 		return nil, err
 	}
-	a.mu.Lock()
-	a.statusLn = srv.Addr()
-	a.mu.Unlock()
 	a.log.Info("status endpoint listening", "address", srv.Addr())
 	return srv, nil
 }

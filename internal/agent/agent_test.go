@@ -36,6 +36,8 @@ type fixture struct {
 	ip     atomic.Value // string: what the IP source reports
 	cancel context.CancelFunc
 	done   chan error
+	// status is the address the status endpoint bound (see statusAddr).
+	status atomic.Value
 }
 
 const header = `proxy:
@@ -109,6 +111,10 @@ func (f *fixture) options() Options {
 // start runs the agent until the test ends (or stop is called).
 func (f *fixture) start(opts Options) {
 	f.t.Helper()
+	if opts.Logger == nil {
+		opts.Logger = slog.New(slog.DiscardHandler)
+	}
+	opts.Logger = slog.New(addrCatcher{Handler: opts.Logger.Handler(), addr: &f.status})
 	a, err := New(opts)
 	if err != nil {
 		f.t.Fatal(err)

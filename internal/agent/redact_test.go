@@ -108,14 +108,14 @@ func TestAgentMasksSecrets(t *testing.T) {
 		"    backend: http://user:" + urlPassword + "@b:3000/%zz\n" + secretHeaders)
 	f.await(EventConfigInvalid)
 
-	_, body := get(t, "http://"+f.agent.StatusAddr()+"/status")
+	_, body := get(t, "http://"+f.statusAddr()+"/status")
 	assertMasked(t, "/status", body, "http://user:xxxxx@b:3000", `"X-Api-Key": "xxxxx"`, `"Authorization": "xxxxx"`,
 		`"X-Tenant": "xxxxx"`, "Authorization: xxxxx")
 	if !strings.Contains(body, `"errors"`) {
 		t.Errorf("/status has no errors: %s", body)
 	}
 	// The state document for programs is masked the same way.
-	_, body = get(t, "http://"+f.agent.StatusAddr()+"/v1/state")
+	_, body = get(t, "http://"+f.statusAddr()+"/v1/state")
 	assertMasked(t, "/v1/state", body, "http://user:xxxxx@b:3000", `"X-Api-Key": "xxxxx"`, `"Authorization": "xxxxx"`,
 		`"X-Tenant": "xxxxx"`, "Authorization: xxxxx", "http://user:xxxxx@b:3000/%zz")
 	if !strings.Contains(body, `"line": `) {

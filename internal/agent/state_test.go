@@ -89,7 +89,7 @@ func TestStateDocument(t *testing.T) {
 	f.write(header + strings.Replace(added, "priority: 10", "priorty: 10", 1))
 	f.await(EventConfigInvalid)
 
-	code, body := get(t, "http://"+f.agent.StatusAddr()+"/v1/state")
+	code, body := get(t, "http://"+f.statusAddr()+"/v1/state")
 	if code != http.StatusOK {
 		t.Fatalf("/v1/state = %d %s", code, body)
 	}

@@ -1,10 +1,13 @@
 package agent
 
 import (
+	"context"
 	"encoding/json"
 	"io"
+	"log/slog"
 	"net/http"
 	"strings"
+	"sync/atomic"
 	"testing"
 )
 
@@ -28,7 +31,7 @@ func TestAgentStatusEndpoint(t *testing.T) {
 	opts.StatusAddr = "127.0.0.1:0"
 	f.start(opts)
 	f.await(EventConfigApplied)
-	base := "http://" + f.agent.StatusAddr()
+	base := "http://" + f.statusAddr()
 
 	if code, _ := get(t, base+"/healthz"); code != http.StatusOK {
 		t.Fatalf("/healthz = %d", code)
@@ -70,4 +73,50 @@ func TestAgentStatusEndpoint(t *testing.T) {
 	if code, body := get(t, base+"/readyz"); code != http.StatusServiceUnavailable || !strings.Contains(body, "not connected") {
 		t.Fatalf("/readyz while disconnected = %d %q", code, body)
 	}
+}
+
+// statusAddr is the address the agent's status endpoint bound, as its
+// "status endpoint listening" record tells it.
+func (f *fixture) statusAddr() string {
+	f.t.Helper()
+	addr, _ := f.status.Load().(string)
+	if addr == "" {
+		f.t.Fatal("the status endpoint has not said where it listens")
+	}
+	return addr
+}
+
+// addrCatcher passes records on to the handler it wraps, and keeps the
+// address of the status endpoint's "listening" record, whatever the level
+// the wrapped handler logs.
+type addrCatcher struct {
+	slog.Handler
+	addr *atomic.Value
+}
+
+func (h addrCatcher) Enabled(ctx context.Context, l slog.Level) bool {
+	return l >= slog.LevelInfo || h.Handler.Enabled(ctx, l)
+}
+
+func (h addrCatcher) Handle(ctx context.Context, r slog.Record) error {
+	if r.Message == "status endpoint listening" {
+		r.Attrs(func(a slog.Attr) bool {
+			if a.Key == "address" {
+				h.addr.Store(a.Value.String())
+			}
+			return true
+		})
+	}
+	if !h.Handler.Enabled(ctx, r.Level) {
+		return nil
+	}
+	return h.Handler.Handle(ctx, r)
+}
+
+func (h addrCatcher) WithAttrs(as []slog.Attr) slog.Handler {
+	return addrCatcher{Handler: h.Handler.WithAttrs(as), addr: h.addr}
+}
+
+func (h addrCatcher) WithGroup(name string) slog.Handler {
+	return addrCatcher{Handler: h.Handler.WithGroup(name), addr: h.addr}
 }

@@ -158,9 +158,6 @@ func (p *parser) takeHead() string {
 	return h
 }
 
-// pending reports how many bytes of an incomplete line are buffered.
-func (p *parser) pending() int { return p.n }
-
 func protocolError(msg string) error { return &protoErr{msg} }
 
 type protoErr struct{ msg string }

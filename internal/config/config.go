@@ -43,31 +43,6 @@ func (c *Config) RoutesMatching(target string) []string {
 	return names
 }
 
-// Active reports whether the maintenance block, as a window of its own,
-// is in force at now: enabled, not before from, not past until.
-func (m *Maintenance) Active(now time.Time) bool {
-	w := m.window()
-	return m.Enabled && w.Active(now)
-}
-
-// MaintenanceRoutes returns the names of the routes that should be in
-// maintenance at now, in file order: none when no window is in force,
-// else those its targets designate.
-func (c *Config) MaintenanceRoutes(now time.Time) []string {
-	w, ok := c.MaintenanceAt(now)
-	if !ok {
-		return nil
-	}
-	names, _ := c.RoutesTargeted(w.Targets)
-	return names
-}
-
-// TargetRoutes returns the names of the routes that the maintenance block
-// covers while it is active, in file order: see RoutesTargeted.
-func (c *Config) TargetRoutes() (names, unmatched []string) {
-	return c.RoutesTargeted(c.Maintenance.Targets)
-}
-
 // RoutesTargeted returns the names of the routes that a window with these
 // targets covers, in file order: every route when no targets are listed,
 // else the routes the targets designate. unmatched lists, in order, the

@@ -26,9 +26,10 @@
 // ones), duplicate domain+path pairs (§4: the proxy keys routes by them).
 //
 // Memory and time are bounded for any input: a file is read only if it is
-// a regular file of at most 32 MiB (readfile.go), may hold about a million
-// YAML nodes and expand through aliases to twice its size (nodes.go,
-// decode.go), and is validated in time linear in its routes and errors.
+// a regular file of at most 32 MiB (internal/regularfile), may hold about a
+// million YAML nodes and expand through aliases to twice its size
+// (nodes.go, decode.go), and is validated in time linear in its routes and
+// errors.
 //
 // Watch follows the file through every way it gets replaced and delivers
 // each new content as an Update; an invalid content is delivered as an error

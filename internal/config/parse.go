@@ -2,7 +2,6 @@ package config
 
 import (
 	"bytes"
-	"context"
 	"crypto/sha256"
 	"encoding/hex"
 	"errors"
@@ -15,6 +14,8 @@ import (
 
 	"github.com/go-playground/validator/v10"
 	"gopkg.in/yaml.v3"
+
+	"regagent/internal/regularfile"
 )
 
 // ParseOptions are the inputs of Parse besides the file content.
@@ -48,37 +49,30 @@ func NewParser() *Parser {
 	return &Parser{v: newValidator(), infos: structInfos(reflect.TypeFor[Config](), stringRules())}
 }
 
-// Load reads and parses the file at path with a Parser of its own: see
-// Parser.Load.
-//
-// Load and Parse build that Parser on every call rather than share one
-// kept in a package variable: a shared one would be state held by the
-// package, which the rest of the code avoids, for a saving (tens of µs)
-// that only counts to callers that parse often, and those hold a Parser.
+// Load opens the file at path and parses it with Parse. opts.Filename
+// defaults to path. The path must hold a regular file (ErrNotRegular
+// otherwise: a FIFO or a device is refused without blocking) of at most
+// 32 MiB.
 func Load(path string, opts ParseOptions) (*Config, error) {
-	return NewParser().Load(path, opts)
-}
-
-// Parse reads a config file with a Parser of its own: see Parser.Parse.
-func Parse(r io.Reader, opts ParseOptions) (*Config, error) {
-	return NewParser().Parse(r, opts)
-}
-
-// Load reads and parses the file at path. opts.Filename defaults to path.
-// The path must hold a regular file (ErrNotRegular otherwise: a FIFO or a
-// device is refused without blocking) of at most 32 MiB.
-func (ps *Parser) Load(path string, opts ParseOptions) (*Config, error) {
 	if opts.Filename == "" {
 		opts.Filename = path
 	}
-	data, err := readFile(context.Background(), path, maxFileSize)
-	switch {
-	case errors.Is(err, errTooLarge):
-		return nil, tooLarge(opts.Filename)
-	case err != nil:
-		return nil, fmt.Errorf("cannot read config: %w", err)
+	f, err := regularfile.Open(path, maxFileSize)
+	if err != nil {
+		return nil, readError(opts.Filename, err)
 	}
-	return ps.parse(data, opts)
+	defer f.Close()
+	return Parse(f, opts)
+}
+
+// Parse reads a config file with a Parser of its own: see Parser.Parse.
+//
+// Parse builds that Parser on every call rather than share one kept in a
+// package variable: a shared one would be state held by the package, which
+// the rest of the code avoids, for a saving (tens of µs) that only counts
+// to callers that parse often, and those hold a Parser.
+func Parse(r io.Reader, opts ParseOptions) (*Config, error) {
+	return NewParser().Parse(r, opts)
 }
 
 // Parse reads a config file and returns it defaulted and validated. It is a

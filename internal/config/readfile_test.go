@@ -1,7 +1,6 @@
 package config
 
 import (
-	"context"
 	"errors"
 	"os"
 	"path/filepath"
@@ -75,62 +74,6 @@ func TestLoadRefusesWhatIsNotASmallRegularFile(t *testing.T) {
 				t.Errorf("Load allocated %d KB to refuse it", r.alloc>>10)
 			}
 		})
-	}
-}
-
-// zeros is an endless reader, like /dev/zero or a file that keeps
-// growing; after reads it cancels cancel, if set.
-type zeros struct {
-	reads  int
-	after  int
-	cancel context.CancelFunc
-}
-
-func (z *zeros) Read(p []byte) (int, error) {
-	z.reads++
-	if z.cancel != nil && z.reads == z.after {
-		z.cancel()
-	}
-	clear(p)
-	return len(p), nil
-}
-
-// TestReadLimitedIsBounded: an endless file is refused after limit+1
-// bytes, and a read stops when its context ends.
-func TestReadLimitedIsBounded(t *testing.T) {
-	z := &zeros{}
-	if _, err := readLimited(context.Background(), z, 1<<20, 0); !errors.Is(err, errTooLarge) {
-		t.Fatalf("err=%v, want errTooLarge", err)
-	}
-	if z.reads > 1<<20/(64<<10)+1 {
-		t.Errorf("%d reads of 64 KiB for a 1 MiB limit", z.reads)
-	}
-	ctx, cancel := context.WithCancel(context.Background())
-	defer cancel()
-	z = &zeros{after: 3, cancel: cancel}
-	if _, err := readLimited(ctx, z, 1<<30, 0); !errors.Is(err, context.Canceled) {
-		t.Fatalf("err=%v, want context.Canceled", err)
-	}
-	if z.reads != 3 {
-		t.Errorf("%d reads, want 3 (it stops when the context ends)", z.reads)
-	}
-}
-
-// TestReadFileRefusesAFileLargerThanItsSize: the size checked before
-// reading can be wrong (a file that grows, /proc files that say 0); the
-// limit holds on what is read.
-func TestReadFileRefusesAFileLargerThanItsSize(t *testing.T) {
-	const proc = "/proc/self/status" // size 0, about a KB of content
-	fi, err := os.Stat(proc)
-	if err != nil || fi.Size() != 0 {
-		t.Skipf("no size-0 %s here", proc)
-	}
-	if _, err := readFile(context.Background(), proc, 100); !errors.Is(err, errTooLarge) {
-		t.Fatalf("err=%v, want errTooLarge", err)
-	}
-	data, err := readFile(context.Background(), proc, 1<<20)
-	if err != nil || len(data) == 0 {
-		t.Fatalf("a small file: %d bytes, %v", len(data), err)
 	}
 }
 

@@ -34,9 +34,7 @@ const (
 	maxMetaKey      = 256      // service.metadata keys
 	maxMetaValue    = 4096     // service.metadata values
 	maxMetadataJSON = 16 << 10 // service.metadata encoded as JSON (REGISTER)
-	maxTargetLen    = 1024     // maintenance.targets entries (resolved locally)
 	maxOptionLen    = 64       // options values: a duration or a boolean
-	maxReasonLen    = 1024     // maintenance.reason (never sent)
 )
 
 // ruleError is the outcome of one check: a message and its sentinel cause.

@@ -110,7 +110,7 @@ type HealthCheck struct {
 // routes, all of them when empty; From and Until, when set, bound it in
 // time. Windows adds windows scheduled ahead of time, each in force between
 // its From and Until. Windows must not overlap, so that at most one is in
-// force at any moment (see Config.MaintenanceAt). Page, shared by every
+// force at any moment. Page, shared by every
 // window, defaults as Config.MaintenancePage says. Serve has regagent serve
 // the page itself.
 type Maintenance struct {

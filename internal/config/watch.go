@@ -12,12 +12,8 @@ import (
 	"time"
 
 	"github.com/fsnotify/fsnotify"
-)
 
-// Event names for the agent's log: an Update is one or the other.
-const (
-	EventValidated = "CONFIG_VALIDATED"
-	EventInvalid   = "CONFIG_INVALID"
+	"regagent/internal/regularfile"
 )
 
 // Update is one new content of the watched file, valid or not.
@@ -32,14 +28,6 @@ type Update struct {
 	Hash string
 	// Routes is the number of routes of Config.
 	Routes int
-}
-
-// Event returns EventValidated or EventInvalid.
-func (u Update) Event() string {
-	if u.Err != nil {
-		return EventInvalid
-	}
-	return EventValidated
 }
 
 // WatchOptions configure Watch.
@@ -64,7 +52,6 @@ type WatchOptions struct {
 	// forced one is never overtaken by an older one.
 	Reload <-chan struct{}
 
-	noNotify bool             // tests: rely on polling alone
 	clock    func() time.Time // tests and benchmarks: time.Now when nil
 	onAtomic func()           // tests: a save by rename was seen
 }
@@ -93,21 +80,16 @@ func Watch(ctx context.Context, path string, opts WatchOptions, fn func(Update))
 		opts.Parse.Filename = path
 	}
 	w := &watcher{path: abs, opts: opts, fn: fn, last: opts.Hash, dirs: make(map[string]bool), parser: NewParser()}
-	var events chan fsnotify.Event
-	var errs chan error
-	if !opts.noNotify {
-		fw, err := fsnotify.NewWatcher()
-		if err != nil {
-			return fmt.Errorf("cannot watch config: %w", err)
-		}
-		defer fw.Close()
-		if err := fw.Add(filepath.Dir(abs)); err != nil {
-			return fmt.Errorf("cannot watch config: %w", err)
-		}
-		w.fs = fw
-		events, errs = fw.Events, fw.Errors
+	fw, err := fsnotify.NewWatcher()
+	if err != nil {
+		return fmt.Errorf("cannot watch config: %w", err)
 	}
-	return w.run(ctx, events, errs)
+	defer fw.Close()
+	if err := fw.Add(filepath.Dir(abs)); err != nil {
+		return fmt.Errorf("cannot watch config: %w", err)
+	}
+	w.fs = fw
+	return w.run(ctx, fw.Events, fw.Errors)
 }
 
 // watcher is the state of one Watch call, owned by its goroutine.
@@ -239,9 +221,6 @@ func (w *watcher) rewatch() {
 		real = w.path
 	}
 	w.real = real
-	if w.fs == nil {
-		return
-	}
 	want := filepath.Dir(real)
 	if want == filepath.Dir(w.path) {
 		want = ""
@@ -258,23 +237,23 @@ func (w *watcher) rewatch() {
 }
 
 // check reads the file and delivers it if it differs from the last delivery.
-// It never blocks on what sits at the path (see readFile) and gives up when
+// It never blocks on what sits at the path (see regularfile) and gives up when
 // ctx ends, so that Watch returns promptly whatever it was doing.
 func (w *watcher) check(ctx context.Context) {
-	data, err := readFile(ctx, w.path, maxFileSize)
+	data, err := regularfile.Read(ctx, w.path, maxFileSize)
 	if err != nil {
 		if ctx.Err() != nil {
 			return
 		}
 		key := "error: " + err.Error()
-		u := Update{Err: fmt.Errorf("cannot read config: %w", err)}
+		u := Update{Err: readError(w.opts.Parse.Filename, err)}
 		switch {
 		case errors.Is(err, os.ErrNotExist):
 			key = "error: missing"
-		case errors.Is(err, errTooLarge):
+		case errors.Is(err, regularfile.ErrTooLarge):
 			// A file that keeps growing changes its size at every look:
 			// report it once.
-			key, u.Err = "error: too large", tooLarge(w.opts.Parse.Filename)
+			key = "error: too large"
 		}
 		if key != w.last {
 			w.last = key

@@ -251,9 +251,16 @@ func TestWatchSkipsUnchangedContent(t *testing.T) {
 func TestWatchPollWithoutEvents(t *testing.T) {
 	path := filepath.Join(t.TempDir(), "registry.yaml")
 	write(t, path, version(1))
-	w := startWatch(t, path, WatchOptions{PollInterval: 10 * time.Millisecond, noNotify: true})
+	// A write through a hard link in another directory raises no event in
+	// the watched one, like a change made by another host on a network
+	// file system: only the poll can see it.
+	link := filepath.Join(t.TempDir(), "link.yaml")
+	if err := os.Link(path, link); err != nil {
+		t.Fatal(err)
+	}
+	w := startWatch(t, path, WatchOptions{PollInterval: 10 * time.Millisecond})
 	w.await(t, version(1))
-	write(t, path, version(2))
+	write(t, link, version(2))
 	w.await(t, version(2))
 }
 

@@ -49,18 +49,6 @@ func (c *Config) MaintenanceWindows() []Window {
 	return out
 }
 
-// MaintenanceAt returns the window in force at now. Parse refuses
-// overlapping windows, so there is at most one; were there more (a Config
-// built by hand), the first in MaintenanceWindows' order wins.
-func (c *Config) MaintenanceAt(now time.Time) (Window, bool) {
-	for _, w := range c.MaintenanceWindows() {
-		if w.Active(now) {
-			return w, true
-		}
-	}
-	return Window{}, false
-}
-
 func windowPath(i int) string {
 	return "maintenance.windows[" + strconv.Itoa(i) + "]"
 }

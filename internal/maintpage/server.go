@@ -11,6 +11,8 @@ import (
 	"sync"
 	"sync/atomic"
 	"time"
+
+	"regagent/internal/httplimit"
 )
 
 // Options configure a Server. Only Addr is required.
@@ -80,20 +82,14 @@ func Listen(opts Options, page Page) (*Server, error) {
 	if err != nil {
 		return nil, fmt.Errorf("cannot serve the maintenance page: %w", err)
 	}
-	limits := opts.Limits.withDefaults()
-	limited := newLimitListener(ln, limits)
 	s := &Server{opts: opts, log: opts.Logger, ln: ln, builtin: builtinTemplate()}
 	s.ctx, s.cancel = context.WithCancel(context.Background())
 	s.srv = &http.Server{
-		Handler:           s,
-		ReadHeaderTimeout: limits.ReadHeaderTimeout,
-		ReadTimeout:       limits.ReadTimeout,
-		WriteTimeout:      limits.WriteTimeout,
-		IdleTimeout:       limits.IdleTimeout,
-		MaxHeaderBytes:    16 << 10, // a browser's header is a few KiB
-		ErrorLog:          slog.NewLogLogger(opts.Logger.Handler(), slog.LevelWarn),
-		ConnState:         limited.connState,
+		Handler:        s,
+		MaxHeaderBytes: 16 << 10, // a browser's header is a few KiB
+		ErrorLog:       slog.NewLogLogger(opts.Logger.Handler(), slog.LevelWarn),
 	}
+	limited := httplimit.Apply(s.srv, ln, opts.Limits.WithDefaults(DefaultLimits()))
 	s.Update(page) // in force before the first request
 	s.serveWG.Add(1)
 	go func() {

@@ -2,16 +2,15 @@ package maintpage
 
 import (
 	"bytes"
+	"context"
 	"crypto/sha256"
 	"encoding/hex"
 	"fmt"
 	"html/template"
-	"io"
-	"io/fs"
-	"os"
 	"path/filepath"
-	"syscall"
 	"time"
+
+	"regagent/internal/regularfile"
 )
 
 // MaxTemplateSize bounds the operator's template file.
@@ -37,7 +36,7 @@ type loaded struct {
 // p's data, once with an announced end and once without, so that a template
 // that fails on either is refused when it is loaded rather than on requests.
 func loadTemplate(path string, p Page, now time.Time) (*loaded, string, error) {
-	data, err := readRegular(path, MaxTemplateSize)
+	data, err := regularfile.Read(context.Background(), path, MaxTemplateSize)
 	if err != nil {
 		return nil, "", fmt.Errorf("cannot read maintenance page: %w", err)
 	}
@@ -60,49 +59,4 @@ func loadTemplate(path string, p Page, now time.Time) (*loaded, string, error) {
 		}
 	}
 	return &loaded{hash: hash, tmpl: t}, hash, nil
-}
-
-// readRegular returns the content of the regular file at path, at most
-// limit bytes, without blocking on what sits there: a FIFO would block the
-// open until a writer comes, a device never ends. The type is checked on
-// the path and again on the descriptor, opened non-blocking, since the path
-// may be swapped in between; the read stops at limit+1 bytes, so that a
-// file that grows after the check is refused too.
-func readRegular(path string, limit int64) ([]byte, error) {
-	fi, err := os.Stat(path)
-	if err != nil {
-		return nil, err
-	}
-	if err := regular(path, fi, limit); err != nil {
-		return nil, err
-	}
-	f, err := os.OpenFile(path, os.O_RDONLY|syscall.O_NONBLOCK, 0)
-	if err != nil {
-		return nil, err
-	}
-	defer f.Close()
-	if fi, err = f.Stat(); err != nil {
-		return nil, err
-	}
-	if err := regular(path, fi, limit); err != nil {
-		return nil, err
-	}
-	data, err := io.ReadAll(io.LimitReader(f, limit+1))
-	if err != nil {
-		return nil, err
-	}
-	if int64(len(data)) > limit {
-		return nil, fmt.Errorf("%s is over %d bytes", path, limit)
-	}
-	return data, nil
-}
-
-func regular(path string, fi fs.FileInfo, limit int64) error {
-	switch {
-	case !fi.Mode().IsRegular():
-		return fmt.Errorf("%s is not a regular file (%s)", path, fi.Mode().Type())
-	case fi.Size() > limit:
-		return fmt.Errorf("%s is %d bytes; the limit is %d", path, fi.Size(), limit)
-	}
-	return nil
 }

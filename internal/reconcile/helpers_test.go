@@ -142,3 +142,8 @@ func eqSteps(tb testing.TB, got Changeset, want ...string) {
 		tb.Fatalf("steps:\n got %q\nwant %q", g, want)
 	}
 }
+
+// staged reports whether anything awaits an apply.
+func (t *tracker) staged() bool {
+	return len(t.adds)+len(t.removes)+len(t.updates)+len(t.options)+len(t.headers) > 0
+}

@@ -76,11 +76,6 @@ func (t *tracker) headerSet(s Step) {
 	t.headers[s.Name] = s.Value
 }
 
-// staged reports whether anything awaits an apply.
-func (t *tracker) staged() bool {
-	return len(t.adds)+len(t.removes)+len(t.updates)+len(t.options)+len(t.headers) > 0
-}
-
 // commit records a successful CONFIG_APPLY and returns what it changed.
 func (t *tracker) commit() (added []AppliedRoute, removed []Step) {
 	for _, s := range t.removes {

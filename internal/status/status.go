@@ -19,6 +19,8 @@ import (
 
 	"github.com/prometheus/client_golang/prometheus"
 	"github.com/prometheus/client_golang/prometheus/promhttp"
+
+	"regagent/internal/httplimit"
 )
 
 // Source is what the endpoint reports on.
@@ -102,20 +104,7 @@ func truncate(s string, n int) string {
 // authentication: without them, idle keep-alive connections and bodies
 // never sent are held forever and exhaust the process's descriptors, which
 // the config watcher and the registry connection need too.
-type Limits struct {
-	// ReadHeaderTimeout and ReadTimeout bound reading a request's header
-	// and the whole request; WriteTimeout bounds writing the response.
-	ReadHeaderTimeout, ReadTimeout, WriteTimeout time.Duration
-	// IdleTimeout closes a keep-alive connection with no request.
-	IdleTimeout time.Duration
-	// MaxConns caps the open connections. Past it, a new connection
-	// replaces an idle keep-alive one, or is answered 503 and closed when
-	// none is idle.
-	MaxConns int
-
-	onRelease func() // tests: a connection slot was given back
-	onIdle    func() // tests: a connection went idle
-}
+type Limits = httplimit.Limits
 
 // DefaultLimits suit probes, a scraper and a person with curl.
 func DefaultLimits() Limits {
@@ -126,23 +115,6 @@ func DefaultLimits() Limits {
 		IdleTimeout:       30 * time.Second,
 		MaxConns:          64,
 	}
-}
-
-// withDefaults fills the zero fields of l from DefaultLimits.
-func (l Limits) withDefaults() Limits {
-	d := DefaultLimits()
-	for _, f := range []struct{ v, def *time.Duration }{
-		{&l.ReadHeaderTimeout, &d.ReadHeaderTimeout}, {&l.ReadTimeout, &d.ReadTimeout},
-		{&l.WriteTimeout, &d.WriteTimeout}, {&l.IdleTimeout, &d.IdleTimeout},
-	} {
-		if *f.v <= 0 {
-			*f.v = *f.def
-		}
-	}
-	if l.MaxConns <= 0 {
-		l.MaxConns = d.MaxConns
-	}
-	return l
 }
 
 // Server is a started status endpoint.
@@ -177,20 +149,14 @@ func Listen(addr string, h http.Handler, logger *slog.Logger, limits Limits) (*S
 	if err != nil {
 		return nil, fmt.Errorf("cannot listen for status: %w", err)
 	}
-	limits = limits.withDefaults()
-	limited := newLimitListener(ln, limits.MaxConns, limits.onRelease, limits.onIdle)
 	s := &Server{ln: ln, srv: &http.Server{
-		Handler:           h,
-		ReadHeaderTimeout: limits.ReadHeaderTimeout,
-		ReadTimeout:       limits.ReadTimeout,
-		WriteTimeout:      limits.WriteTimeout,
-		IdleTimeout:       limits.IdleTimeout,
-		MaxHeaderBytes:    16 << 10, // a probe's header is a few hundred bytes
+		Handler:        h,
+		MaxHeaderBytes: 16 << 10, // a probe's header is a few hundred bytes
 		// The server reports what it cannot serve (accept failures near the
 		// descriptor limit): worth a warning.
-		ErrorLog:  slog.NewLogLogger(logger.Handler(), slog.LevelWarn),
-		ConnState: limited.connState,
+		ErrorLog: slog.NewLogLogger(logger.Handler(), slog.LevelWarn),
 	}}
+	limited := httplimit.Apply(s.srv, ln, limits.WithDefaults(DefaultLimits()))
 	s.wg.Add(1)
 	go func() {
 		defer s.wg.Done()

@@ -1,4 +1,4 @@
-package status
+package httplimit
 
 import (
 	"net"
@@ -8,39 +8,38 @@ import (
 )
 
 // tooMany is the whole answer to a connection over the cap: a client sees
-// why, and the connection is gone at once.
+// why, and the connection is gone at once. A 503 is also what the proxy's
+// reachability check of a maintenance page reads as "not yet" and retries
+// (PROTOCOL.md §5).
 const tooMany = "HTTP/1.1 503 Service Unavailable\r\nContent-Type: text/plain; charset=utf-8\r\n" +
 	"Connection: close\r\nContent-Length: 21\r\n\r\ntoo many connections\n"
 
-// limitListener caps the connections open at once. At the cap, a new
-// connection takes the place of an idle keep-alive one (its client
-// reconnects when it needs to), so idle connections cannot lock probes out;
-// when none is idle, the new one is refused at once. Connections left in
-// the kernel's backlog instead would wait, unanswered, behind the others.
-type limitListener struct {
+// listener caps the connections open at once. At the cap, a new
+// connection takes the place of an idle keep-alive one (a proxy keeps a
+// pool of them, a client reconnects when it needs to), so idle connections
+// cannot lock probes and checks out; when none is idle, the new one is
+// refused at once. Connections left in the kernel's backlog instead would
+// wait, unanswered, behind the others.
+type listener struct {
 	net.Listener
 	sem chan struct{}
 
 	mu   sync.Mutex
-	idle map[*limitConn]struct{}
-
-	onRelease func() // tests: a slot was given back
-	onIdle    func() // tests: a connection went idle
+	idle map[*conn]struct{}
 }
 
-func newLimitListener(ln net.Listener, n int, onRelease, onIdle func()) *limitListener {
-	return &limitListener{Listener: ln, sem: make(chan struct{}, n), idle: map[*limitConn]struct{}{},
-		onRelease: onRelease, onIdle: onIdle}
+func newListener(ln net.Listener, n int) *listener {
+	return &listener{Listener: ln, sem: make(chan struct{}, n), idle: map[*conn]struct{}{}}
 }
 
-func (l *limitListener) Accept() (net.Conn, error) {
+func (l *listener) Accept() (net.Conn, error) {
 	for {
 		c, err := l.Listener.Accept()
 		if err != nil {
 			return nil, err
 		}
 		if l.acquire() {
-			return &limitConn{Conn: c, l: l}, nil
+			return &conn{Conn: c, l: l}, nil
 		}
 		// The answer fits any socket buffer; the deadline only guards
 		// against a peer that never reads.
@@ -51,14 +50,14 @@ func (l *limitListener) Accept() (net.Conn, error) {
 }
 
 // acquire takes a slot, closing an idle connection for it if need be.
-func (l *limitListener) acquire() bool {
+func (l *listener) acquire() bool {
 	select {
 	case l.sem <- struct{}{}:
 		return true
 	default:
 	}
 	l.mu.Lock()
-	var victim *limitConn
+	var victim *conn
 	for c := range l.idle {
 		victim = c
 		break
@@ -77,8 +76,8 @@ func (l *limitListener) acquire() bool {
 }
 
 // connState is the server's ConnState hook: it tracks the idle connections.
-func (l *limitListener) connState(nc net.Conn, st http.ConnState) {
-	c, ok := nc.(*limitConn)
+func (l *listener) connState(nc net.Conn, st http.ConnState) {
+	c, ok := nc.(*conn)
 	if !ok {
 		return
 	}
@@ -89,20 +88,17 @@ func (l *limitListener) connState(nc net.Conn, st http.ConnState) {
 		delete(l.idle, c)
 	}
 	l.mu.Unlock()
-	if st == http.StateIdle && l.onIdle != nil {
-		l.onIdle()
-	}
 }
 
-// limitConn gives its slot back once, on the first Close.
-type limitConn struct {
+// conn gives its slot back once, on the first Close.
+type conn struct {
 	net.Conn
-	l      *limitListener
+	l      *listener
 	once   sync.Once
 	closed bool // under l.mu
 }
 
-func (c *limitConn) Close() error {
+func (c *conn) Close() error {
 	err := c.Conn.Close()
 	c.once.Do(func() {
 		c.l.mu.Lock()
@@ -110,9 +106,6 @@ func (c *limitConn) Close() error {
 		delete(c.l.idle, c)
 		c.l.mu.Unlock()
 		<-c.l.sem
-		if c.l.onRelease != nil {
-			c.l.onRelease()
-		}
 	})
 	return err
 }
