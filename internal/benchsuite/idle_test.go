@@ -36,7 +36,7 @@ func (v idleVariant) expected(w time.Duration) float64 {
 // and measures an idle window (60 s; REGAGENT_BENCH_IDLE overrides): CPU
 // time (scheduler run time and utime+stime), context switches and CPU
 // timeslices summed over all threads, and the commands registrysim
-// received. Target (issue 5): no wakeups but the keepalive.
+// received. Target: no wakeups but the keepalive.
 func BenchmarkIdle(b *testing.B) {
 	bin := buildBinary(b)
 	window := idleWindow(b)

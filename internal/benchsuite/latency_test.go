@@ -91,7 +91,7 @@ func (la *liveAgent) drain() {
 // BenchmarkSaveToLive: from the rename that saves a one-route change of a
 // 100-route file to the CONFIG_APPLIED event of the in-process agent (whose
 // result is then confirmed with registrysim's Resolve), with the default
-// 100 ms debounce. Target (issue 5): p50 ≤ debounce + 10 ms.
+// 100 ms debounce. Target: p50 ≤ debounce + 10 ms.
 func BenchmarkSaveToLive(b *testing.B) {
 	const n, changed = 100, 50
 	b.Run("backend_change", func(b *testing.B) {

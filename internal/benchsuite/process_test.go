@@ -187,7 +187,7 @@ func (d *daemon) stop(b *testing.B) {
 // BenchmarkProcessMemory runs the real binary with 100, 1,000 and 10,000
 // routes (one in ten with a health check, one option, one header) and reads
 // /proc once the routes are live and /readyz is 200: peak RSS (VmHWM), RSS
-// then, and RSS after 5 s idle. Target (issue 5): < 20 MB idle at 100 routes.
+// then, and RSS after 5 s idle. Target: < 20 MB idle at 100 routes.
 func BenchmarkProcessMemory(b *testing.B) {
 	bin := buildBinary(b)
 	for _, n := range []int{100, 1000, 10000} {

@@ -49,7 +49,7 @@ func hasCommand(sim *registrysim.Server, name string) bool {
 	return slices.ContainsFunc(sim.Commands(), func(c string) bool { return strings.HasPrefix(c, name+"|") })
 }
 
-// Scenario 9 of issue 6 and the `run` test of issue 5: the real binary runs
+// The real binary runs
 // against a registrysim until /readyz is 200; an edit picked up by SIGHUP
 // moves a route; SIGTERM shuts down as shutdown.mode says, within the
 // bound, and the simulated proxy's routing table shows the mode.

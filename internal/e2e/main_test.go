@@ -93,7 +93,7 @@ func flagGiven(name string) bool {
 	return given
 }
 
-// leakCheck is scenario 10 of issue 6: after every scenario has run, the
+// leakCheck: after every scenario has run, the
 // goroutines and open file descriptors of this process (which hosts the
 // in-process agents, registrysim servers and relays, and the pipes of the
 // binary runs) are back to their baseline. goleak then names any goroutine
